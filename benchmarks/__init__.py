@@ -1,0 +1,1 @@
+"""Benchmark suite for skhpmkd: real tabular datasets, baselines, runner."""

