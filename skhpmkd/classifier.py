@@ -291,6 +291,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             net.fit(X[train], _rows(targets, train))
         # Keep neither the validation rows nor a second copy of the weights in the model.
         net.set_params(train_split=None, callbacks=template.callbacks)
+        net.initialize_callbacks()
         return net
 
     def _account_sizes(self):

@@ -74,12 +74,14 @@ def estimate_fit_cost(estimator, n_samples, n_features, n_classes):
     """Rough relative cost of fitting ``estimator``, used only to order tasks.
 
     Proportional to rows x log(rows) x features, times the number of trees or boosting
-    rounds when the estimator has one, times the classes for boosters (one tree per
-    class per round).
+    rounds for tree ensembles (``n_estimators``, or ``max_iter`` of a booster), times
+    the classes for boosters (one tree per class per round).
     """
     params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
-    rounds = next((params[key] for key in ("n_estimators", "max_iter")
-                   if isinstance(params.get(key), (int, np.integer))), 1)
     is_booster = "learning_rate" in params
+    rounds = params.get("n_estimators")
+    if rounds is None and is_booster:
+        rounds = params.get("max_iter")
+    rounds = rounds if isinstance(rounds, (int, np.integer)) else 1
     per_class = n_classes if is_booster and n_classes > 2 else 1
     return float(n_samples * np.log2(n_samples + 1) * n_features * rounds * per_class)

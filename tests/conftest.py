@@ -18,7 +18,7 @@ def fast_teachers():
 def fast_classifier(**params):
     """HPMKDClassifier that fits in well under a second on tiny data."""
     defaults = dict(teachers=fast_teachers(), teacher_cv=3,
-                    student=make_student(max_epochs=15, lr=1e-2,
+                    student=make_student(max_epochs=20, lr=1e-2, batch_size=32,
                                          module__hidden_units=(16,)),
                     random_state=0)
     defaults.update(params)
@@ -29,5 +29,6 @@ def fast_classifier(**params):
 def data3():
     """A small 3-class problem (120 rows, 6 features)."""
     X, y = make_classification(n_samples=120, n_features=6, n_informative=4,
-                               n_redundant=0, n_classes=3, random_state=0)
+                               n_redundant=0, n_classes=3, class_sep=2.0,
+                               random_state=0)
     return X.astype(np.float64), y

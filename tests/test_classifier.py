@@ -1,0 +1,383 @@
+"""HPMKDClassifier: sklearn integration, reproducibility, devices, sizes, bad input."""
+
+import pickle
+import warnings
+from unittest.mock import patch
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+from skorch.dataset import ValidSplit
+
+from conftest import fast_classifier, fast_teachers
+from skhpmkd import HPMKDClassifier, make_student
+from skhpmkd.student import DistillationNet
+
+
+def make_student_like_net():
+    """A plain skorch net: has fit/initialize, but is not a DistillationNet."""
+    from skorch import NeuralNetClassifier
+    return NeuralNetClassifier(torch.nn.Linear, module__in_features=6,
+                               module__out_features=3)
+
+
+def trained_rows(clf):
+    """How many rows the student trained on in its last epoch."""
+    return sum(batch.get("train_batch_size", 0)
+               for batch in clf.student_.history[-1, "batches"])
+
+
+class CountingTeacher(ClassifierMixin, BaseEstimator):
+    """A logistic-regression teacher that counts calls to fit (class-level counter)."""
+
+    n_fits = 0
+
+    def fit(self, X, y):
+        type(self).n_fits += 1
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+# -- basic use ---------------------------------------------------------------------------
+
+def test_fit_predict_in_pipeline(data3):
+    X, y = data3
+    clf = make_pipeline(StandardScaler(), fast_classifier()).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert clf.score(X, y) > 0.8
+
+
+def test_string_and_non_contiguous_labels(data3):
+    X, y = data3
+    for labels in (np.array(["cat", "dog", "emu"]), np.array([-5, 10, 99])):
+        clf = fast_classifier().fit(X, labels[y])
+        assert list(clf.classes_) == sorted(labels.tolist())
+        assert set(clf.predict(X)) <= set(labels.tolist())
+        assert clf.score(X, labels[y]) > 0.8
+
+
+def test_fitted_attributes_and_sizes(data3):
+    X, y = data3
+    clf = fast_classifier().fit(X, y)
+    assert clf.n_features_in_ == X.shape[1]
+    assert set(clf.named_teachers_) == {"tree", "lr"}
+    assert clf.student_n_params_ == sum(p.numel() for p in clf.student_.module_.parameters())
+    assert clf.teacher_n_nodes_ is None  # logistic regression has no tree nodes
+    assert clf.compression_ratio_ == pytest.approx(clf.teacher_nbytes_ / clf.student_nbytes_)
+    assert set(clf.fit_times_) == {"teachers", "student"}
+
+
+def test_feature_names_and_renamed_columns(data3):
+    X, y = data3
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    clf = fast_classifier().fit(frame, y)
+    assert list(clf.feature_names_in_) == list(frame.columns)
+    renamed = frame.rename(columns={"f0": "other"})
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(renamed)
+
+
+def test_lean_predict_matches_skorch(data3):
+    X, y = data3
+    clf = fast_classifier().fit(X, y)
+    skorch_proba = clf.student_.predict_proba(X.astype(np.float32))
+    np.testing.assert_allclose(clf.predict_proba(X), skorch_proba, atol=1e-6)
+
+
+# -- parameters, GridSearchCV ------------------------------------------------------------
+
+def test_nested_params_reach_teachers_and_student(data3):
+    clf = fast_classifier()
+    params = clf.get_params(deep=True)
+    assert params["tree__max_depth"] == 4
+    assert params["student__lr"] == 1e-2
+    clf.set_params(tree__max_depth=2, student__lr=3e-3)
+    assert clf.teachers[0][1].max_depth == 2
+    assert clf.student.lr == 3e-3
+
+
+def test_set_params_on_default_teachers_and_student():
+    clf = HPMKDClassifier()
+    clf.set_params(xgb__max_depth=3, student__lr=1e-3, student__module__hidden_units=(8,))
+    names = [name for name, _ in clf.teachers]
+    assert names == ["xgb", "hgb", "rf"]
+    assert clf.teachers[0][1].max_depth == 3
+    assert isinstance(clf.student, DistillationNet)
+    assert clf.student.lr == 1e-3
+    assert clf.get_params()["student__module__hidden_units"] == (8,)
+    # the untouched default stays None
+    assert HPMKDClassifier().get_params()["student"] is None
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_over_teacher_student_and_loss_params(data3, n_jobs):
+    X, y = data3
+    grid = GridSearchCV(
+        fast_classifier(),
+        {"temperature": [2, 4], "tree__max_depth": [2, 4], "student__lr": [1e-2, 3e-2]},
+        cv=2, n_jobs=n_jobs)
+    grid.fit(X, y)
+    assert len(grid.cv_results_["params"]) == 8
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+    assert grid.best_estimator_.student_.lr in (1e-2, 3e-2)
+
+
+def test_cross_val_score_and_clone(data3):
+    X, y = data3
+    clf = fast_classifier()
+    scores = cross_val_score(clf, X, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.7
+    fitted = clf.fit(X, y)
+    cloned = clone(fitted)
+    assert not hasattr(cloned, "student_")
+    assert cloned.get_params()["student__lr"] == clf.get_params()["student__lr"]
+
+
+# -- validation split: explicit, never skorch's silent 20 % ------------------------------
+
+def test_student_sees_all_rows_without_early_stopping(data3):
+    X, y = data3
+    template = make_student(max_epochs=3, train_split=ValidSplit(5))
+    clf = fast_classifier(student=template, early_stopping=False).fit(X, y)
+    assert trained_rows(clf) == len(X)
+    assert clf.student_.train_split is None
+
+
+def test_early_stopping_holds_out_validation_fraction(data3):
+    X, y = data3
+    clf = fast_classifier(early_stopping=True, validation_fraction=0.25).fit(X, y)
+    assert trained_rows(clf) == len(X) - 30
+    assert "valid_loss" in clf.student_.history[-1]
+    # neither the validation rows nor the early-stopping callback stay in the model
+    assert clf.student_.train_split is None
+    assert "hpmkd_early_stopping" not in dict(clf.student_.callbacks_)
+
+
+def test_early_stopping_stops_and_restores_best_epoch(data3):
+    X, y = data3
+    template = make_student(max_epochs=300, lr=5e-2, module__hidden_units=(64, 64))
+    clf = fast_classifier(student=template, n_iter_no_change=3).fit(X, y)
+    history = clf.student_.history
+    assert len(history) < 300
+    best = int(np.argmin(history[:, "valid_loss"]))
+    assert len(history) - 1 - best == 3
+
+
+# -- reproducibility, pickling, devices --------------------------------------------------
+
+def test_same_seed_same_predictions_and_global_rng_untouched(data3):
+    X, y = data3
+    np.random.seed(123)
+    torch.manual_seed(123)
+    numpy_state = np.random.get_state()[1].copy()
+    torch_state = torch.get_rng_state().clone()
+    first = fast_classifier(random_state=7).fit(X, y).predict_proba(X)
+    second = fast_classifier(random_state=7).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert np.array_equal(np.random.get_state()[1], numpy_state)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    other = fast_classifier(random_state=8).fit(X, y).predict_proba(X)
+    assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads),
+                                        ("joblib", "joblib")])
+def test_pickle_round_trip(data3, tmp_path, dump, load):
+    X, y = data3
+    clf = fast_classifier().fit(X, y)
+    if dump == "joblib":
+        joblib.dump(clf, tmp_path / "model.joblib")
+        restored = joblib.load(tmp_path / "model.joblib")
+    else:
+        restored = load(dump(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_device_auto_resolves_in_fit(data3):
+    X, y = data3
+    clf = fast_classifier(device="auto").fit(X, y)
+    assert clf.device == "auto"
+    assert clf.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_cuda_model_loads_on_cpu_only_machine(data3):
+    """A net saved with device='cuda' unpickles on a machine without CUDA (as skorch tests)."""
+    X, y = data3
+    clf = fast_classifier(device="cpu").fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.student_.device = "cuda"  # what a model fitted on a GPU carries
+    clf.device_ = "cuda"
+    payload = pickle.dumps(clf)
+    with patch("torch.cuda.is_available", lambda *_: False), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skorch's DeviceWarning about the fallback
+        restored = pickle.loads(payload)
+    assert str(restored.student_.device) == "cpu"
+    np.testing.assert_allclose(restored.predict_proba(X), expected, atol=1e-6)
+
+
+def test_cuda_requested_without_gpu_is_a_clear_error(data3):
+    X, y = data3
+    with patch("torch.cuda.is_available", lambda *_: False):
+        with pytest.raises(ValueError, match="no CUDA device"):
+            fast_classifier(device="cuda").fit(X, y)
+    with pytest.raises(ValueError, match="not a torch device"):
+        fast_classifier(device="gpu-please").fit(X, y)
+
+
+# -- teachers: defaults, prefit, frozen, parallel ----------------------------------------
+
+def test_default_teachers_fit_xgb_hgb_rf(data3):
+    X, y = data3
+    clf = HPMKDClassifier(student=make_student(max_epochs=2), random_state=0,
+                          teacher_cv=2)
+    clf.set_params(xgb__n_estimators=5, rf__n_estimators=5, hgb__max_iter=5)
+    clf.fit(X, y)
+    assert [type(t).__name__ for t in clf.teachers_] == [
+        "XGBClassifier", "HistGradientBoostingClassifier", "RandomForestClassifier"]
+    assert clf.teacher_n_nodes_ > 0
+
+
+def test_prefit_teachers_are_used_as_given(data3):
+    X, y = data3
+    labels = np.array(["a", "b", "c"])[y]
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, labels)
+    CountingTeacher.n_fits = 0
+    counting = CountingTeacher().fit(X, labels)
+    clf = fast_classifier(teachers=[("tree", tree), ("count", counting)],
+                          teacher_cv="prefit").fit(X, labels)
+    assert clf.teachers_[0] is tree and clf.teachers_[1] is counting
+    assert CountingTeacher.n_fits == 1  # not refitted
+    assert clf.score(X, labels) > 0.7
+
+
+def test_frozen_estimator_teacher_is_not_refit(data3):
+    X, y = data3
+    frozen = FrozenEstimator(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y))
+    clf = fast_classifier(teachers=[("frozen", frozen), ("lr", LogisticRegression())])
+    clf.fit(X, y)
+    assert clf.teachers_[0] is frozen
+
+
+def test_parallel_teacher_fits_match_sequential(data3):
+    X, y = data3
+    sequential = fast_classifier(n_jobs=1).fit(X, y).predict_proba(X)
+    parallel = fast_classifier(n_jobs=2).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(parallel, sequential, atol=1e-6)
+
+
+# -- bad input: clear errors before expensive work --------------------------------------
+
+@pytest.mark.parametrize("make_bad, message", [
+    (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), "NaN"),
+    (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), "infinity"),
+    (lambda X: X[:0], "0 sample"),
+    (lambda X: sp.csr_matrix(X), "[Ss]parse"),
+])
+def test_bad_X_is_rejected_before_teachers_fit(data3, make_bad, message):
+    X, y = data3
+    CountingTeacher.n_fits = 0
+    clf = fast_classifier(teachers=[("count", CountingTeacher())])
+    bad = make_bad(X)
+    with pytest.raises((ValueError, TypeError), match=message):
+        clf.fit(bad, y[:bad.shape[0]])
+    assert CountingTeacher.n_fits == 0
+
+
+def test_one_class_and_continuous_y_are_rejected(data3):
+    X, y = data3
+    CountingTeacher.n_fits = 0
+    clf = fast_classifier(teachers=[("count", CountingTeacher())])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        clf.fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        clf.fit(X, np.linspace(0, 1, len(X)))
+    assert CountingTeacher.n_fits == 0
+
+
+def test_wrong_number_of_features_at_predict(data3):
+    X, y = data3
+    clf = fast_classifier().fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :-1])
+
+
+def test_teacher_without_predict_proba_is_rejected_before_fitting(data3):
+    X, y = data3
+    CountingTeacher.n_fits = 0
+    clf = fast_classifier(teachers=[("count", CountingTeacher()), ("svc", SVC())])
+    with pytest.raises(TypeError, match="'svc'.*predict_proba"):
+        clf.fit(X, y)
+    assert CountingTeacher.n_fits == 0
+
+
+@pytest.mark.parametrize("teachers, message", [
+    ([], "non-empty"),
+    ([("a", LogisticRegression()), ("a", LogisticRegression())], "unique"),
+    ([("a__b", LogisticRegression())], "'__'"),
+    ([LogisticRegression()], r"\(name, estimator\)"),
+])
+def test_malformed_teacher_lists(data3, teachers, message):
+    X, y = data3
+    with pytest.raises(ValueError, match=message):
+        fast_classifier(teachers=teachers).fit(X, y)
+
+
+def test_prefit_teachers_that_disagree_on_classes(data3):
+    X, y = data3
+    two_classes = LogisticRegression().fit(X, np.minimum(y, 1))
+    three_classes = LogisticRegression().fit(X, y)
+    clf = fast_classifier(teachers=[("three", three_classes), ("two", two_classes)],
+                          teacher_cv="prefit")
+    with pytest.raises(ValueError, match="'two' was fitted on classes"):
+        clf.fit(X, y)
+
+
+def test_unfitted_teacher_with_prefit_is_rejected(data3):
+    X, y = data3
+    clf = fast_classifier(teachers=[("lr", LogisticRegression())], teacher_cv="prefit")
+    with pytest.raises(ValueError, match="'lr' is not fitted"):
+        clf.fit(X, y)
+
+
+def test_student_of_wrong_type_is_rejected(data3):
+    X, y = data3
+    with pytest.raises(TypeError, match="make_student"):
+        fast_classifier(student=make_student_like_net()).fit(X, y)
+    with pytest.raises(ValueError, match="'student' parameter"):
+        fast_classifier(student=LogisticRegression()).fit(X, y)
+
+
+def test_invalid_parameters_are_rejected(data3):
+    X, y = data3
+    for bad in ({"temperature": 0}, {"alpha": 1.5}, {"teacher_cv": "sometimes"}):
+        with pytest.raises(ValueError, match=list(bad)[0]):
+            fast_classifier(**bad).fit(X, y)
+
+
+def test_user_objects_are_not_modified(data3):
+    X, y = data3
+    X_before, y_before = X.copy(), y.copy()
+    teachers = fast_teachers()
+    template = make_student(max_epochs=2)
+    fast_classifier(teachers=teachers, student=template).fit(X, y)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+    assert not hasattr(teachers[0][1], "tree_")
+    assert not hasattr(template, "module_")

@@ -1,0 +1,105 @@
+"""Teachers: out-of-fold soft labels, folds, logits, prefit alignment."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import KFold, ShuffleSplit
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import LabelEncoder
+
+from skhpmkd.teachers import (
+    PROBA_EPS,
+    default_teachers,
+    fit_teachers,
+    make_folds,
+    proba_to_logits,
+)
+
+SEEDS = np.arange(10)
+
+
+class RowMemory(ClassifierMixin, BaseEstimator):
+    """Remembers which rows (by their first feature, a row id) it was fitted on."""
+
+    def fit(self, X, y):
+        self.seen_ = set(X[:, 0].astype(int).tolist())
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        seen = np.array([int(row_id) in self.seen_ for row_id in X[:, 0]], dtype=float)
+        proba = np.zeros((len(X), len(self.classes_)))
+        proba[:, 0] = seen  # class 0 <=> "I saw this row in training"
+        proba[:, 1] = 1 - seen
+        return proba
+
+
+def encoded(y):
+    encoder = LabelEncoder().fit(y)
+    return encoder, encoder.transform(y)
+
+
+def test_out_of_fold_rows_were_not_seen_by_their_model():
+    y = np.tile([0, 1], 30)
+    X = np.column_stack([np.arange(len(y)), y])
+    encoder, y_enc = encoded(y)
+    fitted, proba = fit_teachers([("mem", RowMemory())], X, y_enc, label_encoder=encoder,
+                                 teacher_cv=5, seeds=SEEDS)
+    assert np.all(proba[:, 0, 0] == 0)  # no row was in its own model's training set
+    assert fitted[0].seen_ == set(range(len(y)))  # the final teacher saw every row
+
+
+def test_out_of_fold_differs_from_in_sample_for_a_memorising_teacher():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    y = rng.integers(0, 3, size=90)  # pure noise: memorising is all a 1-NN can do
+    encoder, y_enc = encoded(y)
+    _, proba = fit_teachers([("knn", KNeighborsClassifier(n_neighbors=1))], X, y_enc,
+                            label_encoder=encoder, teacher_cv=3, seeds=SEEDS)
+    in_sample = KNeighborsClassifier(n_neighbors=1).fit(X, y_enc).predict_proba(X)
+    assert (in_sample.argmax(1) == y_enc).mean() == 1.0
+    assert (proba[:, 0].argmax(1) == y_enc).mean() < 0.6
+
+
+def test_folds_shrink_to_smallest_class_and_fall_back_with_warning():
+    y = np.array([0] * 10 + [1] * 3)
+    assert len(make_folds(5, y, seed=0)) == 3
+    with pytest.warns(UserWarning, match="in-sample"):
+        assert make_folds(5, np.array([0] * 10 + [1]), seed=0) is None
+
+
+def test_user_splitter_must_partition_rows():
+    y = np.tile([0, 1], 10)
+    assert len(make_folds(KFold(4), y, seed=0)) == 4
+    with pytest.raises(ValueError, match="exactly one test fold"):
+        make_folds(ShuffleSplit(n_splits=3, test_size=0.2, random_state=0), y, seed=0)
+
+
+def test_proba_to_logits_is_finite_and_keeps_order():
+    proba = np.array([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3]])
+    logits = proba_to_logits(proba)
+    assert logits.dtype == np.float32 and np.all(np.isfinite(logits))
+    np.testing.assert_array_equal(logits.argmax(1), proba.argmax(1))
+    np.testing.assert_allclose(logits.mean(axis=1), 0, atol=1e-6)
+    assert logits[0, 0] - logits[0, 1] == pytest.approx(-np.log(PROBA_EPS), rel=1e-5)
+
+
+def test_missing_class_in_a_teacher_gets_a_zero_column():
+    y = np.array([0, 1, 2] * 10)
+    X = np.column_stack([np.arange(30), y])
+    encoder, y_enc = encoded(np.array(["a", "b", "c"])[y])
+
+    class TwoClassTeacher(RowMemory):
+        pass
+
+    fitted, proba = fit_teachers([("mem", TwoClassTeacher())], X, y_enc,
+                                 label_encoder=encoder, teacher_cv=3, seeds=SEEDS)
+    assert proba.shape == (30, 1, 3)
+    assert np.all(proba[:, 0, 2] == 0)  # RowMemory only writes classes 0 and 1
+
+
+def test_default_teachers_are_named_and_unfitted():
+    teachers = default_teachers()
+    assert [name for name, _ in teachers] == ["xgb", "hgb", "rf"]
+    assert all(not hasattr(est, "classes_") or est.__class__.__name__ == "XGBClassifier"
+               for _, est in teachers)
