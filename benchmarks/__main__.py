@@ -1,0 +1,69 @@
+"""Command line: ``python -m benchmarks [--quick] [--datasets ...] [--seeds N] ...``."""
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from .datasets import DATASETS, SMALL_DATASETS
+from .runner import machine_description, run
+from .tables import add_derived_columns, format_markdown, format_text, summarise
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="skhpmkd benchmark: teachers, plain MLP, vanilla KD and HPM-KD on "
+                    "real tabular data (offline).")
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS),
+                        help="datasets to run (default: all eight; with --quick the "
+                             "four small ones)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="number of seeds of the models' randomness (default 3; "
+                             "1 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small datasets, 1 seed: a few minutes")
+    parser.add_argument("--ablate", action="store_true",
+                        help="also run HPM-KD with each component switched off")
+    parser.add_argument("--no-deepbridge", action="store_true",
+                        help="skip DeepBridge even when it is installed")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write raw rows to this CSV, and the summary and machine "
+                             "to the same name with .json and .md")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    datasets = args.datasets or list(SMALL_DATASETS if args.quick else DATASETS)
+    n_seeds = args.seeds or (1 if args.quick else 3)
+    start = time.perf_counter()
+    rows = run(datasets, range(n_seeds), ablate=args.ablate,
+               deepbridge=not args.no_deepbridge,
+               log=lambda message: print(f"[bench] {message}", flush=True))
+    frame = add_derived_columns(rows)
+    summary = summarise(frame)
+    machine = machine_description()
+    print()
+    print(format_text(summary))
+    print(f"\n{len(datasets)} datasets x {n_seeds} seeds in "
+          f"{time.perf_counter() - start:.0f} s on {machine['cpu_count']} CPU cores; "
+          "latency on preprocessed rows (preprocessing is the same for every model).")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(args.out, index=False)
+        header = {"date": date.today().isoformat(), "command": " ".join(sys.argv),
+                  "machine": machine}
+        args.out.with_suffix(".json").write_text(json.dumps(
+            {**header, "summary": summary.to_dict(orient="records")},
+            indent=1, default=str))
+        args.out.with_suffix(".md").write_text(format_markdown(summary) + "\n")
+        print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
+              f"{args.out.with_suffix('.md')}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Benchmark models: teachers, their average, plain MLP, vanilla KD, HPM-KD, ablations.
+
+Every student shares the default student architecture and training loop, so the rows
+differ only in what the student learns from:
+
+- ``mlp``: the labels alone (``alpha=1``: the soft term has zero weight);
+- ``kd``: vanilla KD, the teachers' average probabilities on their own training rows
+  (in-sample), ``T=4``, ``alpha=0.5``;
+- ``hpmkd``: ``HPMKDClassifier`` with its defaults, fitting its own teachers;
+- ``hpmkd -X``: HPM-KD with component X switched off.
+"""
+
+from sklearn.ensemble import VotingClassifier
+from sklearn.frozen import FrozenEstimator
+
+from skhpmkd import HPMKDClassifier
+from skhpmkd.teachers import default_teachers
+
+
+def make_teachers(seed):
+    """The default teachers, unfitted, seeded with ``seed``."""
+    return [(name, estimator.set_params(random_state=seed))
+            for name, estimator in default_teachers()]
+
+
+def frozen(fitted_teachers):
+    """Fitted teachers wrapped so that HPMKDClassifier uses them as they are."""
+    return [(name, FrozenEstimator(estimator)) for name, estimator in fitted_teachers]
+
+
+def teacher_average(fitted_teachers, X_train, y_train):
+    """Soft-voting average of already fitted teachers."""
+    return VotingClassifier(frozen(fitted_teachers), voting="soft").fit(X_train, y_train)
+
+
+def make_students(fitted_teachers, average, seed, ablate):
+    """Student models to fit, by row name.
+
+    Returns
+    -------
+    dict of str -> (estimator, bool)
+        The estimator, and whether it reuses the benchmark's fitted teachers (their fit
+        time is then added to its own).
+    """
+    from_average = [("average", FrozenEstimator(average))]
+    students = {
+        "mlp": (HPMKDClassifier(teachers=from_average, alpha=1.0, random_state=seed),
+                False),
+        "kd": (HPMKDClassifier(teachers=from_average, temperature=4.0, alpha=0.5,
+                               random_state=seed), True),
+        "hpmkd": (HPMKDClassifier(random_state=seed), False),
+    }
+    if ablate:
+        students.update(ablations(fitted_teachers, seed))
+    return students
+
+
+def ablations(fitted_teachers, seed):
+    """HPM-KD with one component off at a time (same row format as make_students)."""
+    return {
+        # in-sample soft labels from the same teachers instead of out-of-fold ones
+        "hpmkd -oof": (HPMKDClassifier(teachers=frozen(fitted_teachers),
+                                       random_state=seed), True),
+        "hpmkd -early_stopping": (HPMKDClassifier(early_stopping=False,
+                                                  random_state=seed), False),
+    }

@@ -1,0 +1,128 @@
+"""Run the benchmark protocol: datasets x seeds x models -> one row per measurement."""
+
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+
+from .datasets import load_dataset
+from .deepbridge_adapter import deepbridge_available, run_deepbridge_hpmkd
+from .measure import latencies, model_size, normalised_proba, scores
+from .models import make_students, make_teachers, teacher_average
+from .preprocessing import make_preprocessor
+
+SPLIT_SEED = 0
+TEST_SIZE = 0.25
+
+
+def split_dataset(name):
+    """Load, split 75/25 stratified (``random_state=0``), preprocess and encode labels."""
+    dataset = load_dataset(name)
+    X_train, X_test, y_train, y_test = train_test_split(
+        dataset.X, dataset.y, test_size=TEST_SIZE, stratify=dataset.y,
+        random_state=SPLIT_SEED)
+    preprocessor = make_preprocessor(dataset).fit(X_train)
+    encoder = LabelEncoder().fit(dataset.y)
+    return (preprocessor.transform(X_train), preprocessor.transform(X_test),
+            encoder.transform(y_train), encoder.transform(y_test), len(encoder.classes_))
+
+
+def _timed_fit(estimator, X, y):
+    start = time.perf_counter()
+    estimator.fit(X, y)
+    return estimator, time.perf_counter() - start
+
+
+def _row(dataset, seed, model, kind, predict_proba, fitted, fit_seconds, split):
+    _, X_test, _, y_test, n_classes = split
+    proba = normalised_proba(predict_proba, X_test)
+    return {"dataset": dataset, "seed": seed, "model": model, "kind": kind,
+            **scores(proba, y_test, n_classes), "fit_seconds": fit_seconds,
+            **latencies(predict_proba, X_test), **model_size(fitted), "note": ""}
+
+
+def run_dataset(name, seeds, *, ablate=False, deepbridge=True, log=print):
+    """All models on one dataset for each seed.
+
+    Returns
+    -------
+    list of dict
+        One row per (seed, model) with the raw measurements.
+    """
+    split = split_dataset(name)
+    X_train, _, y_train, _, _ = split
+    log(f"{name}: {len(X_train)} train rows, {X_train.shape[1]} columns after "
+        f"preprocessing, seeds {list(seeds)}")
+    rows = []
+    for seed in seeds:
+        fitted_teachers, teacher_seconds = [], 0.0
+        for teacher_name, estimator in make_teachers(seed):
+            estimator, seconds = _timed_fit(estimator, X_train, y_train)
+            teacher_seconds += seconds
+            fitted_teachers.append((teacher_name, estimator))
+            rows.append(_row(name, seed, teacher_name, "teacher", estimator.predict_proba,
+                             estimator, seconds, split))
+        average = teacher_average(fitted_teachers, X_train, y_train)
+        rows.append(_row(name, seed, "teacher average", "teacher", average.predict_proba,
+                         average, teacher_seconds, split))
+        log(f"  seed {seed}: teachers fitted in {teacher_seconds:.1f} s")
+        for model_name, (student, reuses_teachers) in make_students(
+                fitted_teachers, average, seed, ablate).items():
+            student, seconds = _timed_fit(clone(student), X_train, y_train)
+            seconds += teacher_seconds if reuses_teachers else 0.0
+            rows.append(_row(name, seed, model_name, "student", student.predict_proba,
+                             student, seconds, split))
+            log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
+                f"fit {seconds:.1f} s")
+        if deepbridge:
+            rows.append(deepbridge_row(name, seed, split))
+            log(f"  seed {seed}: deepbridge {rows[-1]['note'] or rows[-1]['accuracy']}")
+    return rows
+
+
+def deepbridge_row(dataset, seed, split):
+    """DeepBridge's HPM-KD on the same split: its scores, or the error it raised."""
+    X_train, X_test, y_train, y_test, n_classes = split
+    result = run_deepbridge_hpmkd(X_train, y_train, X_test, y_test, seed=seed)
+    row = {"dataset": dataset, "seed": seed, "model": "deepbridge", "kind": "external",
+           "fit_seconds": result["fit_seconds"], "note": result["error"] or ""}
+    if result["proba"] is not None:
+        row.update(scores(result["proba"], y_test, n_classes))
+        if result["predict_proba"] is not None:
+            row.update(latencies(result["predict_proba"], X_test))
+    elif not result["error"]:
+        row["note"] = result["note"]
+    return row
+
+
+def run(datasets, seeds, *, ablate=False, deepbridge=True, log=print):
+    """Rows for every dataset; DeepBridge only when it is installed."""
+    deepbridge = deepbridge and deepbridge_available()
+    if not deepbridge:
+        log("deepbridge-distillation is not installed: its row is skipped "
+            "(pip install deepbridge-distillation to compare)")
+    rows = []
+    for name in datasets:
+        rows += run_dataset(name, seeds, ablate=ablate, deepbridge=deepbridge, log=log)
+    return rows
+
+
+def machine_description():
+    """CPU count, platform and package versions, for the results' header."""
+    import os
+    import platform
+
+    import sklearn
+    import skorch
+    import torch
+    import xgboost
+
+    import skhpmkd
+
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__, "torch": torch.__version__,
+            "skorch": skorch.__version__, "xgboost": xgboost.__version__,
+            "skhpmkd": skhpmkd.__version__}

@@ -1,0 +1,127 @@
+"""Summaries of benchmark rows: medians with ranges, derived columns, text and Markdown.
+
+Derived per seed, then summarised:
+
+- retention: accuracy / best single teacher's accuracy;
+- gap closed: (accuracy - mlp) / (best teacher - mlp), only where that gap > 0.5 pp;
+- compression: the default teacher ensemble's pickled bytes / the model's bytes.
+"""
+
+import numpy as np
+import pandas as pd
+
+GAP_MIN = 0.005
+
+METRICS = ["accuracy", "balanced_accuracy", "log_loss", "retention", "gap_closed",
+           "compression", "fit_seconds", "latency_10k_ms", "latency_1_ms"]
+
+
+def add_derived_columns(rows):
+    """DataFrame of the rows with retention, gap closed and compression per seed."""
+    frame = pd.DataFrame(rows)
+    for column in ("accuracy", "nbytes", "n_params", "n_nodes", "balanced_accuracy",
+                   "log_loss", "latency_10k_ms", "latency_1_ms", "fit_seconds"):
+        if column not in frame:
+            frame[column] = np.nan
+    teachers = frame[(frame.kind == "teacher") & (frame.model != "teacher average")]
+    best = teachers.groupby(["dataset", "seed"]).accuracy.max()
+    mlp = frame[frame.model == "mlp"].set_index(["dataset", "seed"]).accuracy
+    ensemble = frame[frame.model == "teacher average"].set_index(
+        ["dataset", "seed"]).nbytes
+    keys = pd.MultiIndex.from_frame(frame[["dataset", "seed"]])
+    best_acc = best.reindex(keys).to_numpy()
+    mlp_acc = mlp.reindex(keys).to_numpy()
+    gap = best_acc - mlp_acc
+    frame["retention"] = frame.accuracy.to_numpy() / best_acc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        closed = (frame.accuracy.to_numpy() - mlp_acc) / gap
+    frame["gap_closed"] = np.where(gap > GAP_MIN, closed, np.nan)
+    frame["compression"] = ensemble.reindex(keys).to_numpy() / frame.nbytes.to_numpy()
+    return frame
+
+
+def summarise(frame):
+    """Median, min and max of every metric per dataset and model, in run order."""
+    order = {model: i for i, model in enumerate(dict.fromkeys(frame.model))}
+    grouped = frame.groupby(["dataset", "model"], sort=False)
+    summary = grouped[METRICS].agg(["median", "min", "max"])
+    summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
+    extra = grouped.agg(seeds=("seed", "nunique"), n_params=("n_params", "median"),
+                        n_nodes=("n_nodes", "median"),
+                        note=("note", lambda notes: "; ".join(sorted(set(
+                            str(n) for n in notes if isinstance(n, str) and n)))))
+    summary = summary.join(extra).reset_index()
+    summary["_order"] = summary.model.map(order)
+    datasets = list(dict.fromkeys(frame.dataset))
+    summary["_dataset"] = summary.dataset.map({d: i for i, d in enumerate(datasets)})
+    return summary.sort_values(["_dataset", "_order"]).drop(columns=["_order", "_dataset"])
+
+
+def _value(row, metric, fmt, scale=1.0, ranged=True):
+    median = row[f"{metric}_median"]
+    if pd.isna(median):
+        return "-"
+    text = fmt.format(scale * median)
+    low, high = row[f"{metric}_min"], row[f"{metric}_max"]
+    if ranged and row["seeds"] > 1 and not (pd.isna(low) or low == high):
+        text += f" [{fmt.format(scale * low)}-{fmt.format(scale * high)}]"
+    return text
+
+
+def _size(row):
+    if not pd.isna(row["n_params"]):
+        return f"{int(row['n_params']):,} p"
+    if not pd.isna(row["n_nodes"]):
+        return f"{int(row['n_nodes']):,} n"
+    return "-"
+
+
+COLUMNS = [
+    ("model", lambda r: r["model"]),
+    ("accuracy", lambda r: _value(r, "accuracy", "{:.4f}")),
+    ("bal. acc", lambda r: _value(r, "balanced_accuracy", "{:.4f}", ranged=False)),
+    ("log-loss", lambda r: _value(r, "log_loss", "{:.4f}", ranged=False)),
+    ("retention %", lambda r: _value(r, "retention", "{:.1f}", 100, ranged=False)),
+    ("gap closed %", lambda r: _value(r, "gap_closed", "{:.0f}", 100, ranged=False)),
+    ("compr. x", lambda r: _value(r, "compression", "{:.1f}", ranged=False)),
+    ("params/nodes", _size),
+    ("fit s", lambda r: _value(r, "fit_seconds", "{:.1f}", ranged=False)),
+    ("10k ms", lambda r: _value(r, "latency_10k_ms", "{:.1f}", ranged=False)),
+    ("1 row ms", lambda r: _value(r, "latency_1_ms", "{:.2f}", ranged=False)),
+]
+
+
+def table_cells(summary):
+    """Per dataset: the header and the cell strings of each model row."""
+    header = [name for name, _ in COLUMNS]
+    return {dataset: (header, [[cell(row) for _, cell in COLUMNS]
+                               for _, row in part.iterrows()])
+            for dataset, part in summary.groupby("dataset", sort=False)}
+
+
+def format_text(summary):
+    """Fixed-width tables, one per dataset, with notes (e.g. DeepBridge's error) below."""
+    blocks = []
+    for dataset, (header, rows) in table_cells(summary).items():
+        widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+        line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                                       for i, (c, w) in enumerate(zip(cells, widths)))
+        notes = summary[(summary.dataset == dataset) & (summary.note != "")]
+        blocks.append("\n".join(
+            [f"== {dataset}", line(header), "-" * len(line(header))]
+            + [line(row) for row in rows]
+            + [f"  note {r.model}: {r.note}" for r in notes.itertuples()]))
+    return "\n\n".join(blocks)
+
+
+def format_markdown(summary):
+    """The same tables in Markdown."""
+    blocks = []
+    for dataset, (header, rows) in table_cells(summary).items():
+        lines = [f"### {dataset}", "", "| " + " | ".join(header) + " |",
+                 "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        notes = summary[(summary.dataset == dataset) & (summary.note != "")]
+        lines += [""] + [f"- {r.model}: {r.note}" for r in notes.itertuples()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,68 @@
+"""The benchmark suite: derived columns on hand-made rows, and one real run end to end."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.tables import add_derived_columns, format_markdown, format_text, summarise
+
+
+def row(model, kind, accuracy, nbytes, seed=0, dataset="toy"):
+    return {"dataset": dataset, "seed": seed, "model": model, "kind": kind,
+            "accuracy": accuracy, "balanced_accuracy": accuracy, "log_loss": 0.1,
+            "fit_seconds": 1.0, "latency_10k_ms": 1.0, "latency_1_ms": 0.1,
+            "nbytes": nbytes, "n_params": None if kind == "teacher" else 10,
+            "n_nodes": 5 if kind == "teacher" else None, "note": ""}
+
+
+def test_derived_columns():
+    rows = [row("xgb", "teacher", 0.90, 400), row("rf", "teacher", 0.80, 600),
+            row("teacher average", "teacher", 0.85, 1000),
+            row("mlp", "student", 0.70, 10), row("hpmkd", "student", 0.85, 20)]
+    frame = add_derived_columns(rows).set_index("model")
+    assert frame.loc["hpmkd", "retention"] == pytest.approx(0.85 / 0.90)
+    assert frame.loc["hpmkd", "gap_closed"] == pytest.approx(0.75)
+    assert frame.loc["mlp", "gap_closed"] == pytest.approx(0.0)
+    assert frame.loc["hpmkd", "compression"] == pytest.approx(50.0)
+
+
+def test_gap_closed_is_undefined_when_the_gap_is_small():
+    rows = [row("xgb", "teacher", 0.900, 400), row("teacher average", "teacher", 0.9, 400),
+            row("mlp", "student", 0.897, 10), row("hpmkd", "student", 0.899, 10)]
+    frame = add_derived_columns(rows)
+    assert frame.gap_closed.isna().all()
+
+
+def test_summary_takes_median_and_range_over_seeds():
+    rows = []
+    for seed, accuracy in enumerate([0.80, 0.90, 0.85]):
+        rows += [row("xgb", "teacher", 0.9, 100, seed), row("teacher average", "teacher",
+                                                            0.9, 100, seed),
+                 row("mlp", "student", accuracy, 10, seed)]
+    summary = summarise(add_derived_columns(rows)).set_index("model")
+    assert summary.loc["mlp", "accuracy_median"] == pytest.approx(0.85)
+    assert summary.loc["mlp", "accuracy_min"] == pytest.approx(0.80)
+    text = format_text(summary.reset_index())
+    assert "0.8500 [0.8000-0.9000]" in text
+    assert "| mlp |" in format_markdown(summary.reset_index())
+
+
+def test_quick_run_end_to_end(tmp_path, capsys):
+    from benchmarks.__main__ import main
+
+    out = tmp_path / "results.csv"
+    summary = main(["--quick", "--datasets", "breast_cancer", "--no-deepbridge",
+                    "--out", str(out)])
+    models = list(summary.model)
+    assert models[:4] == ["xgb", "hgb", "rf", "teacher average"]
+    assert {"mlp", "kd", "hpmkd"} <= set(models)
+    hpmkd = summary.set_index("model").loc["hpmkd"]
+    assert 0.85 < hpmkd.accuracy_median <= 1.0
+    assert hpmkd.compression_median > 10
+    assert np.isfinite(hpmkd.latency_10k_ms_median)
+    printed = capsys.readouterr().out
+    assert "== breast_cancer" in printed and "retention %" in printed
+    payload = json.loads(out.with_suffix(".json").read_text())
+    assert payload["machine"]["cpu_count"] >= 1
+    assert out.with_suffix(".md").read_text().startswith("### breast_cancer")
