@@ -30,6 +30,13 @@ def mixed_soft_targets(teacher_logits, teacher_weights, temperature):
     return torch.einsum("nk,nkc->nc", teacher_weights, tempered)
 
 
+def soft_kl(student_logits, teacher_logits, teacher_weights, temperature):
+    """Mean KL(mixture_T || student_T) per sample: the student-teacher gap at ``T``."""
+    targets = mixed_soft_targets(teacher_logits, teacher_weights, temperature)
+    log_student = F.log_softmax(student_logits / temperature, dim=-1)
+    return F.kl_div(log_student, targets, reduction="batchmean")
+
+
 def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *,
                       temperature, alpha):
     """Hinton-style distillation loss against a per-sample teacher mixture.
@@ -51,11 +58,9 @@ def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *
     -------
     scalar tensor
     """
-    targets = mixed_soft_targets(teacher_logits, teacher_weights, temperature)
-    log_student = F.log_softmax(student_logits / temperature, dim=-1)
-    soft = F.kl_div(log_student, targets, reduction="batchmean") * temperature**2
+    soft = soft_kl(student_logits, teacher_logits, teacher_weights, temperature)
     hard = F.cross_entropy(student_logits, labels)
-    return (1.0 - alpha) * soft + alpha * hard
+    return (1.0 - alpha) * temperature**2 * soft + alpha * hard
 
 
 class DistillationLoss(torch.nn.Module):

@@ -7,7 +7,7 @@ from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
 
-from .losses import DistillationLoss
+from .losses import DistillationLoss, soft_kl
 
 #: Bounds of the default hidden width (see :func:`default_hidden_units`).
 MIN_WIDTH, MAX_WIDTH = 32, 256
@@ -65,7 +65,10 @@ class DistillationNet(NeuralNet):
     (n, n_teachers, n_classes) and ``teacher_weights`` (n, n_teachers), as built by
     :class:`~skhpmkd.HPMKDClassifier`. The loss on validation data is the plain
     cross-entropy (log-loss) against the labels, so ``valid_loss`` measures the student
-    itself. The module must accept ``n_features`` and ``n_classes`` keyword arguments.
+    itself. Each training batch records ``distill_kl``, the KL from the teachers'
+    mixture to the student at the current temperature (the student-teacher gap), in
+    the history. The module must accept ``n_features`` and ``n_classes`` keyword
+    arguments.
 
     Defaults differ from skorch's: AdamW, ``lr=3e-3``, ``batch_size=128``, up to 200
     epochs, shuffled batches, no internal validation split (``train_split=None``: the
@@ -86,6 +89,10 @@ class DistillationNet(NeuralNet):
         target = to_tensor(y_true, device=y_pred.device)
         if not training:
             return F.cross_entropy(y_pred, target["label"])
+        with torch.no_grad():
+            gap = soft_kl(y_pred, target["teacher_logits"], target["teacher_weights"],
+                          self.criterion_.temperature)
+        self.history.record_batch("distill_kl", gap.item())
         return self.criterion_(y_pred, target["label"], target["teacher_logits"],
                                target["teacher_weights"])
 
