@@ -7,7 +7,9 @@ differ only in what the student learns from:
 - ``kd``: vanilla KD, the teachers' average probabilities on their own training rows
   (in-sample), ``T=4``, ``alpha=0.5``;
 - ``hpmkd``: ``HPMKDClassifier`` with its defaults, fitting its own teachers;
-- ``hpmkd -X``: HPM-KD with component X switched off.
+- ``hpmkd -X``: HPM-KD with component X switched off. These share the teacher stage
+  of the ``hpmkd`` row of the same seed through ``teacher_cache``, so their fit time
+  excludes the teachers (the ``hpmkd`` row's includes them).
 """
 
 from sklearn.ensemble import VotingClassifier
@@ -33,7 +35,7 @@ def teacher_average(fitted_teachers, X_train, y_train):
     return VotingClassifier(frozen(fitted_teachers), voting="soft").fit(X_train, y_train)
 
 
-def make_students(fitted_teachers, average, seed, ablate):
+def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None):
     """Student models to fit, by row name.
 
     Returns
@@ -48,19 +50,29 @@ def make_students(fitted_teachers, average, seed, ablate):
                 False),
         "kd": (HPMKDClassifier(teachers=from_average, temperature=4.0, alpha=0.5,
                                random_state=seed), True),
-        "hpmkd": (HPMKDClassifier(random_state=seed), False),
+        "hpmkd": (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache),
+                  False),
     }
     if ablate:
-        students.update(ablations(fitted_teachers, seed))
+        students.update(ablations(fitted_teachers, seed, teacher_cache))
     return students
 
 
-def ablations(fitted_teachers, seed):
+#: HPM-KD components and the parameters that switch each off.
+ABLATIONS = {
+    "attention": {"ensemble": "mean"},
+    "adaptive_T": {"temperature_schedule": "constant"},
+    "chain": {"chain": "off"},
+    "augment": {"augment": "off"},
+}
+
+
+def ablations(fitted_teachers, seed, teacher_cache=None):
     """HPM-KD with one component off at a time (same row format as make_students)."""
-    return {
-        # in-sample soft labels from the same teachers instead of out-of-fold ones
-        "hpmkd -oof": (HPMKDClassifier(teachers=frozen(fitted_teachers),
-                                       random_state=seed), True),
-        "hpmkd -early_stopping": (HPMKDClassifier(early_stopping=False,
-                                                  random_state=seed), False),
-    }
+    rows = {f"hpmkd -{name}": (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
+                                               **params), False)
+            for name, params in ABLATIONS.items()}
+    # in-sample soft labels from the benchmark's teachers instead of out-of-fold ones
+    rows["hpmkd -oof"] = (HPMKDClassifier(teachers=frozen(fitted_teachers),
+                                          random_state=seed), True)
+    return rows

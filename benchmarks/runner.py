@@ -1,5 +1,6 @@
 """Run the benchmark protocol: datasets x seeds x models -> one row per measurement."""
 
+import tempfile
 import time
 
 import numpy as np
@@ -56,29 +57,38 @@ def run_dataset(name, seeds, *, ablate=False, deepbridge=True, log=print):
     log(f"{name}: {len(X_train)} train rows, {X_train.shape[1]} columns after "
         f"preprocessing, seeds {list(seeds)}")
     rows = []
-    for seed in seeds:
-        fitted_teachers, teacher_seconds = [], 0.0
-        for teacher_name, estimator in make_teachers(seed):
-            estimator, seconds = _timed_fit(estimator, X_train, y_train)
-            teacher_seconds += seconds
-            fitted_teachers.append((teacher_name, estimator))
-            rows.append(_row(name, seed, teacher_name, "teacher", estimator.predict_proba,
-                             estimator, seconds, split))
-        average = teacher_average(fitted_teachers, X_train, y_train)
-        rows.append(_row(name, seed, "teacher average", "teacher", average.predict_proba,
-                         average, teacher_seconds, split))
-        log(f"  seed {seed}: teachers fitted in {teacher_seconds:.1f} s")
-        for model_name, (student, reuses_teachers) in make_students(
-                fitted_teachers, average, seed, ablate).items():
-            student, seconds = _timed_fit(clone(student), X_train, y_train)
-            seconds += teacher_seconds if reuses_teachers else 0.0
-            rows.append(_row(name, seed, model_name, "student", student.predict_proba,
-                             student, seconds, split))
-            log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
-                f"fit {seconds:.1f} s")
-        if deepbridge:
-            rows.append(deepbridge_row(name, seed, split))
-            log(f"  seed {seed}: deepbridge {rows[-1]['note'] or rows[-1]['accuracy']}")
+    with tempfile.TemporaryDirectory(prefix="skhpmkd-bench-") as teacher_cache:
+        for seed in seeds:
+            rows += _run_seed(name, seed, split, ablate, deepbridge, teacher_cache, log)
+    return rows
+
+
+def _run_seed(name, seed, split, ablate, deepbridge, teacher_cache, log):
+    """Teachers, their average, every student and DeepBridge for one seed."""
+    X_train, _, y_train, _, _ = split
+    rows = []
+    fitted_teachers, teacher_seconds = [], 0.0
+    for teacher_name, estimator in make_teachers(seed):
+        estimator, seconds = _timed_fit(estimator, X_train, y_train)
+        teacher_seconds += seconds
+        fitted_teachers.append((teacher_name, estimator))
+        rows.append(_row(name, seed, teacher_name, "teacher", estimator.predict_proba,
+                         estimator, seconds, split))
+    average = teacher_average(fitted_teachers, X_train, y_train)
+    rows.append(_row(name, seed, "teacher average", "teacher", average.predict_proba,
+                     average, teacher_seconds, split))
+    log(f"  seed {seed}: teachers fitted in {teacher_seconds:.1f} s")
+    for model_name, (student, reuses_teachers) in make_students(
+            fitted_teachers, average, seed, ablate, teacher_cache).items():
+        student, seconds = _timed_fit(clone(student), X_train, y_train)
+        seconds += teacher_seconds if reuses_teachers else 0.0
+        rows.append(_row(name, seed, model_name, "student", student.predict_proba,
+                         student, seconds, split))
+        log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
+            f"fit {seconds:.1f} s")
+    if deepbridge:
+        rows.append(deepbridge_row(name, seed, split))
+        log(f"  seed {seed}: deepbridge {rows[-1]['note'] or rows[-1]['accuracy']}")
     return rows
 
 

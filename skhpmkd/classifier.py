@@ -5,24 +5,24 @@ from numbers import Integral, Real
 from time import perf_counter
 
 import numpy as np
-import torch
-from sklearn.base import ClassifierMixin, _fit_context, clone
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
+from .augment import munge, synthetic_rows
+from .chain import CHAIN_MIX, plan_chain, run_chain, with_previous_student
+from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
     DistillationNet,
     MLPModule,
     default_hidden_units,
+    fit_student,
     make_student,
     predict_proba_fast,
     resolve_device,
@@ -31,15 +31,13 @@ from .teachers import (
     DEFAULT_TEACHER_NAMES,
     default_teachers,
     fit_teachers,
+    predict_teacher_proba,
     proba_to_logits,
     validate_teachers,
 )
+from .temperature import TEMPERATURE_SCHEDULES, TemperatureScheduler, make_schedule
 
 logger = logging.getLogger("skhpmkd")
-
-
-def _silent(*_):
-    """Message sink that drops skorch's early-stopping notice."""
 
 
 def _rows(targets, index):
@@ -51,9 +49,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     """Distil tabular teacher ensembles into a small torch student (HPM-KD).
 
     Teachers are fitted (or taken prefit); their out-of-fold probabilities on the
-    training rows become soft targets, and a skorch MLP student learns them with a
-    temperature-scaled KL term plus a cross-entropy term on the labels. Predictions
-    come from the student alone, through a lean torch forward pass.
+    training rows become soft targets, mixed per sample by a learned attention gate.
+    The transfer set is grown with synthetic rows labelled by the teachers, and a
+    skorch MLP student learns the mixture with a temperature-scaled KL term (the
+    temperature follows a schedule) plus a cross-entropy term on the labels, through
+    a progressive chain of wider assistants where that pays on validation rows.
+    Predictions come from the student alone, through a lean torch forward pass.
 
     Parameters
     ----------
@@ -76,9 +77,33 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         :func:`skhpmkd.student.default_hidden_units`. The net's own ``train_split``
         is replaced by the split below, so no data is held out silently.
     temperature : float, default=4.0
-        Softmax temperature of the distillation term.
+        Initial softmax temperature of the distillation term.
+    temperature_schedule : {"adaptive", "constant", "annealed"}, default="adaptive"
+        How the temperature changes during training (see :mod:`skhpmkd.temperature`);
+        the value used at each epoch is in ``student_.history[:, "temperature"]``.
+    temperature_params : dict, default=None
+        The schedule's parameters (None: its defaults).
     alpha : float, default=0.5
         Weight of the label cross-entropy; ``1 - alpha`` weighs the distillation term.
+    ensemble : {"attention", "mean", "best"}, default="attention"
+        How the teachers are mixed per sample: a learned gate over the sample's
+        features and the teachers' out-of-fold outputs (falls back to "mean" or "best"
+        when it does not beat them on held-out rows), the plain average, or the single
+        teacher with the best out-of-fold log-loss.
+    chain : "auto", "off" or list, default="auto"
+        Progressive chain of wider "assistant" students between the teachers and the
+        student (see :mod:`skhpmkd.chain`): "auto" plans 4x and 2x the student's width
+        and keeps a longer chain only where it lowers the validation log-loss by at
+        least ``chain_min_gain``; a list gives the assistants' hidden units. Only for
+        the default MLP module, and only with ``early_stopping`` (it needs validation
+        rows).
+    chain_min_gain : float, default=0.005
+        Smallest decrease of validation log-loss that keeps a longer chain.
+    augment : "auto", "off" or float, default="auto"
+        Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
+        labelled by the fitted teachers only. A float is the number of synthetic rows
+        per training row; "auto" grows the transfer set to ``min(10 n, 20000)`` rows
+        (none when there are already 20,000 rows).
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows (stratified) from the student,
         stop when their log-loss has not improved for ``n_iter_no_change`` epochs and
@@ -91,6 +116,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     device : str, default="auto"
         Torch device for the student: "auto" (CUDA when available), "cpu", "cuda",
         "cuda:1", ... A model fitted on CUDA unpickles on a CPU-only machine.
+    teacher_cache : str, joblib.Memory or None, default=None
+        Cache of the teacher stage (fitted teachers and their out-of-fold outputs),
+        keyed on the data, the teachers' parameters, ``teacher_cv`` and the seed: a
+        path or ``joblib.Memory``. With it, a ``GridSearchCV`` over student or
+        distillation parameters fits the teachers once per fold instead of once per
+        candidate. The cache holds pickles: point it only at a directory you trust.
     n_jobs : int, default=None
         Parallel teacher fits (teachers x folds), as in joblib. Workers share the
         cores, so each is limited to ``cores // n_jobs`` threads.
@@ -108,6 +139,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X had string column names.
+    teacher_weighting_ : TeacherWeighting
+        The fitted per-sample teacher weighting (``method_`` says which was used).
+    teacher_weights_ : ndarray of shape (n_teachers,)
+        Mean weight of each teacher on the training rows.
+    chain_ : list of dict
+        Every network the chain trained: chain length, size, role, what it learned
+        from, validation log-loss and seconds.
+    chain_length_ : int
+        Number of assistants before the chosen student (0: learned from the teachers).
+    n_synthetic_ : int
+        Synthetic rows added to the student's transfer set.
     teachers_ : list of estimator
         Fitted teachers (trained on the labels encoded as ``0 .. n_classes - 1``;
         prefit teachers are kept as given).
@@ -118,7 +160,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     device_ : str
         The device the student was trained on.
     fit_times_ : dict
-        Wall-clock seconds of the ``"teachers"`` and ``"student"`` stages.
+        Wall-clock seconds of the ``"teachers"``, ``"weighting"`` (teacher weights and
+        transfer set) and ``"student"`` stages.
     teacher_nbytes_, student_nbytes_ : int
         Pickled sizes of the teacher ensemble and of the student module.
     teacher_n_nodes_ : int or None
@@ -145,29 +188,45 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "teacher_cv": ["cv_object", StrOptions({"prefit"})],
         "student": [HasMethods(["fit", "initialize"]), None],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "temperature_schedule": [StrOptions(set(TEMPERATURE_SCHEDULES))],
+        "temperature_params": [dict, None],
         "alpha": [Interval(Real, 0, 1, closed="both")],
+        "ensemble": [StrOptions(set(ENSEMBLE_METHODS))],
+        "chain": [StrOptions({"auto", "off"}), list],
+        "chain_min_gain": [Interval(Real, 0, None, closed="left")],
+        "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "teacher_cache": [None, str, HasMethods(["cache"])],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, teachers=None, *, teacher_cv=5, student=None, temperature=4.0,
-                 alpha=0.5, early_stopping=True, validation_fraction=0.1,
-                 n_iter_no_change=10, device="auto", n_jobs=None, random_state=None,
-                 verbose=0):
+                 temperature_schedule="adaptive", temperature_params=None, alpha=0.5,
+                 ensemble="attention", chain="auto", chain_min_gain=0.005,
+                 augment="auto", early_stopping=True, validation_fraction=0.1,
+                 n_iter_no_change=10, device="auto", teacher_cache=None, n_jobs=None,
+                 random_state=None, verbose=0):
         self.teachers = teachers
         self.teacher_cv = teacher_cv
         self.student = student
         self.temperature = temperature
+        self.temperature_schedule = temperature_schedule
+        self.temperature_params = temperature_params
         self.alpha = alpha
+        self.ensemble = ensemble
+        self.chain = chain
+        self.chain_min_gain = chain_min_gain
+        self.augment = augment
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.teacher_cache = teacher_cache
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -221,31 +280,49 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         y_encoded = self._label_encoder.transform(y)
         self.device_ = resolve_device(self.device)
         seeds = check_random_state(self.random_state).randint(
-            np.iinfo(np.int32).max, size=len(teachers) + 3)
+            np.iinfo(np.int32).max, size=len(teachers) + 5)
+        seed_weights, seed_split, seed_augment, seed_student = (int(s) for s in seeds[-4:])
 
         start = perf_counter()
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
-        self.teachers_, proba = fit_teachers(
+        cached_fit_teachers = check_memory(self.teacher_cache).cache(
+            fit_teachers, ignore=["n_jobs"])
+        self.teachers_, proba, self._teacher_class_codes = cached_fit_teachers(
             teachers, X, y_encoded, label_encoder=self._label_encoder,
-            teacher_cv=self.teacher_cv, seeds=seeds, n_jobs=self.n_jobs)
+            teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
+            n_jobs=self.n_jobs)
         self.named_teachers_ = Bunch(**{name: est for (name, _), est
                                         in zip(teachers, self.teachers_)})
         teacher_seconds = perf_counter() - start
 
         start = perf_counter()
-        self._log(f"distilling into the student on {self.device_}")
-        targets = {
-            "label": y_encoded.astype(np.int64),
-            "teacher_logits": proba_to_logits(proba),
-            "teacher_weights": np.full(proba.shape[:2], 1.0 / len(teachers),
-                                       dtype=np.float32),
-        }
-        self.student_ = self._fit_student(student, X.astype(np.float32), targets,
-                                          seed=int(seeds[-1]))
-        self.fit_times_ = {"teachers": teacher_seconds,
+        X = X.astype(np.float32)
+        self.teacher_weighting_ = TeacherWeighting(self.ensemble, random_state=seed_weights)
+        self.teacher_weighting_.fit(X, proba, y_encoded)
+        self.teacher_weights_ = self.teacher_weighting_.mean_weights_
+        self._log(f"teacher weights ({self.teacher_weighting_.method_}): "
+                  f"{np.round(self.teacher_weights_, 3).tolist()}")
+        targets = {"label": y_encoded.astype(np.int64),
+                   "teacher_logits": proba_to_logits(proba),
+                   "teacher_weights": self.teacher_weighting_.weights(X, proba)}
+        train, valid = self._validation_split(y_encoded, seed_split)
+        X_fit, fit_targets = self._transfer_set(X[train], _rows(targets, train),
+                                                seed_augment)
+        valid_set = None if valid is None else (X[valid], _rows(targets, valid))
+        self.n_synthetic_ = len(X_fit) - len(train)
+        weighting_seconds = perf_counter() - start
+
+        start = perf_counter()
+        self._log(f"distilling into the student on {self.device_} ({len(train)} rows + "
+                  f"{self.n_synthetic_} synthetic)")
+        self.student_, steps, self.chain_length_ = self._distil(
+            student, X_fit, fit_targets, valid_set, seed_student)
+        self.chain_ = [step.as_dict() for step in steps]
+        self.fit_times_ = {"teachers": teacher_seconds, "weighting": weighting_seconds,
                            "student": perf_counter() - start}
         self._account_sizes()
-        self._log(f"done: compression {self.compression_ratio_:.1f}x")
+        self._log(f"done: chain length {self.chain_length_}, compression "
+                  f"{self.compression_ratio_:.1f}x")
         return self
 
     def _validation_split(self, y, seed):
@@ -260,39 +337,44 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         except ValueError:  # too few rows per class to hold any out
             return everything, None
 
-    def _fit_student(self, template, X, targets, seed):
-        net = clone(template)
-        n_classes = len(self.classes_)
-        params = {
-            "module__n_features": X.shape[1],
-            "module__n_classes": n_classes,
-            "criterion__temperature": self.temperature,
-            "criterion__alpha": self.alpha,
-            "device": self.device_,
-            "train_split": None,
-        }
-        if net.module is MLPModule and "module__hidden_units" not in net.get_params():
-            params["module__hidden_units"] = default_hidden_units(X.shape[1], n_classes)
-        if self.verbose >= 2:
-            params["verbose"] = 1
-        train, valid = self._validation_split(targets["label"], seed)
-        if valid is not None:
-            params["train_split"] = predefined_split(
-                Dataset(X[valid], _rows(targets, valid)))
-            callbacks = list(net.callbacks) if isinstance(net.callbacks, list) else []
-            params["callbacks"] = callbacks + [(
-                "hpmkd_early_stopping",
-                EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change,
-                              load_best=True, sink=_silent))]
-        net.set_params(**params)
-        devices = [torch.device(self.device_).index or 0] if "cuda" in self.device_ else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            net.fit(X[train], _rows(targets, train))
-        # Keep neither the validation rows nor a second copy of the weights in the model.
-        net.set_params(train_split=None, callbacks=template.callbacks)
-        net.initialize_callbacks()
-        return net
+    def _transfer_set(self, X, targets, seed):
+        """The student's training rows plus MUNGE rows labelled by the fitted teachers."""
+        n_synthetic = synthetic_rows(len(X), self.augment)
+        if n_synthetic == 0 or len(X) < 2:
+            return X, targets
+        X_synthetic = munge(X, n_synthetic, random_state=seed)
+        proba = predict_teacher_proba(self.teachers_, X_synthetic,
+                                      self._teacher_class_codes, len(self.classes_))
+        synthetic = {"label": np.full(n_synthetic, -1, dtype=np.int64),
+                     "teacher_logits": proba_to_logits(proba),
+                     "teacher_weights": self.teacher_weighting_.weights(X_synthetic, proba)}
+        return (np.concatenate([X, X_synthetic]),
+                {key: np.concatenate([targets[key], synthetic[key]]) for key in targets})
+
+    def _distil(self, template, X, targets, valid, seed):
+        """Train the student, through a progressive chain where it pays."""
+        n_features, n_classes = X.shape[1], len(self.classes_)
+        default_module = template.module is MLPModule
+        target_units = template.get_params().get("module__hidden_units")
+        if target_units is None and default_module:
+            target_units = default_hidden_units(n_features, n_classes)
+        assistants = plan_chain(target_units, self.chain) if default_module else []
+
+        def train(hidden_units, previous):
+            step_targets = targets if previous is None else with_previous_student(
+                targets, previous, X, CHAIN_MIX)
+            schedule = make_schedule(self.temperature_schedule, self.temperature,
+                                     self.temperature_params)
+            return fit_student(
+                template, X, step_targets, valid=valid,
+                hidden_units=hidden_units if default_module else None,
+                temperature=self.temperature, alpha=self.alpha,
+                callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],
+                patience=self.n_iter_no_change, device=self.device_, seed=seed,
+                verbose=self.verbose >= 2)
+
+        return run_chain(train, target_units, assistants, self.chain_min_gain,
+                         has_validation=valid is not None)
 
     def _account_sizes(self):
         self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
@@ -309,6 +391,24 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             print(f"[HPMKD] {message}", flush=True)
 
     # -- predict ----------------------------------------------------------------------
+
+    def teacher_weights(self, X):
+        """Per-sample teacher weights that the fitted weighting gives to new rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_teachers)
+            Rows sum to 1; columns in the order of ``teachers_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        proba = predict_teacher_proba(self.teachers_, X, self._teacher_class_codes,
+                                      len(self.classes_))
+        return self.teacher_weighting_.weights(X, proba)
 
     def predict_proba(self, X):
         """Class probabilities from the student.

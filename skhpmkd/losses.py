@@ -43,6 +43,8 @@ def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *
 
     ``(1 - alpha) * T**2 * KL(mixture_T || student_T) + alpha * CE(student, labels)``.
     The ``T**2`` factor keeps the soft term's gradient scale independent of ``T``.
+    Rows whose label is negative (synthetic rows, which only the teachers label) are
+    left out of the cross-entropy term.
 
     Parameters
     ----------
@@ -50,6 +52,7 @@ def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *
     teacher_logits : tensor of shape (n_samples, n_teachers, n_classes)
     teacher_weights : tensor of shape (n_samples, n_teachers)
     labels : int64 tensor of shape (n_samples,)
+        ``-1`` marks a row without a label.
     temperature : float
     alpha : float in [0, 1]
         Weight of the hard-label cross-entropy term.
@@ -59,7 +62,9 @@ def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *
     scalar tensor
     """
     soft = soft_kl(student_logits, teacher_logits, teacher_weights, temperature)
-    hard = F.cross_entropy(student_logits, labels)
+    labelled = labels >= 0
+    hard = (F.cross_entropy(student_logits[labelled], labels[labelled])
+            if bool(labelled.any()) else student_logits.new_zeros(()))
     return (1.0 - alpha) * temperature**2 * soft + alpha * hard
 
 

@@ -2,7 +2,11 @@
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
 from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
@@ -113,6 +117,75 @@ def make_student(**params):
         sizes at fit time.
     """
     return DistillationNet(**params)
+
+
+def _silent(*_):
+    """Message sink that drops skorch's early-stopping notice."""
+
+
+def fit_student(template, X, targets, *, valid=None, hidden_units=None, temperature,
+                alpha, callbacks=(), patience=10, device="cpu", seed=0, verbose=False):
+    """Train one student from a template; early stopping when validation rows are given.
+
+    Parameters
+    ----------
+    template : DistillationNet
+        Cloned, never modified.
+    X : ndarray of shape (n_samples, n_features), float32
+    targets : dict of ndarray
+        ``label``, ``teacher_logits``, ``teacher_weights`` for the rows of ``X``.
+    valid : (ndarray, dict) or None
+        Validation rows and their targets. With them, training stops once the
+        validation log-loss has not improved for ``patience`` epochs and the best
+        epoch's weights are kept.
+    hidden_units : tuple of int or None
+        Set as ``module__hidden_units`` when given.
+    temperature, alpha : float
+        Initial criterion settings.
+    callbacks : sequence of (name, Callback)
+        Extra callbacks for this training only (e.g. a temperature schedule).
+    patience : int
+    device : str
+    seed : int
+        Seeds the module's initialisation and the batch order; torch's global RNG is
+        restored afterwards.
+    verbose : bool
+        Print skorch's epoch table.
+
+    Returns
+    -------
+    net : DistillationNet
+        Fitted; holds neither the validation rows nor the extra callbacks.
+    valid_loss : float
+        Best validation log-loss, or nan without validation rows.
+    """
+    net = clone(template)
+    own_callbacks = list(net.callbacks) if isinstance(net.callbacks, list) else []
+    extra = list(callbacks)
+    params = {"module__n_features": X.shape[1],
+              "module__n_classes": targets["teacher_logits"].shape[-1],
+              "criterion__temperature": temperature, "criterion__alpha": alpha,
+              "device": device, "train_split": None}
+    if verbose:
+        params["verbose"] = 1
+    if hidden_units is not None:
+        params["module__hidden_units"] = tuple(hidden_units)
+    if valid is not None:
+        params["train_split"] = predefined_split(Dataset(*valid))
+        extra.append(("hpmkd_early_stopping",
+                      EarlyStopping(monitor="valid_loss", patience=patience,
+                                    load_best=True, sink=_silent)))
+    net.set_params(callbacks=own_callbacks + extra, **params)
+    cuda_devices = [torch.device(device).index or 0] if "cuda" in str(device) else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(seed)
+        net.fit(X, targets)
+    # Keep neither the validation rows nor a second copy of the weights in the model.
+    net.set_params(train_split=None, callbacks=template.callbacks)
+    net.initialize_callbacks()
+    valid_loss = (float(np.min(net.history[:, "valid_loss"])) if valid is not None
+                  else float("nan"))
+    return net, valid_loss
 
 
 def resolve_device(device):

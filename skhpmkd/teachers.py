@@ -101,6 +101,16 @@ def _aligned_proba(estimator, X, class_codes, n_classes):
     return proba
 
 
+def predict_teacher_proba(teachers, X, class_codes, n_classes):
+    """Fitted teachers' probabilities, shape (n_samples, n_teachers, n_classes).
+
+    ``class_codes[k]`` are the encoded positions of teacher ``k``'s classes, as returned
+    by :func:`fit_teachers`.
+    """
+    return np.stack([_aligned_proba(teacher, X, codes, n_classes)
+                     for teacher, codes in zip(teachers, class_codes)], axis=1)
+
+
 def _class_codes(estimator, label_encoder, prefit):
     """Positions of the estimator's classes in the encoded label space.
 
@@ -180,6 +190,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         One per teacher, fitted on all rows (or the prefit teacher itself).
     proba : ndarray of shape (n_samples, n_teachers, n_classes)
         Out-of-fold probabilities where folds are used, else in-sample.
+    class_codes : list of ndarray
+        Per fitted teacher, the encoded positions of its ``classes_``.
     """
     n_samples, n_features = X.shape
     n_classes = len(label_encoder.classes_)
@@ -213,8 +225,9 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
             fitted[k] = result
         else:
             proba[folds[f][1], k] = result
+    class_codes = [_class_codes(estimator, label_encoder, is_prefit)
+                   for estimator, is_prefit in zip(fitted, prefit)]
     for k, estimator in enumerate(fitted):
         if prefit[k] or folds is None:
-            codes = _class_codes(estimator, label_encoder, prefit[k])
-            proba[:, k] = _aligned_proba(estimator, X, codes, n_classes)
-    return fitted, proba
+            proba[:, k] = _aligned_proba(estimator, X, class_codes[k], n_classes)
+    return fitted, proba, class_codes

@@ -81,7 +81,7 @@ def test_fitted_attributes_and_sizes(data3):
     assert clf.student_n_params_ == sum(p.numel() for p in clf.student_.module_.parameters())
     assert clf.teacher_n_nodes_ is None  # logistic regression has no tree nodes
     assert clf.compression_ratio_ == pytest.approx(clf.teacher_nbytes_ / clf.student_nbytes_)
-    assert set(clf.fit_times_) == {"teachers", "student"}
+    assert set(clf.fit_times_) == {"teachers", "weighting", "student"}
 
 
 def test_feature_names_and_renamed_columns(data3):
@@ -280,6 +280,67 @@ def test_parallel_teacher_fits_match_sequential(data3):
     sequential = fast_classifier(n_jobs=1).fit(X, y).predict_proba(X)
     parallel = fast_classifier(n_jobs=2).fit(X, y).predict_proba(X)
     np.testing.assert_allclose(parallel, sequential, atol=1e-6)
+
+
+# -- components: each switch changes behaviour -------------------------------------------
+
+def test_attention_weighting_is_used_and_exposed(data3):
+    X, y = data3
+    attention = fast_classifier(ensemble="attention").fit(X, y)
+    weights = attention.teacher_weights(X)
+    assert weights.shape == (len(X), 2)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(attention.teacher_weights_, weights.mean(axis=0), atol=0.05)
+    best = fast_classifier(ensemble="best").fit(X, y)
+    assert sorted(best.teacher_weights_.tolist()) == [0.0, 1.0]
+    mean = fast_classifier(ensemble="mean").fit(X, y)
+    np.testing.assert_allclose(mean.teacher_weights_, [0.5, 0.5])
+
+
+def test_temperature_schedule_is_recorded_per_epoch(data3):
+    X, y = data3
+    constant = fast_classifier(temperature_schedule="constant", early_stopping=False)
+    temperatures = constant.fit(X, y).student_.history[:, "temperature"]
+    assert temperatures == [4.0] * len(temperatures)
+    annealed = fast_classifier(temperature_schedule="annealed", early_stopping=False,
+                               temperature_params={"final": 1.0, "epochs": 10})
+    temperatures = annealed.fit(X, y).student_.history[:, "temperature"]
+    assert temperatures[0] == 4.0 and temperatures[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(temperatures, temperatures[1:]))
+
+
+def test_chain_records_every_step(data3):
+    X, y = data3
+    clf = fast_classifier(chain=[32], chain_min_gain=0.0).fit(X, y)
+    roles = [(step["length"], step["role"]) for step in clf.chain_]
+    assert roles == [(0, "target"), (1, "assistant"), (1, "target")]
+    assert clf.chain_[1]["hidden_units"] == (32, 32)
+    assert clf.chain_length_ in (0, 1)
+    assert clf.student_.module_.layers[0].out_features == 16  # the target size
+    off = fast_classifier(chain="off").fit(X, y)
+    assert len(off.chain_) == 1 and off.chain_length_ == 0
+
+
+def test_augmentation_adds_teacher_labelled_rows(data3):
+    X, y = data3
+    clf = fast_classifier(augment=2.0, early_stopping=False).fit(X, y)
+    assert clf.n_synthetic_ == 2 * len(X)
+    assert trained_rows(clf) == 3 * len(X)
+    assert fast_classifier(augment="off").fit(X, y).n_synthetic_ == 0
+
+
+def test_teacher_cache_skips_refitting_teachers(data3, tmp_path):
+    X, y = data3
+    CountingTeacher.n_fits = 0
+    make = lambda **p: fast_classifier(teachers=[("count", CountingTeacher())],
+                                       teacher_cache=str(tmp_path), **p)
+    first = make(temperature=2.0).fit(X, y)
+    fits = CountingTeacher.n_fits
+    assert fits == 4  # 3 folds + the final fit
+    second = make(temperature=8.0).fit(X, y)
+    assert CountingTeacher.n_fits == fits
+    np.testing.assert_allclose(first.teachers_[0].predict_proba(X),
+                               second.teachers_[0].predict_proba(X))
 
 
 # -- bad input: clear errors before expensive work --------------------------------------
