@@ -35,6 +35,13 @@ def teacher_average(fitted_teachers, X_train, y_train):
     return VotingClassifier(frozen(fitted_teachers), voting="soft").fit(X_train, y_train)
 
 
+#: Every HPM-KD distillation component off: what the plain MLP and vanilla KD rows are
+#: trained with. They keep the student architecture (numeric_embedding="ple"), so the
+#: rows compare ways of training the same network.
+PLAIN = {"ensemble": "mean", "temperature_schedule": "constant", "chain": "off",
+         "augment": "off"}
+
+
 def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None):
     """Student models to fit, by row name.
 
@@ -46,10 +53,10 @@ def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None):
     """
     from_average = [("average", FrozenEstimator(average))]
     students = {
-        "mlp": (HPMKDClassifier(teachers=from_average, alpha=1.0, random_state=seed),
-                False),
+        "mlp": (HPMKDClassifier(teachers=from_average, alpha=1.0, random_state=seed,
+                                **PLAIN), False),
         "kd": (HPMKDClassifier(teachers=from_average, temperature=4.0, alpha=0.5,
-                               random_state=seed), True),
+                               random_state=seed, **PLAIN), True),
         "hpmkd": (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache),
                   False),
     }
@@ -64,6 +71,7 @@ ABLATIONS = {
     "adaptive_T": {"temperature_schedule": "constant"},
     "chain": {"chain": "off"},
     "augment": {"augment": "off"},
+    "embedding": {"numeric_embedding": "none"},
 }
 
 

@@ -24,6 +24,7 @@ from .student import (
     default_hidden_units,
     fit_student,
     make_student,
+    quantile_bin_edges,
     predict_proba_fast,
     resolve_device,
 )
@@ -99,6 +100,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         rows).
     chain_min_gain : float, default=0.005
         Smallest decrease of validation log-loss that keeps a longer chain.
+    numeric_embedding : {"ple", "none"}, default="ple"
+        Input encoding of the default MLP student: "ple" encodes each numeric column
+        piecewise-linearly over quantile bins learned from the training rows (binary
+        columns pass through), which lets the student split on thresholds as the
+        tree teachers do; "none" feeds the columns as they are.
     augment : "auto", "off" or float, default="auto"
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
@@ -194,6 +200,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "ensemble": [StrOptions(set(ENSEMBLE_METHODS))],
         "chain": [StrOptions({"auto", "off"}), list],
         "chain_min_gain": [Interval(Real, 0, None, closed="left")],
+        "numeric_embedding": [StrOptions({"ple", "none"})],
         "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -208,7 +215,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     def __init__(self, teachers=None, *, teacher_cv=5, student=None, temperature=4.0,
                  temperature_schedule="adaptive", temperature_params=None, alpha=0.5,
                  ensemble="attention", chain="auto", chain_min_gain=0.005,
-                 augment="auto", early_stopping=True, validation_fraction=0.1,
+                 numeric_embedding="ple", augment="auto", early_stopping=True,
+                 validation_fraction=0.1,
                  n_iter_no_change=10, device="auto", teacher_cache=None, n_jobs=None,
                  random_state=None, verbose=0):
         self.teachers = teachers
@@ -221,6 +229,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.ensemble = ensemble
         self.chain = chain
         self.chain_min_gain = chain_min_gain
+        self.numeric_embedding = numeric_embedding
         self.augment = augment
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -360,6 +369,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             target_units = default_hidden_units(n_features, n_classes)
         assistants = plan_chain(target_units, self.chain) if default_module else []
 
+        module_params = {}
+        if default_module and self.numeric_embedding == "ple":
+            module_params["bin_edges"] = quantile_bin_edges(X[targets["label"] >= 0])
+
         def train(hidden_units, previous):
             step_targets = targets if previous is None else with_previous_student(
                 targets, previous, X, CHAIN_MIX)
@@ -367,7 +380,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                      self.temperature_params)
             return fit_student(
                 template, X, step_targets, valid=valid,
-                hidden_units=hidden_units if default_module else None,
+                module_params={**module_params, "hidden_units": hidden_units}
+                if default_module else None,
                 temperature=self.temperature, alpha=self.alpha,
                 callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],
                 patience=self.n_iter_no_change, device=self.device_, seed=seed,

@@ -29,6 +29,80 @@ def default_hidden_units(n_features, n_classes):
     return (width, width)
 
 
+#: Most quantile bins per numeric column for the piecewise-linear encoding.
+MAX_BINS = 16
+#: Fewest training rows per bin.
+MIN_ROWS_PER_BIN = 16
+
+
+def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN):
+    """Per column, the edges of quantile bins; None for columns with two or fewer values.
+
+    Binary columns (one-hot categories) gain nothing from an encoding and pass through.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    max_bins : int
+    min_rows_per_bin : int
+        Bins are fewer on small data: at most ``n_samples // min_rows_per_bin``.
+
+    Returns
+    -------
+    list of (ndarray or None)
+        Strictly increasing edges (at least 2, so at least one bin) for each column.
+    """
+    n_bins = int(np.clip(len(X) // min_rows_per_bin, 1, max_bins))
+    quantiles = np.linspace(0, 1, n_bins + 1)
+    edges = []
+    for column in np.asarray(X, dtype=np.float64).T:
+        if len(np.unique(column)) <= 2:
+            edges.append(None)
+            continue
+        column_edges = np.unique(np.quantile(column, quantiles))
+        edges.append(column_edges if len(column_edges) >= 2 else None)
+    return edges
+
+
+class PiecewiseLinearEncoding(nn.Module):
+    """Piecewise-linear encoding of numeric columns (Gorishniy et al., 2022).
+
+    A value in bin ``t`` of its column encodes as ``[1, ..., 1, frac, 0, ..., 0]``: the
+    network sees where the value lies between learned-from-data quantiles, as a tree
+    split does. The first and last bin extrapolate linearly. Columns without edges pass
+    through unchanged. Edges are buffers, so they travel with the module's weights.
+    """
+
+    def __init__(self, bin_edges):
+        super().__init__()
+        self.passthrough = [j for j, e in enumerate(bin_edges) if e is None]
+        self.encoded = [j for j, e in enumerate(bin_edges) if e is not None]
+        n_bins = max((len(bin_edges[j]) - 1 for j in self.encoded), default=1)
+        lefts = np.zeros((len(self.encoded), n_bins), dtype=np.float32)
+        widths = np.ones_like(lefts)
+        low = np.zeros_like(lefts)
+        high = np.zeros_like(lefts)  # unused bins stay exactly 0
+        for row, j in enumerate(self.encoded):
+            edges = np.asarray(bin_edges[j], dtype=np.float64)
+            k = len(edges) - 1
+            lefts[row, :k] = edges[:-1]
+            widths[row, :k] = np.maximum(np.diff(edges), 1e-12)
+            high[row, :k] = 1.0
+            low[row, 0], high[row, k - 1] = -np.inf, np.inf
+        for name, value in (("lefts", lefts), ("widths", widths), ("low", low),
+                            ("high", high)):
+            self.register_buffer(name, torch.from_numpy(value))
+        self.register_buffer("passthrough_index", torch.tensor(self.passthrough,
+                                                               dtype=torch.long))
+        self.register_buffer("encoded_index", torch.tensor(self.encoded, dtype=torch.long))
+        self.n_outputs = len(self.passthrough) + lefts.size
+
+    def forward(self, X):
+        values = X[:, self.encoded_index].unsqueeze(-1)
+        encoded = torch.clamp((values - self.lefts) / self.widths, self.low, self.high)
+        return torch.cat([X[:, self.passthrough_index], encoded.flatten(1)], dim=1)
+
+
 class MLPModule(nn.Module):
     """Multilayer perceptron that returns class logits.
 
@@ -42,11 +116,23 @@ class MLPModule(nn.Module):
         Widths of the hidden layers.
     dropout : float, default=0.1
         Dropout probability after each hidden layer.
+    bin_edges : list of (array or None), default=None
+        Quantile bin edges per column (see :func:`quantile_bin_edges`): numeric
+        columns then enter through a :class:`PiecewiseLinearEncoding`.
     """
 
-    def __init__(self, n_features, n_classes, hidden_units=(64, 64), dropout=0.1):
+    def __init__(self, n_features, n_classes, hidden_units=(64, 64), dropout=0.1,
+                 bin_edges=None):
         super().__init__()
-        layers, width_in = [], n_features
+        self.encoding = None
+        width_in = n_features
+        if bin_edges is not None:
+            if len(bin_edges) != n_features:
+                raise ValueError(f"bin_edges has {len(bin_edges)} columns, "
+                                 f"n_features is {n_features}.")
+            self.encoding = PiecewiseLinearEncoding(bin_edges)
+            width_in = self.encoding.n_outputs
+        layers = []
         for width in hidden_units:
             layers += [nn.Linear(width_in, width), nn.ReLU(), nn.Dropout(dropout)]
             width_in = width
@@ -54,6 +140,8 @@ class MLPModule(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
+        if self.encoding is not None:
+            X = self.encoding(X)
         return self.layers(X)
 
 
@@ -123,7 +211,7 @@ def _silent(*_):
     """Message sink that drops skorch's early-stopping notice."""
 
 
-def fit_student(template, X, targets, *, valid=None, hidden_units=None, temperature,
+def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,
                 alpha, callbacks=(), patience=10, device="cpu", seed=0, verbose=False):
     """Train one student from a template; early stopping when validation rows are given.
 
@@ -138,8 +226,8 @@ def fit_student(template, X, targets, *, valid=None, hidden_units=None, temperat
         Validation rows and their targets. With them, training stops once the
         validation log-loss has not improved for ``patience`` epochs and the best
         epoch's weights are kept.
-    hidden_units : tuple of int or None
-        Set as ``module__hidden_units`` when given.
+    module_params : dict or None
+        Module parameters for this training, e.g. ``{"hidden_units": (64, 64)}``.
     temperature, alpha : float
         Initial criterion settings.
     callbacks : sequence of (name, Callback)
@@ -168,8 +256,8 @@ def fit_student(template, X, targets, *, valid=None, hidden_units=None, temperat
               "device": device, "train_split": None}
     if verbose:
         params["verbose"] = 1
-    if hidden_units is not None:
-        params["module__hidden_units"] = tuple(hidden_units)
+    params.update({f"module__{key}": value
+                   for key, value in (module_params or {}).items()})
     if valid is not None:
         params["train_split"] = predefined_split(Dataset(*valid))
         extra.append(("hpmkd_early_stopping",

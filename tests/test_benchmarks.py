@@ -66,3 +66,14 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     payload = json.loads(out.with_suffix(".json").read_text())
     assert payload["machine"]["cpu_count"] >= 1
     assert out.with_suffix(".md").read_text().startswith("### breast_cancer")
+
+
+def test_baselines_use_no_hpmkd_component():
+    from benchmarks.models import ABLATIONS, PLAIN, make_students
+
+    students = make_students([], average=None, seed=0, ablate=False)
+    for name in ("mlp", "kd"):
+        params = students[name][0].get_params()
+        assert all(params[key] == value for key, value in PLAIN.items()), name
+    # every component that PLAIN switches off has its own ablation row
+    assert set(PLAIN) <= {key for params in ABLATIONS.values() for key in params}

@@ -329,6 +329,13 @@ def test_augmentation_adds_teacher_labelled_rows(data3):
     assert fast_classifier(augment="off").fit(X, y).n_synthetic_ == 0
 
 
+def test_numeric_embedding_switch(data3):
+    X, y = data3
+    ple = fast_classifier(numeric_embedding="ple").fit(X, y)
+    assert ple.student_.module_.encoding is not None
+    assert fast_classifier(numeric_embedding="none").fit(X, y).student_.module_.encoding is None
+
+
 def test_teacher_cache_skips_refitting_teachers(data3, tmp_path):
     X, y = data3
     CountingTeacher.n_fits = 0

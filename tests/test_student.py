@@ -1,5 +1,6 @@
 """Student: default sizes, devices, the lean predict path."""
 
+import pickle
 from unittest.mock import patch
 
 import numpy as np
@@ -7,11 +8,15 @@ import pytest
 import torch
 
 from skhpmkd.student import (
+    MAX_BINS,
     MAX_WIDTH,
+    MIN_ROWS_PER_BIN,
     MIN_WIDTH,
     MLPModule,
+    PiecewiseLinearEncoding,
     default_hidden_units,
     predict_proba_fast,
+    quantile_bin_edges,
     resolve_device,
 )
 
@@ -54,3 +59,35 @@ def test_predict_proba_fast_batches_and_restores_mode():
     with torch.no_grad():
         expected = torch.softmax(module(torch.from_numpy(X)), 1).numpy()
     np.testing.assert_allclose(whole, expected, atol=1e-6)
+
+
+def test_quantile_bin_edges_skip_binary_columns_and_shrink_on_small_data():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=400), rng.integers(0, 2, 400), np.ones(400)])
+    edges = quantile_bin_edges(X)
+    assert edges[1] is None and edges[2] is None
+    assert len(edges[0]) == MAX_BINS + 1 and np.all(np.diff(edges[0]) > 0)
+    assert len(quantile_bin_edges(X[:40])[0]) == 40 // MIN_ROWS_PER_BIN + 1
+
+
+def test_piecewise_linear_encoding_values():
+    encoding = PiecewiseLinearEncoding([np.array([0.0, 1.0, 3.0]), None])
+    X = torch.tensor([[0.5, 7.0], [2.0, 8.0], [-1.0, 9.0], [5.0, 1.0]])
+    out = encoding(X)
+    assert encoding.n_outputs == 3 and out.shape == (4, 3)
+    # passthrough column first, then [bin 1, bin 2]
+    torch.testing.assert_close(out, torch.tensor([[7.0, 0.5, 0.0],
+                                                  [8.0, 1.0, 0.5],
+                                                  [9.0, -1.0, 0.0],  # extrapolates left
+                                                  [1.0, 1.0, 2.0]]))  # and right
+
+
+def test_mlp_with_bin_edges_pickles_and_predicts():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    module = MLPModule(3, 2, hidden_units=(8,), bin_edges=quantile_bin_edges(X))
+    restored = pickle.loads(pickle.dumps(module))
+    np.testing.assert_allclose(predict_proba_fast(restored, X),
+                               predict_proba_fast(module, X))
+    with pytest.raises(ValueError, match="bin_edges"):
+        MLPModule(4, 2, bin_edges=quantile_bin_edges(X))
