@@ -23,6 +23,10 @@ PROBA_EPS = 1e-6
 def default_teachers():
     """The default teacher ensemble: XGBoost, HistGradientBoosting, RandomForest.
 
+    All three use every core when fitted alone, like XGBoost and HistGradientBoosting
+    do by default (the forest gets ``n_jobs=-1``); inside parallel workers the pipeline
+    caps them to the worker's share.
+
     Returns
     -------
     list of (str, estimator)
@@ -34,7 +38,7 @@ def default_teachers():
         ("xgb", XGBClassifier(n_estimators=200, learning_rate=0.1, max_depth=6,
                               tree_method="hist")),
         ("hgb", HistGradientBoostingClassifier()),
-        ("rf", RandomForestClassifier(n_estimators=200)),
+        ("rf", RandomForestClassifier(n_estimators=200, n_jobs=-1)),
     ]
 
 
