@@ -7,7 +7,8 @@ differ only in what the student learns from:
 - ``kd``: vanilla KD, the teachers' average probabilities on their own training rows
   (in-sample), ``T=4``, ``alpha=0.5``;
 - ``hpmkd``: ``HPMKDClassifier`` with its defaults, fitting its own teachers;
-- ``hpmkd -X``: HPM-KD with component X switched off. These share the teacher stage
+- ``hpmkd -X`` / ``hpmkd +X``: HPM-KD with component X switched off / on against its
+  default. These share the teacher stage
   of the ``hpmkd`` row of the same seed through ``teacher_cache``, so their fit time
   excludes the teachers (the ``hpmkd`` row's includes them).
 """
@@ -65,21 +66,35 @@ def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None):
     return students
 
 
-#: HPM-KD components and the parameters that switch each off.
-ABLATIONS = {
-    "attention": {"ensemble": "mean"},
-    "adaptive_T": {"temperature_schedule": "constant"},
-    "chain": {"chain": "off"},
-    "augment": {"augment": "off"},
-    "embedding": {"numeric_embedding": "none"},
+#: HPM-KD components: (parameter, value when on, value when off).
+COMPONENTS = {
+    "attention": ("ensemble", "attention", "mean"),
+    "adaptive_T": ("temperature_schedule", "adaptive", "constant"),
+    "chain": ("chain", "auto", "off"),
+    "augment": ("augment", "auto", "off"),
+    "embedding": ("numeric_embedding", "ple", "none"),
 }
 
 
+def ablation_params():
+    """Row name -> parameters that flip one component against HPMKDClassifier's default.
+
+    A component on by default gets a row ``hpmkd -name`` (switched off); one off by
+    default gets ``hpmkd +name`` (switched on). Either way the row measures it.
+    """
+    defaults = HPMKDClassifier().get_params()
+    rows = {}
+    for name, (param, on, off) in COMPONENTS.items():
+        is_on = defaults[param] == on
+        rows[f"hpmkd {'-' if is_on else '+'}{name}"] = {param: off if is_on else on}
+    return rows
+
+
 def ablations(fitted_teachers, seed, teacher_cache=None):
-    """HPM-KD with one component off at a time (same row format as make_students)."""
-    rows = {f"hpmkd -{name}": (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
-                                               **params), False)
-            for name, params in ABLATIONS.items()}
+    """HPM-KD with one component flipped at a time (same row format as make_students)."""
+    rows = {name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
+                                   **params), False)
+            for name, params in ablation_params().items()}
     # in-sample soft labels from the benchmark's teachers instead of out-of-fold ones
     rows["hpmkd -oof"] = (HPMKDClassifier(teachers=frozen(fitted_teachers),
                                           random_state=seed), True)

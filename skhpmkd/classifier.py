@@ -25,6 +25,7 @@ from .student import (
     fit_student,
     make_student,
     quantile_bin_edges,
+    widest_within_budget,
     predict_proba_fast,
     resolve_device,
 )
@@ -50,11 +51,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     """Distil tabular teacher ensembles into a small torch student (HPM-KD).
 
     Teachers are fitted (or taken prefit); their out-of-fold probabilities on the
-    training rows become soft targets, mixed per sample by a learned attention gate.
-    The transfer set is grown with synthetic rows labelled by the teachers, and a
-    skorch MLP student learns the mixture with a temperature-scaled KL term (the
-    temperature follows a schedule) plus a cross-entropy term on the labels, through
-    a progressive chain of wider assistants where that pays on validation rows.
+    training rows become soft targets, mixed per sample (plain average, or a learned
+    attention gate). A skorch MLP student, whose numeric inputs are encoded
+    piecewise-linearly, learns the mixture with a temperature-scaled KL term plus a
+    cross-entropy term on the labels. Optional components: a temperature schedule,
+    transfer-set augmentation with teacher-labelled synthetic rows, and a progressive
+    chain of wider assistant students.
     Predictions come from the student alone, through a lean torch forward pass.
 
     Parameters
@@ -79,19 +81,19 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         is replaced by the split below, so no data is held out silently.
     temperature : float, default=4.0
         Initial softmax temperature of the distillation term.
-    temperature_schedule : {"adaptive", "constant", "annealed"}, default="adaptive"
+    temperature_schedule : {"constant", "adaptive", "annealed"}, default="constant"
         How the temperature changes during training (see :mod:`skhpmkd.temperature`);
         the value used at each epoch is in ``student_.history[:, "temperature"]``.
     temperature_params : dict, default=None
         The schedule's parameters (None: its defaults).
     alpha : float, default=0.5
         Weight of the label cross-entropy; ``1 - alpha`` weighs the distillation term.
-    ensemble : {"attention", "mean", "best"}, default="attention"
+    ensemble : {"mean", "attention", "best"}, default="mean"
         How the teachers are mixed per sample: a learned gate over the sample's
         features and the teachers' out-of-fold outputs (falls back to "mean" or "best"
         when it does not beat them on held-out rows), the plain average, or the single
         teacher with the best out-of-fold log-loss.
-    chain : "auto", "off" or list, default="auto"
+    chain : "off", "auto" or list, default="off"
         Progressive chain of wider "assistant" students between the teachers and the
         student (see :mod:`skhpmkd.chain`): "auto" plans 4x and 2x the student's width
         and keeps a longer chain only where it lowers the validation log-loss by at
@@ -105,11 +107,22 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         piecewise-linearly over quantile bins learned from the training rows (binary
         columns pass through), which lets the student split on thresholds as the
         tree teachers do; "none" feeds the columns as they are.
-    augment : "auto", "off" or float, default="auto"
+    min_compression : float or None, default=10.0
+        Size budget of the default student: its hidden layers are halved (from the
+        size chosen by :func:`skhpmkd.student.default_hidden_units`) until the pickled
+        module is at most ``teacher bytes / min_compression``. None: no budget. A
+        ``student__module__hidden_units`` you set is used as it is.
+    augment : "off", "auto" or float, default="off"
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
         per training row; "auto" grows the transfer set to ``min(10 n, 20000)`` rows
         (none when there are already 20,000 rows).
+
+    The defaults of ``temperature_schedule``, ``ensemble``, ``chain`` and ``augment``
+    switch those HPM-KD components off: on the benchmark suite (docs/benchmarks.md)
+    none of them improved test accuracy over out-of-fold soft labels with the
+    piecewise-linear student, and the chain and augmentation cost 2-6x fit time.
+    Each stays available and is measured by ``python -m benchmarks --ablate``.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows (stratified) from the student,
         stop when their log-loss has not improved for ``n_iter_no_change`` epochs and
@@ -201,6 +214,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "chain": [StrOptions({"auto", "off"}), list],
         "chain_min_gain": [Interval(Real, 0, None, closed="left")],
         "numeric_embedding": [StrOptions({"ple", "none"})],
+        "min_compression": [Interval(Real, 0, None, closed="neither"), None],
         "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -213,9 +227,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     }
 
     def __init__(self, teachers=None, *, teacher_cv=5, student=None, temperature=4.0,
-                 temperature_schedule="adaptive", temperature_params=None, alpha=0.5,
-                 ensemble="attention", chain="auto", chain_min_gain=0.005,
-                 numeric_embedding="ple", augment="auto", early_stopping=True,
+                 temperature_schedule="constant", temperature_params=None, alpha=0.5,
+                 ensemble="mean", chain="off", chain_min_gain=0.005,
+                 numeric_embedding="ple", min_compression=10.0, augment="off",
+                 early_stopping=True,
                  validation_fraction=0.1,
                  n_iter_no_change=10, device="auto", teacher_cache=None, n_jobs=None,
                  random_state=None, verbose=0):
@@ -230,6 +245,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.chain = chain
         self.chain_min_gain = chain_min_gain
         self.numeric_embedding = numeric_embedding
+        self.min_compression = min_compression
         self.augment = augment
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -302,6 +318,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             n_jobs=self.n_jobs)
         self.named_teachers_ = Bunch(**{name: est for (name, _), est
                                         in zip(teachers, self.teachers_)})
+        self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
         teacher_seconds = perf_counter() - start
 
         start = perf_counter()
@@ -367,11 +384,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         target_units = template.get_params().get("module__hidden_units")
         if target_units is None and default_module:
             target_units = default_hidden_units(n_features, n_classes)
-        assistants = plan_chain(target_units, self.chain) if default_module else []
-
         module_params = {}
         if default_module and self.numeric_embedding == "ple":
             module_params["bin_edges"] = quantile_bin_edges(X[targets["label"] >= 0])
+        user_sized = "module__hidden_units" in template.get_params()
+        if default_module and not user_sized and self.min_compression is not None:
+            target_units = widest_within_budget(
+                n_features, n_classes, target_units,
+                self.teacher_nbytes_ / self.min_compression, module_params)
+        assistants = plan_chain(target_units, self.chain) if default_module else []
 
         def train(hidden_units, previous):
             step_targets = targets if previous is None else with_previous_student(
@@ -391,7 +412,6 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                          has_validation=valid is not None)
 
     def _account_sizes(self):
-        self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
         nodes = [count_tree_nodes(t) for t in self.teachers_]
         self.teacher_n_nodes_ = None if None in nodes else int(sum(nodes))
         module = self.student_.module_

@@ -32,6 +32,9 @@ MIXTURE_EPS = 1e-8
 #: Held-out NLL gain (nats per row) that counts: one rule must beat a simpler one by
 #: more than this to be chosen, and the gate's epochs by more than this to keep training.
 MIN_IMPROVEMENT = 1e-4
+#: A weighting replaces a simpler one only when its held-out NLL is lower by more than
+#: this many standard errors of the paired per-row difference (noise guard).
+SIGNIFICANCE_Z = 2.0
 
 
 def teacher_features(teacher_proba):
@@ -66,6 +69,25 @@ def teacher_features(teacher_proba):
     agreement = proba[np.arange(n_samples), :, consensus]
     features = np.stack([confidence, normalised_entropy, agreement], axis=2)
     return features.reshape(n_samples, n_teachers * 3).astype(np.float32)
+
+
+def row_nll(weights, label_proba):
+    """Per-row negative log-likelihood of the labels under the weighted mixture."""
+    likelihood = np.sum(np.asarray(weights, dtype=np.float64) * label_proba, axis=1)
+    return -np.log(likelihood + MIXTURE_EPS)
+
+
+def significantly_lower(candidate, reference):
+    """Whether per-row losses ``candidate`` beat ``reference`` beyond paired noise.
+
+    The mean paired difference must exceed ``MIN_IMPROVEMENT`` and ``SIGNIFICANCE_Z``
+    standard errors, so a small held-out split cannot pick a weighting by chance.
+    """
+    diff = np.asarray(reference) - np.asarray(candidate)
+    if len(diff) < 2:
+        return False
+    standard_error = diff.std(ddof=1) / np.sqrt(len(diff))
+    return bool(diff.mean() > max(MIN_IMPROVEMENT, SIGNIFICANCE_Z * standard_error))
 
 
 def mixture_nll(weights, label_proba):
@@ -171,9 +193,11 @@ class TeacherWeighting(BaseEstimator):
         trained to minimise the mixture negative log-likelihood
         ``-log(sum_k w_k(x) p_k(y | x) + 1e-8)`` plus ``entropy_penalty`` times the
         KL divergence from the weights to uniform. The gate is validated on held-out
-        rows: unless its held-out NLL beats both ``"mean"`` and ``"best"`` (by more
-        than 1e-4 nats per row), the better of those two is used instead and
-        ``method_`` says so.
+        rows: unless its held-out NLL beats the better of ``"mean"`` and ``"best"`` by
+        more than two standard errors of the paired per-row difference (and 1e-4
+        nats), that one is used instead and ``method_`` says so. ``"best"`` replaces
+        ``"mean"`` under the same rule. On small data the held-out split is small, so
+        the gate must show a clear gain before it is trusted.
     entropy_penalty : float, default=0.01
         Weight of ``KL(w(x) || uniform)`` in the gate's loss. Small: it breaks ties
         toward the plain average, so the gate leaves uniform weights only where a
@@ -273,33 +297,38 @@ class TeacherWeighting(BaseEstimator):
 
         best_on_train = best_teacher(label_proba[train])
         held_out = label_proba[valid]
-        self.validation_nll_ = {
-            "mean": mixture_nll(_uniform(len(valid), n_teachers), held_out),
-            "best": mixture_nll(_one_hot(len(valid), n_teachers, best_on_train),
-                                held_out),
+        held_out_nll = {
+            "mean": row_nll(_uniform(len(valid), n_teachers), held_out),
+            "best": row_nll(_one_hot(len(valid), n_teachers, best_on_train), held_out),
         }
         self.gate_, self.n_epochs_ = None, 0
         can_train = (self.method == "attention" and n_teachers > 1
                      and len(valid) < n_samples)
         if can_train:
             inputs = self._gate_inputs(X, proba)
-            self.gate_, self.n_epochs_, self.validation_nll_["attention"] = (
-                self._train_gate(inputs, label_proba, train, valid, seed))
-        self.method_ = self._choose_method(can_train)
+            self.gate_, self.n_epochs_, _ = self._train_gate(
+                inputs, label_proba, train, valid, seed)
+            with torch.inference_mode(), _one_torch_thread():
+                gate_weights = self.gate_(torch.from_numpy(inputs[valid])).exp().numpy()
+            held_out_nll["attention"] = row_nll(gate_weights, held_out)
+        self.validation_nll_ = {name: float(np.mean(losses))
+                                for name, losses in held_out_nll.items()}
+        self.method_ = self._choose_method(held_out_nll)
         if self.method_ != "attention":
             self.gate_ = None
         self.mean_weights_ = self.weights(X, proba).mean(axis=0)
         return self
 
-    def _choose_method(self, trained_gate):
-        """Apply the held-out rule: the gate must beat both simpler rules to be kept."""
+    def _choose_method(self, held_out_nll):
+        """Apply the held-out rule: the gate must clearly beat both simpler rules."""
         if self.method != "attention":
             return self.method
-        nll = self.validation_nll_
-        simpler = "best" if nll["best"] < nll["mean"] - MIN_IMPROVEMENT else "mean"
-        if not trained_gate:
-            return "mean" if self.n_teachers_ == 1 else simpler
-        if nll["attention"] < nll[simpler] - MIN_IMPROVEMENT:
+        if self.n_teachers_ == 1:
+            return "mean"
+        simpler = ("best" if significantly_lower(held_out_nll["best"], held_out_nll["mean"])
+                   else "mean")
+        if "attention" in held_out_nll and significantly_lower(
+                held_out_nll["attention"], held_out_nll[simpler]):
             return "attention"
         return simpler
 

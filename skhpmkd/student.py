@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .losses import DistillationLoss, soft_kl
+from .sizes import pickled_nbytes
 
 #: Bounds of the default hidden width (see :func:`default_hidden_units`).
 MIN_WIDTH, MAX_WIDTH = 32, 256
@@ -101,6 +102,36 @@ class PiecewiseLinearEncoding(nn.Module):
         values = X[:, self.encoded_index].unsqueeze(-1)
         encoded = torch.clamp((values - self.lefts) / self.widths, self.low, self.high)
         return torch.cat([X[:, self.passthrough_index], encoded.flatten(1)], dim=1)
+
+
+def widest_within_budget(n_features, n_classes, hidden_units, max_nbytes,
+                         module_params=None, min_width=8):
+    """The default MLP's hidden units, halved until the pickled module fits ``max_nbytes``.
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+    hidden_units : tuple of int
+        The widest size to consider.
+    max_nbytes : float
+        Size budget of the pickled module.
+    module_params : dict or None
+        Other :class:`MLPModule` parameters (e.g. ``bin_edges``), which change its size.
+    min_width : int
+        Layers are not narrowed below this.
+
+    Returns
+    -------
+    tuple of int
+        The first size (halving every layer each time) within the budget, or the
+        narrowest tried.
+    """
+    units = tuple(hidden_units)
+    while True:
+        module = MLPModule(n_features, n_classes, units, **(module_params or {}))
+        if pickled_nbytes(module) <= max_nbytes or max(units, default=0) <= min_width:
+            return units
+        units = tuple(max(min_width, width // 2) for width in units)
 
 
 class MLPModule(nn.Module):

@@ -69,11 +69,24 @@ def test_quick_run_end_to_end(tmp_path, capsys):
 
 
 def test_baselines_use_no_hpmkd_component():
-    from benchmarks.models import ABLATIONS, PLAIN, make_students
+    from benchmarks.models import COMPONENTS, PLAIN, ablation_params, make_students
 
     students = make_students([], average=None, seed=0, ablate=False)
     for name in ("mlp", "kd"):
         params = students[name][0].get_params()
         assert all(params[key] == value for key, value in PLAIN.items()), name
     # every component that PLAIN switches off has its own ablation row
-    assert set(PLAIN) <= {key for params in ABLATIONS.values() for key in params}
+    assert set(PLAIN) <= {param for param, _, _ in COMPONENTS.values()}
+
+
+def test_ablation_rows_flip_each_component_against_the_default():
+    from benchmarks.models import COMPONENTS, ablation_params
+    from skhpmkd import HPMKDClassifier
+
+    defaults = HPMKDClassifier().get_params()
+    rows = ablation_params()
+    assert len(rows) == len(COMPONENTS)
+    for name, (param, on, off) in COMPONENTS.items():
+        (row, params), = [(r, p) for r, p in rows.items() if r.endswith(name)]
+        assert params[param] != defaults[param]
+        assert row.startswith("hpmkd -" if defaults[param] == on else "hpmkd +")

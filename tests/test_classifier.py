@@ -336,6 +336,16 @@ def test_numeric_embedding_switch(data3):
     assert fast_classifier(numeric_embedding="none").fit(X, y).student_.module_.encoding is None
 
 
+def test_min_compression_budget_narrows_the_default_student(data3):
+    X, y = data3
+    template = make_student(max_epochs=2)  # no hidden_units: the default size
+    roomy = fast_classifier(student=template, min_compression=None).fit(X, y)
+    tight = fast_classifier(student=template, min_compression=roomy.compression_ratio_ * 4)
+    tight.fit(X, y)
+    assert tight.student_n_params_ < roomy.student_n_params_
+    assert tight.compression_ratio_ > roomy.compression_ratio_ * 1.5
+
+
 def test_teacher_cache_skips_refitting_teachers(data3, tmp_path):
     X, y = data3
     CountingTeacher.n_fits = 0

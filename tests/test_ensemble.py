@@ -203,3 +203,15 @@ def test_teacher_features_shape_and_range():
     assert np.all((features >= 0) & (features <= 1 + 1e-6))
     with pytest.raises(ValueError, match="n_teachers"):
         teacher_features(proba[:, 0])
+
+
+def test_significance_guard_needs_more_than_noise():
+    from skhpmkd.ensemble import significantly_lower
+
+    rng = np.random.default_rng(0)
+    reference = rng.exponential(size=150)
+    noisy = reference + rng.normal(0, 0.5, size=150) - 0.01  # tiny gain, large noise
+    assert not significantly_lower(noisy, reference)
+    clear = reference - 0.2 + rng.normal(0, 0.05, size=150)
+    assert significantly_lower(clear, reference)
+    assert not significantly_lower(reference, reference)

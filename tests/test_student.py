@@ -91,3 +91,14 @@ def test_mlp_with_bin_edges_pickles_and_predicts():
                                predict_proba_fast(module, X))
     with pytest.raises(ValueError, match="bin_edges"):
         MLPModule(4, 2, bin_edges=quantile_bin_edges(X))
+
+
+def test_widest_within_budget_halves_until_it_fits():
+    from skhpmkd.sizes import pickled_nbytes
+    from skhpmkd.student import widest_within_budget
+
+    full = pickled_nbytes(MLPModule(50, 3, (256, 256)))
+    assert widest_within_budget(50, 3, (256, 256), max_nbytes=full) == (256, 256)
+    units = widest_within_budget(50, 3, (256, 256), max_nbytes=full / 4)
+    assert units[0] < 256 and pickled_nbytes(MLPModule(50, 3, units)) <= full / 4
+    assert widest_within_budget(50, 3, (256, 256), max_nbytes=1) == (8, 8)
