@@ -9,7 +9,13 @@ from pathlib import Path
 
 from .datasets import DATASETS, SMALL_DATASETS
 from .runner import machine_description, run
-from .tables import add_derived_columns, format_markdown, format_text, summarise
+from .tables import (
+    add_derived_columns,
+    format_headline,
+    format_markdown,
+    format_text,
+    summarise,
+)
 
 
 def parse_args(argv):
@@ -48,6 +54,8 @@ def main(argv=None):
     machine = machine_description()
     print()
     print(format_text(summary))
+    print("\n== headline (medians over seeds)")
+    print(format_headline(summary))
     print(f"\n{len(datasets)} datasets x {n_seeds} seeds in "
           f"{time.perf_counter() - start:.0f} s on {machine['cpu_count']} CPU cores; "
           "latency on preprocessed rows (preprocessing is the same for every model).")
@@ -59,7 +67,9 @@ def main(argv=None):
         args.out.with_suffix(".json").write_text(json.dumps(
             {**header, "summary": summary.to_dict(orient="records")},
             indent=1, default=str))
-        args.out.with_suffix(".md").write_text(format_markdown(summary) + "\n")
+        args.out.with_suffix(".md").write_text(
+            format_headline(summary, markdown=True) + "\n\n" + format_markdown(summary)
+            + "\n")
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
               f"{args.out.with_suffix('.md')}")
     return summary

@@ -125,3 +125,50 @@ def format_markdown(summary):
         lines += [""] + [f"- {r.model}: {r.note}" for r in notes.itertuples()]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def headline(summary):
+    """One row per dataset: the protocol's targets at a glance (medians over seeds).
+
+    Columns: best single teacher, mlp, kd and hpmkd accuracy, hpmkd's retention and gap
+    closed, hpmkd - kd in accuracy (pp) and log-loss, compression, fit time of hpmkd
+    over kd, and the 10k-row speed-up over the teacher average.
+    """
+    rows = []
+    for dataset, part in summary.groupby("dataset", sort=False):
+        by_model = part.set_index("model")
+        if not {"mlp", "kd", "hpmkd", "teacher average"} <= set(by_model.index):
+            continue
+        teachers = part[part.model.isin(by_model.index[:3]) & (part.model != "mlp")]
+        best = teachers.loc[teachers.accuracy_median.idxmax()]
+        hp, kd, mlp = by_model.loc["hpmkd"], by_model.loc["kd"], by_model.loc["mlp"]
+        average = by_model.loc["teacher average"]
+        rows.append({
+            "dataset": dataset,
+            "best teacher": f"{best.accuracy_median:.4f} ({best.model})",
+            "mlp": f"{mlp.accuracy_median:.4f}",
+            "kd": f"{kd.accuracy_median:.4f}",
+            "hpmkd": f"{hp.accuracy_median:.4f}",
+            "retention %": f"{100 * hp.retention_median:.1f}",
+            "gap closed %": ("-" if pd.isna(hp.gap_closed_median)
+                             else f"{100 * hp.gap_closed_median:.0f}"),
+            "hpmkd-kd pp": f"{100 * (hp.accuracy_median - kd.accuracy_median):+.2f}",
+            "hpmkd-kd log-loss": f"{hp.log_loss_median - kd.log_loss_median:+.4f}",
+            "compr. x": f"{hp.compression_median:.1f}",
+            "fit vs kd": f"{hp.fit_seconds_median / kd.fit_seconds_median:.1f}x",
+            "10k speed-up": f"{average.latency_10k_ms_median / hp.latency_10k_ms_median:.0f}x",
+        })
+    return pd.DataFrame(rows)
+
+
+def format_headline(summary, markdown=False):
+    """The headline table as fixed-width text or Markdown."""
+    table = headline(summary)
+    if table.empty:
+        return ""
+    if markdown:
+        lines = ["| " + " | ".join(table.columns) + " |",
+                 "|" + "|".join("---" for _ in table.columns) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |"
+                                  for row in table.itertuples(index=False)])
+    return table.to_string(index=False)

@@ -27,6 +27,19 @@ def test_derived_columns():
     assert frame.loc["hpmkd", "compression"] == pytest.approx(50.0)
 
 
+def test_headline_row_per_dataset():
+    from benchmarks.tables import headline
+
+    rows = [row("xgb", "teacher", 0.90, 400), row("rf", "teacher", 0.80, 600),
+            row("teacher average", "teacher", 0.85, 1000),
+            row("mlp", "student", 0.70, 10), row("kd", "student", 0.80, 10),
+            row("hpmkd", "student", 0.85, 20)]
+    table = headline(summarise(add_derived_columns(rows))).iloc[0]
+    assert table["best teacher"] == "0.9000 (xgb)"
+    assert table["gap closed %"] == "75" and table["hpmkd-kd pp"] == "+5.00"
+    assert table["compr. x"] == "50.0"
+
+
 def test_gap_closed_is_undefined_when_the_gap_is_small():
     rows = [row("xgb", "teacher", 0.900, 400), row("teacher average", "teacher", 0.9, 400),
             row("mlp", "student", 0.897, 10), row("hpmkd", "student", 0.899, 10)]
@@ -65,7 +78,9 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     assert "== breast_cancer" in printed and "retention %" in printed
     payload = json.loads(out.with_suffix(".json").read_text())
     assert payload["machine"]["cpu_count"] >= 1
-    assert out.with_suffix(".md").read_text().startswith("### breast_cancer")
+    markdown = out.with_suffix(".md").read_text()
+    assert markdown.startswith("| dataset | best teacher |") and "### breast_cancer" in markdown
+    assert "== headline" in printed
 
 
 def test_baselines_use_no_hpmkd_component():
