@@ -1,6 +1,7 @@
 """HPMKDClassifier: parameters, validation, fit orchestration and fast prediction."""
 
 import logging
+import os
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -15,8 +16,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from .augment import munge, synthetic_rows
+from .config import meta_features
 from .chain import CHAIN_MIX, plan_chain, run_chain, with_previous_student
 from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
+from .memory import data_fingerprint, open_memory
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
     DistillationNet,
@@ -141,6 +144,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         path or ``joblib.Memory``. With it, a ``GridSearchCV`` over student or
         distillation parameters fits the teachers once per fold instead of once per
         candidate. The cache holds pickles: point it only at a directory you trust.
+    memory : "auto", str, path, OptimizationMemory or None, default="auto"
+        Shared optimization memory: every fit records the task's meta-features, a
+        fingerprint of the data, the configuration, validation scores and timings as
+        JSON in a SQLite file. "auto": ``$SKHPMKD_MEMORY`` or ``memory.sqlite`` in the
+        user's cache directory (``~/.cache/skhpmkd``). None or False: off. A corrupt,
+        locked or read-only store gives a warning and the fit goes on without it.
     n_jobs : int, default=None
         Parallel teacher fits (teachers x folds), as in joblib. Workers share the
         cores, so each is limited to ``cores // n_jobs`` threads.
@@ -189,6 +198,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         Parameters of the student module.
     compression_ratio_ : float
         ``teacher_nbytes_ / student_nbytes_``.
+    memory_run_id_ : int or None
+        Row of this fit in the optimization memory (None when it could not be
+        recorded); absent when ``memory`` is off.
 
     Examples
     --------
@@ -221,6 +233,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "teacher_cache": [None, str, HasMethods(["cache"])],
+        "memory": [None, "boolean", str, os.PathLike, HasMethods(["record"])],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -232,7 +245,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  numeric_embedding="ple", min_compression=10.0, augment="off",
                  early_stopping=True,
                  validation_fraction=0.1,
-                 n_iter_no_change=10, device="auto", teacher_cache=None, n_jobs=None,
+                 n_iter_no_change=10, device="auto", teacher_cache=None, memory="auto",
+                 n_jobs=None,
                  random_state=None, verbose=0):
         self.teachers = teachers
         self.teacher_cv = teacher_cv
@@ -252,6 +266,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.teacher_cache = teacher_cache
+        self.memory = memory
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -347,6 +362,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.fit_times_ = {"teachers": teacher_seconds, "weighting": weighting_seconds,
                            "student": perf_counter() - start}
         self._account_sizes()
+        self._remember(X, y_encoded, proba)
         self._log(f"done: chain length {self.chain_length_}, compression "
                   f"{self.compression_ratio_:.1f}x")
         return self
@@ -410,6 +426,36 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
         return run_chain(train, target_units, assistants, self.chain_min_gain,
                          has_validation=valid is not None)
+
+    #: Parameters recorded in the optimization memory with each fit.
+    _REMEMBERED_PARAMS = ("teacher_cv", "temperature", "temperature_schedule",
+                          "temperature_params", "alpha", "ensemble", "chain",
+                          "chain_min_gain", "numeric_embedding", "min_compression",
+                          "augment", "early_stopping", "validation_fraction",
+                          "n_iter_no_change")
+
+    def _remember(self, X, y, proba):
+        """Record this fit in the shared optimization memory (never fails the fit)."""
+        memory = open_memory(self.memory)
+        if memory is None:
+            return
+        config = {name: getattr(self, name) for name in self._REMEMBERED_PARAMS}
+        config["teacher_cv"] = (config["teacher_cv"] if isinstance(
+            config["teacher_cv"], (int, str)) else type(config["teacher_cv"]).__name__)
+        config["chain"] = config["chain"] if isinstance(config["chain"], str) else [
+            list(size) if isinstance(size, tuple) else size for size in config["chain"]]
+        config.update(teachers=[type(t).__name__ for t in self.teachers_],
+                      hidden_units=list(self.chain_[-1]["hidden_units"]),
+                      teacher_method=self.teacher_weighting_.method_,
+                      chain_length=self.chain_length_, n_synthetic=self.n_synthetic_)
+        scores = {"valid_log_loss": min(step["valid_loss"] for step in self.chain_
+                                        if step["role"] == "target"),
+                  "compression": self.compression_ratio_}
+        self.memory_run_id_ = memory.record(
+            fingerprint=data_fingerprint(X, y),
+            meta_features=meta_features(X, y, proba, teacher_nbytes=self.teacher_nbytes_,
+                                        student_nbytes=self.student_nbytes_),
+            config=config, scores=scores, timings=self.fit_times_)
 
     def _account_sizes(self):
         nodes = [count_tree_nodes(t) for t in self.teachers_]

@@ -29,6 +29,15 @@ def fast_classifier(**params):
     return HPMKDClassifier(**defaults)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_memory(tmp_path_factory):
+    """Point the default optimization memory at a temporary file, not the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("memory") / "memory.sqlite"
+        patch.setenv("SKHPMKD_MEMORY", str(path))
+        yield path
+
+
 @pytest.fixture
 def data3():
     """A small 3-class problem (120 rows, 6 features)."""

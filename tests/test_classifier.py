@@ -346,6 +346,46 @@ def test_min_compression_budget_narrows_the_default_student(data3):
     assert tight.compression_ratio_ > roomy.compression_ratio_ * 1.5
 
 
+def test_each_fit_is_recorded_in_the_memory(data3, tmp_path):
+    from skhpmkd.memory import OptimizationMemory
+
+    X, y = data3
+    path = tmp_path / "runs.sqlite"
+    clf = fast_classifier(memory=str(path)).fit(X, y)
+    (run,) = OptimizationMemory(path).runs()
+    assert run["id"] == clf.memory_run_id_
+    assert run["meta_features"]["n_classes"] == 3.0
+    assert 0 < run["meta_features"]["teacher_accuracy_max"] <= 1
+    assert run["config"]["temperature"] == 4.0 and run["config"]["chain"] == "off"
+    assert run["config"]["teachers"] == ["DecisionTreeClassifier", "LogisticRegression"]
+    assert run["scores"]["compression"] == pytest.approx(clf.compression_ratio_)
+    assert set(run["timings"]) == {"teachers", "weighting", "student"}
+
+
+def test_default_memory_records_and_none_switches_it_off(data3, isolated_memory):
+    from skhpmkd.memory import OptimizationMemory
+
+    X, y = data3
+    before = len(OptimizationMemory(isolated_memory))
+    fast_classifier().fit(X, y)
+    assert len(OptimizationMemory(isolated_memory)) == before + 1
+    off = fast_classifier(memory=None).fit(X, y)
+    assert not hasattr(off, "memory_run_id_")
+    assert len(OptimizationMemory(isolated_memory)) == before + 1
+
+
+def test_corrupt_memory_warns_and_fit_goes_on(data3, tmp_path):
+    from skhpmkd.memory import MemoryWarning
+
+    X, y = data3
+    path = tmp_path / "broken.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.warns(MemoryWarning):
+        clf = fast_classifier(memory=str(path)).fit(X, y)
+    assert clf.score(X, y) > 0.8
+    assert list(tmp_path.glob("broken.sqlite.corrupt-*"))
+
+
 def test_teacher_cache_skips_refitting_teachers(data3, tmp_path):
     X, y = data3
     CountingTeacher.n_fits = 0
