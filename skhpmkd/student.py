@@ -32,11 +32,17 @@ def default_hidden_units(n_features, n_classes):
 
 #: Most quantile bins per numeric column for the piecewise-linear encoding.
 MAX_BINS = 16
+#: Fewest bins per numeric column.
+MIN_BINS = 2
 #: Fewest training rows per bin.
 MIN_ROWS_PER_BIN = 16
+#: Budget of encoded inputs over all numeric columns: it keeps the first layer, and so
+#: the student's size and prediction time, in proportion when there are many columns.
+MAX_ENCODED_INPUTS = 256
 
 
-def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN):
+def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN,
+                       max_encoded_inputs=MAX_ENCODED_INPUTS):
     """Per column, the edges of quantile bins; None for columns with two or fewer values.
 
     Binary columns (one-hot categories) gain nothing from an encoding and pass through.
@@ -47,20 +53,24 @@ def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN):
     max_bins : int
     min_rows_per_bin : int
         Bins are fewer on small data: at most ``n_samples // min_rows_per_bin``.
+    max_encoded_inputs : int
+        Bins are fewer with many numeric columns: at most this many over all of them
+        (but at least ``MIN_BINS`` per column).
 
     Returns
     -------
     list of (ndarray or None)
         Strictly increasing edges (at least 2, so at least one bin) for each column.
     """
-    n_bins = int(np.clip(len(X) // min_rows_per_bin, 1, max_bins))
+    X = np.asarray(X, dtype=np.float64)
+    numeric = [len(np.unique(column)) > 2 for column in X.T]
+    per_column = max_encoded_inputs // max(sum(numeric), 1)
+    n_bins = int(min(np.clip(len(X) // min_rows_per_bin, 1, max_bins),
+                     max(per_column, MIN_BINS)))
     quantiles = np.linspace(0, 1, n_bins + 1)
     edges = []
-    for column in np.asarray(X, dtype=np.float64).T:
-        if len(np.unique(column)) <= 2:
-            edges.append(None)
-            continue
-        column_edges = np.unique(np.quantile(column, quantiles))
+    for column, is_numeric in zip(X.T, numeric):
+        column_edges = np.unique(np.quantile(column, quantiles)) if is_numeric else []
         edges.append(column_edges if len(column_edges) >= 2 else None)
     return edges
 

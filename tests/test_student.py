@@ -9,7 +9,9 @@ import torch
 
 from skhpmkd.student import (
     MAX_BINS,
+    MAX_ENCODED_INPUTS,
     MAX_WIDTH,
+    MIN_BINS,
     MIN_ROWS_PER_BIN,
     MIN_WIDTH,
     MLPModule,
@@ -68,6 +70,9 @@ def test_quantile_bin_edges_skip_binary_columns_and_shrink_on_small_data():
     assert edges[1] is None and edges[2] is None
     assert len(edges[0]) == MAX_BINS + 1 and np.all(np.diff(edges[0]) > 0)
     assert len(quantile_bin_edges(X[:40])[0]) == 40 // MIN_ROWS_PER_BIN + 1
+    wide = rng.normal(size=(400, 64))  # 64 numeric columns share the input budget
+    assert len(quantile_bin_edges(wide)[0]) == MAX_ENCODED_INPUTS // 64 + 1
+    assert len(quantile_bin_edges(rng.normal(size=(400, 500)))[0]) == MIN_BINS + 1
 
 
 def test_piecewise_linear_encoding_values():
