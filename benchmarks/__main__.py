@@ -11,6 +11,7 @@ from .datasets import DATASETS, SMALL_DATASETS
 from .runner import machine_description, run
 from .tables import (
     add_derived_columns,
+    format_component_effects,
     format_headline,
     format_markdown,
     format_text,
@@ -56,6 +57,9 @@ def main(argv=None):
     print(format_text(summary))
     print("\n== headline (medians over seeds)")
     print(format_headline(summary))
+    if args.ablate:
+        print("\n== component effects on hpmkd accuracy, pp (mean [min, max] over seeds)")
+        print(format_component_effects(frame))
     print(f"\n{len(datasets)} datasets x {n_seeds} seeds in "
           f"{time.perf_counter() - start:.0f} s on {machine['cpu_count']} CPU cores; "
           "latency on preprocessed rows (preprocessing is the same for every model).")
@@ -68,8 +72,9 @@ def main(argv=None):
             {**header, "summary": summary.to_dict(orient="records")},
             indent=1, default=str))
         args.out.with_suffix(".md").write_text(
-            format_headline(summary, markdown=True) + "\n\n" + format_markdown(summary)
-            + "\n")
+            format_headline(summary, markdown=True) + "\n\n"
+            + format_component_effects(frame, markdown=True) + "\n\n"
+            + format_markdown(summary) + "\n")
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
               f"{args.out.with_suffix('.md')}")
     return summary

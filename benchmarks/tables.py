@@ -172,3 +172,48 @@ def format_headline(summary, markdown=False):
         return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |"
                                   for row in table.itertuples(index=False)])
     return table.to_string(index=False)
+
+
+def component_effects(frame):
+    """Each component's effect on hpmkd's test accuracy in pp, per dataset over seeds.
+
+    ``hpmkd -X`` rows (X on by default) give ``hpmkd - row``; ``hpmkd +X`` rows (off by
+    default) give ``row - hpmkd``: positive always means the component helps.
+
+    Returns
+    -------
+    DataFrame
+        One row per dataset, one "mean [min, max]" text column per component, plus a
+        final "mean" row over datasets; empty without ablation rows.
+    """
+    base = frame[frame.model == "hpmkd"].set_index(["dataset", "seed"]).accuracy
+    ablated = frame[frame.model.str.match(r"hpmkd [+-]")]
+    if ablated.empty:
+        return pd.DataFrame()
+    effects = []
+    for row in ablated.itertuples():
+        sign = -1.0 if row.model.startswith("hpmkd -") else 1.0
+        effects.append({"dataset": row.dataset, "component": row.model[7:],
+                        "pp": 100 * sign * (row.accuracy - base[(row.dataset, row.seed)])})
+    effects = pd.DataFrame(effects)
+    stats = effects.groupby(["dataset", "component"], sort=False).pp.agg(
+        ["mean", "min", "max"])
+    cells = stats.apply(lambda s: f"{s['mean']:+.2f} [{s['min']:+.2f}, {s['max']:+.2f}]",
+                        axis=1).unstack("component")
+    means = effects.groupby(["dataset", "component"], sort=False).pp.mean().unstack(
+        "component").mean()
+    cells.loc["mean"] = [f"{means[c]:+.2f}" for c in cells.columns]
+    return cells.reset_index()
+
+
+def format_component_effects(frame, markdown=False):
+    """The component effects as fixed-width text or Markdown ("" without ablations)."""
+    table = component_effects(frame)
+    if table.empty:
+        return ""
+    if markdown:
+        lines = ["| " + " | ".join(table.columns) + " |",
+                 "|" + "|".join("---" for _ in table.columns) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |"
+                                  for row in table.itertuples(index=False)])
+    return table.to_string(index=False)

@@ -40,6 +40,23 @@ def test_headline_row_per_dataset():
     assert table["compr. x"] == "50.0"
 
 
+def test_component_effects_sign_means_helps():
+    from benchmarks.tables import component_effects
+
+    rows = []
+    for seed, (base, minus, plus) in enumerate([(0.80, 0.78, 0.79), (0.82, 0.80, 0.83)]):
+        rows += [row("xgb", "teacher", 0.9, 400, seed),
+                 row("teacher average", "teacher", 0.9, 400, seed),
+                 row("mlp", "student", 0.7, 10, seed),
+                 row("hpmkd", "student", base, 10, seed),
+                 row("hpmkd -embedding", "student", minus, 10, seed),
+                 row("hpmkd +chain", "student", plus, 10, seed)]
+    table = component_effects(add_derived_columns(rows)).set_index("dataset")
+    assert table.loc["toy", "embedding"] == "+2.00 [+2.00, +2.00]"
+    assert table.loc["toy", "chain"] == "+0.00 [-1.00, +1.00]"
+    assert table.loc["mean", "embedding"] == "+2.00"
+
+
 def test_gap_closed_is_undefined_when_the_gap_is_small():
     rows = [row("xgb", "teacher", 0.900, 400), row("teacher average", "teacher", 0.9, 400),
             row("mlp", "student", 0.897, 10), row("hpmkd", "student", 0.899, 10)]
