@@ -36,6 +36,9 @@ def parse_args(argv):
                         help="also run HPM-KD with each component switched off")
     parser.add_argument("--no-deepbridge", action="store_true",
                         help="skip DeepBridge even when it is installed")
+    parser.add_argument("--deepbridge-only", action="store_true",
+                        help="run only DeepBridge's HPM-KD (to compare with a table "
+                             "made earlier)")
     parser.add_argument("--out", type=Path, default=None,
                         help="write raw rows to this CSV, and the summary and machine "
                              "to the same name with .json and .md")
@@ -48,7 +51,7 @@ def main(argv=None):
     n_seeds = args.seeds or (1 if args.quick else 3)
     start = time.perf_counter()
     rows = run(datasets, range(n_seeds), ablate=args.ablate,
-               deepbridge=not args.no_deepbridge,
+               deepbridge=not args.no_deepbridge, deepbridge_only=args.deepbridge_only,
                log=lambda message: print(f"[bench] {message}", flush=True))
     frame = add_derived_columns(rows)
     summary = summarise(frame)

@@ -44,7 +44,8 @@ def _row(dataset, seed, model, kind, predict_proba, fitted, fit_seconds, split):
             **latencies(predict_proba, X_test), **model_size(fitted), "note": ""}
 
 
-def run_dataset(name, seeds, *, ablate=False, deepbridge=True, log=print):
+def run_dataset(name, seeds, *, ablate=False, deepbridge=True, deepbridge_only=False,
+                log=print):
     """All models on one dataset for each seed.
 
     Returns
@@ -56,6 +57,11 @@ def run_dataset(name, seeds, *, ablate=False, deepbridge=True, log=print):
     X_train, _, y_train, _, _ = split
     log(f"{name}: {len(X_train)} train rows, {X_train.shape[1]} columns after "
         f"preprocessing, seeds {list(seeds)}")
+    if deepbridge_only:
+        rows = [deepbridge_row(name, seed, split) for seed in seeds]
+        for row in rows:
+            log(f"  seed {row['seed']}: deepbridge {row['note'] or row['accuracy']}")
+        return rows
     rows = []
     with tempfile.TemporaryDirectory(prefix="skhpmkd-bench-") as teacher_cache:
         for seed in seeds:
@@ -107,7 +113,8 @@ def deepbridge_row(dataset, seed, split):
     return row
 
 
-def run(datasets, seeds, *, ablate=False, deepbridge=True, log=print):
+def run(datasets, seeds, *, ablate=False, deepbridge=True, deepbridge_only=False,
+        log=print):
     """Rows for every dataset; DeepBridge only when it is installed."""
     deepbridge = deepbridge and deepbridge_available()
     if not deepbridge:
@@ -115,7 +122,8 @@ def run(datasets, seeds, *, ablate=False, deepbridge=True, log=print):
             "(pip install deepbridge-distillation to compare)")
     rows = []
     for name in datasets:
-        rows += run_dataset(name, seeds, ablate=ablate, deepbridge=deepbridge, log=log)
+        rows += run_dataset(name, seeds, ablate=ablate, deepbridge=deepbridge,
+                            deepbridge_only=deepbridge and deepbridge_only, log=log)
     return rows
 
 
