@@ -163,15 +163,7 @@ def headline(summary):
 
 def format_headline(summary, markdown=False):
     """The headline table as fixed-width text or Markdown."""
-    table = headline(summary)
-    if table.empty:
-        return ""
-    if markdown:
-        lines = ["| " + " | ".join(table.columns) + " |",
-                 "|" + "|".join("---" for _ in table.columns) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |"
-                                  for row in table.itertuples(index=False)])
-    return table.to_string(index=False)
+    return _render(headline(summary), markdown)
 
 
 def component_effects(frame):
@@ -208,12 +200,16 @@ def component_effects(frame):
 
 def format_component_effects(frame, markdown=False):
     """The component effects as fixed-width text or Markdown ("" without ablations)."""
-    table = component_effects(frame)
+    return _render(component_effects(frame), markdown)
+
+
+def _render(table, markdown):
+    """A DataFrame as fixed-width text or a Markdown table ("" when empty)."""
     if table.empty:
         return ""
-    if markdown:
-        lines = ["| " + " | ".join(table.columns) + " |",
-                 "|" + "|".join("---" for _ in table.columns) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |"
-                                  for row in table.itertuples(index=False)])
-    return table.to_string(index=False)
+    if not markdown:
+        return table.to_string(index=False)
+    lines = ["| " + " | ".join(table.columns) + " |",
+             "|" + "|".join("---" for _ in table.columns) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |"
+                              for row in table.itertuples(index=False)])
