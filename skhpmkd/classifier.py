@@ -7,7 +7,6 @@ from time import perf_counter
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -38,6 +37,7 @@ from .teachers import (
     fit_teachers,
     predict_teacher_proba,
     proba_to_logits,
+    stratified_holdout,
     validate_teachers,
 )
 from .temperature import TEMPERATURE_SCHEDULES, TemperatureScheduler, make_schedule
@@ -369,15 +369,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     def _validation_split(self, y, seed):
         """(train, valid) row indices for early stopping, or (all rows, None)."""
-        everything = np.arange(len(y))
-        if not self.early_stopping:
-            return everything, None
-        splitter = StratifiedShuffleSplit(n_splits=1, test_size=self.validation_fraction,
-                                          random_state=seed)
-        try:
-            return next(splitter.split(np.zeros(len(y)), y))
-        except ValueError:  # too few rows per class to hold any out
-            return everything, None
+        split = (stratified_holdout(y, self.validation_fraction, seed)
+                 if self.early_stopping else None)
+        return split if split is not None else (np.arange(len(y)), None)
 
     def _transfer_set(self, X, targets, seed):
         """The student's training rows plus MUNGE rows labelled by the fitted teachers."""
@@ -398,12 +392,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         n_features, n_classes = X.shape[1], len(self.classes_)
         default_module = template.module is MLPModule
         target_units = template.get_params().get("module__hidden_units")
-        if target_units is None and default_module:
+        user_sized = target_units is not None
+        if not user_sized and default_module:
             target_units = default_hidden_units(n_features, n_classes)
         module_params = {}
         if default_module and self.numeric_embedding == "ple":
             module_params["bin_edges"] = quantile_bin_edges(X[targets["label"] >= 0])
-        user_sized = "module__hidden_units" in template.get_params()
         if default_module and not user_sized and self.min_compression is not None:
             target_units = widest_within_budget(
                 n_features, n_classes, target_units,

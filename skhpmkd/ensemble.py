@@ -15,12 +15,11 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .teachers import PROBA_EPS
+from .teachers import PROBA_EPS, stratified_holdout
 
 #: The weighting rules :class:`TeacherWeighting` knows.
 ENSEMBLE_METHODS = ("attention", "mean", "best")
@@ -334,13 +333,11 @@ class TeacherWeighting(BaseEstimator):
 
     def _held_out_split(self, y, seed):
         """Stratified (train, valid) indices; all rows as both if none can be held out."""
-        everything = np.arange(len(y))
-        splitter = StratifiedShuffleSplit(n_splits=1, test_size=self.validation_fraction,
-                                          random_state=seed)
-        try:
-            return next(splitter.split(np.zeros(len(y)), y))
-        except ValueError:  # a class with one row, or too few rows per class
+        split = stratified_holdout(y, self.validation_fraction, seed)
+        if split is None:  # a class with one row, or too few rows per class
+            everything = np.arange(len(y))
             return everything, everything
+        return split
 
     def _train_gate(self, inputs, label_proba, train, valid, seed):
         """Adam on minibatches, early-stopped on held-out mixture NLL; best state kept.

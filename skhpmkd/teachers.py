@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
 from sklearn.utils.validation import check_is_fitted
 
 from .parallel import Task, estimate_fit_cost, run_tasks, threads_per_task
@@ -147,6 +147,16 @@ def _prepare_clone(estimator, seed, n_threads):
     if n_threads is not None:
         updates.update({key: n_threads for key in params if key.endswith("n_jobs")})
     return estimator.set_params(**updates) if updates else estimator
+
+
+def stratified_holdout(y, fraction, seed):
+    """(train, held-out) row indices of one stratified split, or None when a class has
+    too few rows to hold any out."""
+    splitter = StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    try:
+        return next(splitter.split(np.zeros(len(y)), y))
+    except ValueError:
+        return None
 
 
 def make_folds(teacher_cv, y, seed):
