@@ -1,7 +1,9 @@
 """Parallel pipeline: joblib tasks run longest-first, with thread limits inside workers.
 
-Work is a list of :class:`Task`. :func:`run_tasks` orders tasks by estimated cost
-(longest first, so the slowest task does not start last and leave cores idle) and runs
+Work is a list of :class:`Task`. :func:`run_tasks` orders tasks by cost (longest
+first, so the slowest task does not start last and leave cores idle): the seconds a
+task took last time when the optimization memory knows them (:func:`known_costs`),
+else a cost model (:func:`estimate_fit_cost`). It runs
 them through :class:`joblib.Parallel`, whose backend the caller chooses with
 ``joblib.parallel_config`` (loky by default; ``"dask"`` or ``"ray"`` for a cluster).
 When several tasks run at once each is limited to its share of the cores (BLAS, OpenMP
@@ -9,7 +11,8 @@ and the estimators' own ``n_jobs``), so ``n_jobs=2`` on 2 cores does not oversub
 """
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from time import perf_counter
 from typing import Any, Callable
 
 import numpy as np
@@ -37,13 +40,25 @@ def threads_per_task(n_jobs):
 
 
 def _run_limited(task, n_threads):
+    """``(result, seconds)`` of one task, within its thread limit."""
+    start = perf_counter()
     if n_threads is None:
-        return task.func(*task.args, **task.kwargs)
-    with threadpool_limits(limits=n_threads):
-        return task.func(*task.args, **task.kwargs)
+        result = task.func(*task.args, **task.kwargs)
+    else:
+        with threadpool_limits(limits=n_threads):
+            result = task.func(*task.args, **task.kwargs)
+    return result, perf_counter() - start
 
 
-def run_tasks(tasks, n_jobs=None, verbose=0):
+def known_costs(tasks, seconds):
+    """Tasks with their costs replaced by measured ``seconds`` (name -> seconds), when
+    every task was measured before; else the tasks as they are (the cost model)."""
+    if not seconds or any(task.name not in seconds for task in tasks):
+        return tasks
+    return [replace(task, cost=float(seconds[task.name])) for task in tasks]
+
+
+def run_tasks(tasks, n_jobs=None, verbose=0, return_seconds=False):
     """Run tasks longest-first, in parallel; return results in the tasks' order.
 
     Parameters
@@ -53,11 +68,15 @@ def run_tasks(tasks, n_jobs=None, verbose=0):
         As in joblib: None means 1 unless inside a ``joblib.parallel_config`` context.
     verbose : int
         joblib's verbosity.
+    return_seconds : bool
+        Also return each task's wall-clock seconds, by task name.
 
     Returns
     -------
-    list
+    results : list
         ``results[i]`` is what ``tasks[i]`` returned.
+    seconds : dict
+        Task name -> seconds; only with ``return_seconds``.
     """
     order = np.argsort([-task.cost for task in tasks], kind="stable")
     n_threads = threads_per_task(n_jobs)
@@ -65,9 +84,11 @@ def run_tasks(tasks, n_jobs=None, verbose=0):
         delayed(_run_limited)(tasks[i], n_threads) for i in order
     )
     results: list[Any] = [None] * len(tasks)
-    for position, output in zip(order, outputs):
+    seconds = {}
+    for position, (output, elapsed) in zip(order, outputs):
         results[position] = output
-    return results
+        seconds[tasks[position].name] = elapsed
+    return (results, seconds) if return_seconds else results
 
 
 def estimate_fit_cost(estimator, n_samples, n_features, n_classes):

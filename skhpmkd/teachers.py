@@ -14,7 +14,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
 from sklearn.utils.validation import check_is_fitted
 
-from .parallel import Task, estimate_fit_cost, run_tasks, threads_per_task
+from .parallel import Task, estimate_fit_cost, known_costs, run_tasks, threads_per_task
 
 #: Probabilities are clipped to [PROBA_EPS, 1] before the log, so logits stay finite.
 PROBA_EPS = 1e-6
@@ -145,7 +145,8 @@ def _prepare_clone(estimator, seed, n_threads):
     updates = {key: seed for key, value in params.items()
                if key.endswith("random_state") and value is None}
     if n_threads is not None:
-        updates.update({key: n_threads for key in params if key.endswith("n_jobs")})
+        updates.update({key: n_threads for key, value in params.items()
+                        if key.endswith("n_jobs") and value is not None})
     return estimator.set_params(**updates) if updates else estimator
 
 
@@ -182,7 +183,8 @@ def make_folds(teacher_cv, y, seed):
     return list(splitter.split(np.zeros(len(y)), y))
 
 
-def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=None):
+def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=None,
+                 past_seconds=None):
     """Fit the teachers and compute their soft labels on the training rows.
 
     Parameters
@@ -197,6 +199,9 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
     seeds : ndarray of int
         Seeds: ``seeds[0]`` for the folds, ``seeds[1 + k]`` for teacher ``k``.
     n_jobs : int or None
+    past_seconds : dict, optional
+        Seconds each fit (``"<name>:all"``, ``"<name>:fold<f>"``) took on this data
+        before; when every fit is known they order the work instead of the cost model.
 
     Returns
     -------
@@ -206,6 +211,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         Out-of-fold probabilities where folds are used, else in-sample.
     class_codes : list of ndarray
         Per fitted teacher, the encoded positions of its ``classes_``.
+    seconds : dict
+        Seconds of each fit, by the names above.
     """
     n_samples, n_features = X.shape
     n_classes = len(label_encoder.classes_)
@@ -230,7 +237,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
                               (clone_k, X, y, train, test, n_classes),
                               cost=cost * len(train) / n_samples, name=f"{name}:fold{f}"))
             slots.append((k, f))
-    results = run_tasks(tasks, n_jobs=n_jobs)
+    results, seconds = run_tasks(known_costs(tasks, past_seconds), n_jobs=n_jobs,
+                                 return_seconds=True)
 
     fitted = [est if is_prefit else None for (_, est), is_prefit in zip(teachers, prefit)]
     proba = np.zeros((n_samples, len(teachers), n_classes))
@@ -244,4 +252,4 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
     for k, estimator in enumerate(fitted):
         if prefit[k] or folds is None:
             proba[:, k] = _aligned_proba(estimator, X, class_codes[k], n_classes)
-    return fitted, proba, class_codes
+    return fitted, proba, class_codes, seconds

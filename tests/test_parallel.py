@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 from joblib import parallel_config
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -48,3 +49,30 @@ def test_cost_model_orders_heavier_fits_first():
     forest = estimate_fit_cost(RandomForestClassifier(n_estimators=100), 100, 5, 2)
     bigger = estimate_fit_cost(RandomForestClassifier(n_estimators=100), 1000, 5, 2)
     assert small < forest < bigger
+
+
+def test_known_costs_replace_the_model_only_when_every_task_was_measured():
+    from skhpmkd.parallel import known_costs
+
+    tasks = [Task(_echo, ("a",), cost=1.0, name="a"), Task(_echo, ("b",), cost=9.0,
+                                                           name="b")]
+    assert [t.cost for t in known_costs(tasks, {"a": 5.0, "b": 0.5})] == [5.0, 0.5]
+    assert [t.cost for t in known_costs(tasks, {"a": 5.0})] == [1.0, 9.0]
+    assert known_costs(tasks, None) is tasks
+    results, seconds = run_tasks(tasks, n_jobs=1, return_seconds=True)
+    assert results == ["a", "b"] and set(seconds) == {"a", "b"}
+
+
+def test_a_fit_runs_on_a_local_dask_cluster(data3):
+    distributed = __import__("pytest").importorskip("distributed")
+    from conftest import fast_classifier
+
+    X, y = data3
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client, parallel_config(backend="dask"), \
+            distributed.get_task_stream(client) as stream:
+        clf = fast_classifier(n_jobs=2, memory=None).fit(X, y)
+    assert stream.data  # the teacher fits ran as dask tasks (joblib batches them)
+    local = fast_classifier(n_jobs=2, memory=None).fit(X, y)
+    np.testing.assert_allclose(clf.predict_proba(X), local.predict_proba(X), atol=1e-6)

@@ -43,7 +43,7 @@ def test_out_of_fold_rows_were_not_seen_by_their_model():
     y = np.tile([0, 1], 30)
     X = np.column_stack([np.arange(len(y)), y])
     encoder, y_enc = encoded(y)
-    fitted, proba, _ = fit_teachers([("mem", RowMemory())], X, y_enc, label_encoder=encoder,
+    fitted, proba, _, _ = fit_teachers([("mem", RowMemory())], X, y_enc, label_encoder=encoder,
                                  teacher_cv=5, seeds=SEEDS)
     assert np.all(proba[:, 0, 0] == 0)  # no row was in its own model's training set
     assert fitted[0].seen_ == set(range(len(y)))  # the final teacher saw every row
@@ -54,7 +54,7 @@ def test_out_of_fold_differs_from_in_sample_for_a_memorising_teacher():
     X = rng.normal(size=(90, 3))
     y = rng.integers(0, 3, size=90)  # pure noise: memorising is all a 1-NN can do
     encoder, y_enc = encoded(y)
-    _, proba, _ = fit_teachers([("knn", KNeighborsClassifier(n_neighbors=1))], X, y_enc,
+    _, proba, _, _ = fit_teachers([("knn", KNeighborsClassifier(n_neighbors=1))], X, y_enc,
                             label_encoder=encoder, teacher_cv=3, seeds=SEEDS)
     in_sample = KNeighborsClassifier(n_neighbors=1).fit(X, y_enc).predict_proba(X)
     assert (in_sample.argmax(1) == y_enc).mean() == 1.0
@@ -92,7 +92,7 @@ def test_missing_class_in_a_teacher_gets_a_zero_column():
     class TwoClassTeacher(RowMemory):
         pass
 
-    fitted, proba, _ = fit_teachers([("mem", TwoClassTeacher())], X, y_enc,
+    fitted, proba, _, _ = fit_teachers([("mem", TwoClassTeacher())], X, y_enc,
                                  label_encoder=encoder, teacher_cv=3, seeds=SEEDS)
     assert proba.shape == (30, 1, 3)
     assert np.all(proba[:, 0, 2] == 0)  # RowMemory only writes classes 0 and 1
