@@ -71,7 +71,12 @@ def plan_chain(target_units, chain="auto"):
             for size in chain]
 
 
-def run_chain(train, target_units, assistants, min_gain, has_validation=True):
+def _units(units):
+    return () if units is None else tuple(units)
+
+
+def run_chain(train, target_units, assistants, min_gain, has_validation=True,
+              first=None):
     """Grow the chain while it pays; return the best target network and every step.
 
     Parameters
@@ -87,6 +92,9 @@ def run_chain(train, target_units, assistants, min_gain, has_validation=True):
     has_validation : bool
         Without validation rows no gain can be measured, so only the direct student is
         trained.
+    first : (net, valid_loss, seconds), optional
+        The direct student (chain length 0) when it is already trained (by the
+        configuration search); None trains it here.
 
     Returns
     -------
@@ -100,11 +108,16 @@ def run_chain(train, target_units, assistants, min_gain, has_validation=True):
         start = perf_counter()
         net, loss = train(units, previous)
         source = "teachers" if previous is None else str(previous_units)
-        steps.append(ChainStep(length, tuple(units), role, source, float(loss),
+        steps.append(ChainStep(length, _units(units), role, source, float(loss),
                                perf_counter() - start))
         return net, loss
 
-    best_net, best_loss = timed(0, target_units, "target", None, None)
+    if first is None:
+        best_net, best_loss = timed(0, target_units, "target", None, None)
+    else:
+        best_net, best_loss, seconds = first
+        steps.append(ChainStep(0, _units(target_units), "target", "teachers",
+                               float(best_loss), seconds))
     chosen = 0
     if not has_validation:
         return best_net, steps, chosen

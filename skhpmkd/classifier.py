@@ -15,19 +15,23 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from .augment import munge, synthetic_rows
-from .config import meta_features
-from .chain import CHAIN_MIX, plan_chain, run_chain, with_previous_student
+from .chain import plan_chain, run_chain
+from .config import (
+    SEARCHED_PARAMS,
+    STATIC_DEFAULTS,
+    load_prior,
+    meta_features,
+    propose_candidates,
+    remembered_best,
+    resolve_config,
+)
 from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
 from .memory import data_fingerprint, open_memory
+from .search import successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
     DistillationNet,
-    MLPModule,
-    default_hidden_units,
-    fit_student,
     make_student,
-    quantile_bin_edges,
-    widest_within_budget,
     predict_proba_fast,
     resolve_device,
 )
@@ -40,7 +44,8 @@ from .teachers import (
     stratified_holdout,
     validate_teachers,
 )
-from .temperature import TEMPERATURE_SCHEDULES, TemperatureScheduler, make_schedule
+from .temperature import TEMPERATURE_SCHEDULES
+from .training import StudentTrainer
 
 logger = logging.getLogger("skhpmkd")
 
@@ -82,15 +87,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         default module, unset ``hidden_units`` are chosen from the data by
         :func:`skhpmkd.student.default_hidden_units`. The net's own ``train_split``
         is replaced by the split below, so no data is held out silently.
-    temperature : float, default=4.0
-        Initial softmax temperature of the distillation term.
+    temperature : float or None, default=None
+        Initial softmax temperature of the distillation term. None: chosen by the
+        configuration manager (see ``config``).
     temperature_schedule : {"constant", "adaptive", "annealed"}, default="constant"
         How the temperature changes during training (see :mod:`skhpmkd.temperature`);
         the value used at each epoch is in ``student_.history[:, "temperature"]``.
     temperature_params : dict, default=None
         The schedule's parameters (None: its defaults).
-    alpha : float, default=0.5
+    alpha : float or None, default=None
         Weight of the label cross-entropy; ``1 - alpha`` weighs the distillation term.
+        None: chosen by the configuration manager.
     ensemble : {"mean", "attention", "best"}, default="mean"
         How the teachers are mixed per sample: a learned gate over the sample's
         features and the teachers' out-of-fold outputs (falls back to "mean" or "best"
@@ -105,11 +112,25 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         rows).
     chain_min_gain : float, default=0.005
         Smallest decrease of validation log-loss that keeps a longer chain.
-    numeric_embedding : {"ple", "none"}, default="ple"
+    numeric_embedding : {"ple", "none"} or None, default=None
         Input encoding of the default MLP student: "ple" encodes each numeric column
         piecewise-linearly over quantile bins learned from the training rows (binary
         columns pass through), which lets the student split on thresholds as the
-        tree teachers do; "none" feeds the columns as they are.
+        tree teachers do; "none" feeds the columns as they are. None: chosen by the
+        configuration manager.
+    config : {"auto", "default"}, default="auto"
+        How ``temperature``, ``alpha`` and ``numeric_embedding`` are chosen where
+        they are None (values you set always win). "auto": the learned prior (see
+        :mod:`skhpmkd.config`) ranks a portfolio of configurations from the task's
+        meta-features, configurations of similar past runs in the ``memory`` join
+        them, and successive halving on the validation rows picks one; a past search
+        on the same data and teachers is reused without searching again. "default":
+        4.0, 0.5 and "ple", no prior, no search.
+    search_budget : int, default=6
+        Candidates of the search (``config="auto"``). 0 or 1: the prior's first
+        proposal, no search. The search needs ``early_stopping`` (validation rows);
+        without it the prior's proposal is taken. Its trainings run in parallel
+        with ``n_jobs``.
     min_compression : float or None, default=10.0
         Size budget of the default student: its hidden layers are halved (from the
         size chosen by :func:`skhpmkd.student.default_hidden_units`) until the pickled
@@ -171,6 +192,19 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         The fitted per-sample teacher weighting (``method_`` says which was used).
     teacher_weights_ : ndarray of shape (n_teachers,)
         Mean weight of each teacher on the training rows.
+    config_ : dict
+        The chosen ``temperature``, ``alpha`` and ``numeric_embedding``.
+    config_source_ : str
+        Where ``config_`` came from: "search" (successive halving among the prior's
+        and the memory's candidates), "prior" (its first proposal, no search),
+        "memory" (the best configuration of a past search on the same data and
+        teachers) or "default" (``config="default"``, or every value set by you).
+    config_search_ : list of dict
+        Every training of the search: ``config``, ``candidate``, ``rung``,
+        ``max_epochs``, ``epochs`` run, ``valid_loss`` and ``seconds`` (empty
+        without a search).
+    meta_features_ : dict
+        Meta-features of the task (see :func:`skhpmkd.config.meta_features`).
     chain_ : list of dict
         Every network the chain trained: chain length, size, role, what it learned
         from, validation log-loss and seconds.
@@ -218,14 +252,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "teachers": [list, None],
         "teacher_cv": ["cv_object", StrOptions({"prefit"})],
         "student": [HasMethods(["fit", "initialize"]), None],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "temperature": [Interval(Real, 0, None, closed="neither"), None],
         "temperature_schedule": [StrOptions(set(TEMPERATURE_SCHEDULES))],
         "temperature_params": [dict, None],
-        "alpha": [Interval(Real, 0, 1, closed="both")],
+        "alpha": [Interval(Real, 0, 1, closed="both"), None],
         "ensemble": [StrOptions(set(ENSEMBLE_METHODS))],
         "chain": [StrOptions({"auto", "off"}), list],
         "chain_min_gain": [Interval(Real, 0, None, closed="left")],
-        "numeric_embedding": [StrOptions({"ple", "none"})],
+        "numeric_embedding": [StrOptions({"ple", "none"}), None],
+        "config": [StrOptions({"auto", "default"})],
+        "search_budget": [Interval(Integral, 0, None, closed="left")],
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
         "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -239,11 +275,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, teachers=None, *, teacher_cv=5, student=None, temperature=4.0,
-                 temperature_schedule="constant", temperature_params=None, alpha=0.5,
+    def __init__(self, teachers=None, *, teacher_cv=5, student=None, temperature=None,
+                 temperature_schedule="constant", temperature_params=None, alpha=None,
                  ensemble="mean", chain="off", chain_min_gain=0.005,
-                 numeric_embedding="ple", min_compression=10.0, augment="off",
-                 early_stopping=True,
+                 numeric_embedding=None, config="auto", search_budget=6,
+                 min_compression=10.0, augment="off", early_stopping=True,
                  validation_fraction=0.1,
                  n_iter_no_change=10, device="auto", teacher_cache=None, memory="auto",
                  n_jobs=None,
@@ -259,6 +295,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.chain = chain
         self.chain_min_gain = chain_min_gain
         self.numeric_embedding = numeric_embedding
+        self.config = config
+        self.search_budget = search_budget
         self.min_compression = min_compression
         self.augment = augment
         self.early_stopping = early_stopping
@@ -324,13 +362,19 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         seed_weights, seed_split, seed_augment, seed_student = (int(s) for s in seeds[-4:])
 
         start = perf_counter()
+        memory = open_memory(self.memory)
+        fingerprint = data_fingerprint(X.astype(np.float32), y_encoded)
+        past_runs = memory.runs(fingerprint, limit=1) if memory is not None else []
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
         cached_fit_teachers = check_memory(self.teacher_cache).cache(
-            fit_teachers, ignore=["n_jobs"])
-        self.teachers_, proba, self._teacher_class_codes = cached_fit_teachers(
-            teachers, X, y_encoded, label_encoder=self._label_encoder,
-            teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
-            n_jobs=self.n_jobs)
+            fit_teachers, ignore=["n_jobs", "past_seconds"])
+        self.teachers_, proba, self._teacher_class_codes, task_seconds = (
+            cached_fit_teachers(
+                teachers, X, y_encoded, label_encoder=self._label_encoder,
+                teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
+                n_jobs=self.n_jobs,
+                past_seconds=past_runs[0]["timings"].get("teacher_tasks")
+                if past_runs else None))
         self.named_teachers_ = Bunch(**{name: est for (name, _), est
                                         in zip(teachers, self.teachers_)})
         self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
@@ -354,17 +398,28 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         weighting_seconds = perf_counter() - start
 
         start = perf_counter()
+        self.meta_features_ = meta_features(X, y_encoded, proba,
+                                            teacher_nbytes=self.teacher_nbytes_)
+        trainer = StudentTrainer(
+            student, X_fit, fit_targets, valid_set, len(self.classes_),
+            self.temperature_schedule, self.temperature_params, self.n_iter_no_change,
+            self.device_, seed_student,
+            student_budget=None if self.min_compression is None
+            else self.teacher_nbytes_ / self.min_compression,
+            verbose=self.verbose >= 2)
+        candidates, self.config_source_ = self._candidates(memory, fingerprint,
+                                                           valid_set is not None)
         self._log(f"distilling into the student on {self.device_} ({len(train)} rows + "
-                  f"{self.n_synthetic_} synthetic)")
-        self.student_, steps, self.chain_length_ = self._distil(
-            student, X_fit, fit_targets, valid_set, seed_student)
+                  f"{self.n_synthetic_} synthetic), {len(candidates)} candidate "
+                  f"configuration(s) from {self.config_source_}")
+        self.student_, steps, self.chain_length_ = self._distil(trainer, candidates)
         self.chain_ = [step.as_dict() for step in steps]
         self.fit_times_ = {"teachers": teacher_seconds, "weighting": weighting_seconds,
                            "student": perf_counter() - start}
         self._account_sizes()
-        self._remember(X, y_encoded, proba)
-        self._log(f"done: chain length {self.chain_length_}, compression "
-                  f"{self.compression_ratio_:.1f}x")
+        self._remember(memory, fingerprint, task_seconds)
+        self._log(f"done: config {self.config_}, chain length {self.chain_length_}, "
+                  f"compression {self.compression_ratio_:.1f}x")
         return self
 
     def _validation_split(self, y, seed):
@@ -387,50 +442,57 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return (np.concatenate([X, X_synthetic]),
                 {key: np.concatenate([targets[key], synthetic[key]]) for key in targets})
 
-    def _distil(self, template, X, targets, valid, seed):
-        """Train the student, through a progressive chain where it pays."""
-        n_features, n_classes = X.shape[1], len(self.classes_)
-        default_module = template.module is MLPModule
-        target_units = template.get_params().get("module__hidden_units")
-        user_sized = target_units is not None
-        if not user_sized and default_module:
-            target_units = default_hidden_units(n_features, n_classes)
-        module_params = {}
-        if default_module and self.numeric_embedding == "ple":
-            module_params["bin_edges"] = quantile_bin_edges(X[targets["label"] >= 0])
-        if default_module and not user_sized and self.min_compression is not None:
-            target_units = widest_within_budget(
-                n_features, n_classes, target_units,
-                self.teacher_nbytes_ / self.min_compression, module_params)
-        assistants = plan_chain(target_units, self.chain) if default_module else []
+    def _candidates(self, memory, fingerprint, can_search):
+        """Configurations to try and where they come from (see ``config``)."""
+        fixed = {name: getattr(self, name) for name in SEARCHED_PARAMS
+                 if getattr(self, name) is not None}
+        if self.config == "default" or len(fixed) == len(SEARCHED_PARAMS):
+            return [resolve_config(STATIC_DEFAULTS, fixed)], "default"
+        teacher_types = [type(t).__name__ for t in self.teachers_]
+        if memory is not None:
+            known = remembered_best(memory.runs(fingerprint), teacher_types)
+            if known is not None:
+                return [resolve_config(known, fixed)], "memory"
+        nearest = memory.nearest(self.meta_features_, k=2) if memory is not None else []
+        n = self.search_budget if can_search else 1
+        candidates = propose_candidates(self.meta_features_, fixed, n, prior=load_prior(),
+                                        nearest_runs=nearest)
+        return [config for config, _ in candidates], (
+            "search" if len(candidates) > 1 else "prior")
+
+    def _distil(self, trainer, candidates):
+        """Pick the configuration, then train the student (through a chain if it pays)."""
+        first = None
+        if len(candidates) > 1:
+            cuda = str(self.device_).startswith("cuda")
+            best, net, records = successive_halving(
+                candidates, trainer, trainer.template.max_epochs,
+                cost=lambda config: 2.0 if config["numeric_embedding"] == "ple" else 1.0,
+                n_jobs=1 if cuda else self.n_jobs)
+            first = (net, records[-1]["valid_loss"], records[-1]["seconds"])
+            self.config_search_ = [dict(record, config=candidates[record["candidate"]])
+                                   for record in records]
+        else:
+            best, self.config_search_ = 0, []
+        self.config_ = dict(candidates[best])
+        _, target_units = trainer.plan(self.config_)
+        assistants = (plan_chain(target_units, self.chain)
+                      if trainer.default_module else [])
 
         def train(hidden_units, previous):
-            step_targets = targets if previous is None else with_previous_student(
-                targets, previous, X, CHAIN_MIX)
-            schedule = make_schedule(self.temperature_schedule, self.temperature,
-                                     self.temperature_params)
-            return fit_student(
-                template, X, step_targets, valid=valid,
-                module_params={**module_params, "hidden_units": hidden_units}
-                if default_module else None,
-                temperature=self.temperature, alpha=self.alpha,
-                callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],
-                patience=self.n_iter_no_change, device=self.device_, seed=seed,
-                verbose=self.verbose >= 2)
+            return trainer(self.config_, hidden_units, previous)
 
         return run_chain(train, target_units, assistants, self.chain_min_gain,
-                         has_validation=valid is not None)
+                         has_validation=trainer.valid is not None, first=first)
 
     #: Parameters recorded in the optimization memory with each fit.
-    _REMEMBERED_PARAMS = ("teacher_cv", "temperature", "temperature_schedule",
-                          "temperature_params", "alpha", "ensemble", "chain",
-                          "chain_min_gain", "numeric_embedding", "min_compression",
+    _REMEMBERED_PARAMS = ("teacher_cv", "temperature_schedule", "temperature_params",
+                          "ensemble", "chain", "chain_min_gain", "min_compression",
                           "augment", "early_stopping", "validation_fraction",
-                          "n_iter_no_change")
+                          "n_iter_no_change", "search_budget")
 
-    def _remember(self, X, y, proba):
+    def _remember(self, memory, fingerprint, teacher_task_seconds):
         """Record this fit in the shared optimization memory (never fails the fit)."""
-        memory = open_memory(self.memory)
         if memory is None:
             return
         config = {name: getattr(self, name) for name in self._REMEMBERED_PARAMS}
@@ -438,18 +500,21 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             config["teacher_cv"], (int, str)) else type(config["teacher_cv"]).__name__)
         config["chain"] = config["chain"] if isinstance(config["chain"], str) else [
             list(size) if isinstance(size, tuple) else size for size in config["chain"]]
-        config.update(teachers=[type(t).__name__ for t in self.teachers_],
+        config.update(self.config_, config_source=self.config_source_,
+                      teachers=[type(t).__name__ for t in self.teachers_],
                       hidden_units=list(self.chain_[-1]["hidden_units"]),
                       teacher_method=self.teacher_weighting_.method_,
                       chain_length=self.chain_length_, n_synthetic=self.n_synthetic_)
         scores = {"valid_log_loss": min(step["valid_loss"] for step in self.chain_
                                         if step["role"] == "target"),
-                  "compression": self.compression_ratio_}
+                  "compression": self.compression_ratio_,
+                  "search": self.config_search_}
+        features = dict(self.meta_features_,
+                        log_size_ratio=float(np.log10(self.compression_ratio_)))
         self.memory_run_id_ = memory.record(
-            fingerprint=data_fingerprint(X, y),
-            meta_features=meta_features(X, y, proba, teacher_nbytes=self.teacher_nbytes_,
-                                        student_nbytes=self.student_nbytes_),
-            config=config, scores=scores, timings=self.fit_times_)
+            fingerprint=fingerprint, meta_features=features, config=config,
+            scores=scores, timings=dict(self.fit_times_,
+                                        teacher_tasks=teacher_task_seconds))
 
     def _account_sizes(self):
         nodes = [count_tree_nodes(t) for t in self.teachers_]

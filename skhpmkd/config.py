@@ -1,11 +1,17 @@
-"""Adaptive configuration manager: meta-features of the data and the teachers.
+"""Adaptive configuration manager: meta-features, the learned prior, candidate configs.
 
 Meta-features describe a distillation task in a few numbers (size, classes, balance,
 how good, confident and unanimous the teachers are, how much smaller the student is).
-Every fit records them in the shared optimization memory with its configuration and
-scores, so that configurations can later be proposed for a new task from the runs of
-similar past tasks.
+A learned :class:`Prior`, shipped as JSON and rebuilt by ``tools/build_prior.py`` from
+synthetic tasks, ranks a portfolio of configurations for a new task from the tasks
+with the nearest meta-features. :func:`propose_candidates` merges that ranking with
+the configurations of similar past runs in the optimization memory; the budgeted
+search (:mod:`skhpmkd.search`) then picks among them on validation rows.
 """
+
+import json
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +33,8 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
     -------
     dict of str -> float
         ``log_rows``, ``log_features``, ``n_classes``, ``imbalance`` (largest over
-        smallest class share), ``binary_feature_share``, ``n_teachers``,
+        smallest class share) and ``log_imbalance``, ``binary_feature_share``,
+        ``n_teachers``,
         ``teacher_accuracy_mean`` / ``_max``, ``teacher_confidence`` (mean max
         probability), ``teacher_disagreement`` (share of rows where the teachers'
         predictions differ) and, with both sizes, ``log_size_ratio``.
@@ -36,12 +43,14 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
     counts = np.bincount(y, minlength=teacher_proba.shape[2])
     predictions = teacher_proba.argmax(axis=2)
     accuracies = (predictions == y[:, None]).mean(axis=0)
+    imbalance = counts.max() / max(counts[counts > 0].min(), 1)
     binary = [len(np.unique(column[:2000])) <= 2 for column in X.T]
     features = {
         "log_rows": float(np.log10(n_samples)),
         "log_features": float(np.log10(n_features)),
         "n_classes": float(teacher_proba.shape[2]),
-        "imbalance": float(counts.max() / max(counts[counts > 0].min(), 1)),
+        "imbalance": float(imbalance),
+        "log_imbalance": float(np.log10(imbalance)),
         "binary_feature_share": float(np.mean(binary)),
         "n_teachers": float(teacher_proba.shape[1]),
         "teacher_accuracy_mean": float(accuracies.mean()),
@@ -53,3 +62,178 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
     if teacher_nbytes and student_nbytes:
         features["log_size_ratio"] = float(np.log10(teacher_nbytes / student_nbytes))
     return features
+
+
+# -- the configurations ---------------------------------------------------------------
+
+#: Parameters the configuration manager chooses (where the user left them at None).
+SEARCHED_PARAMS = ("temperature", "alpha", "numeric_embedding")
+
+#: Values used for unset parameters when ``config="default"`` (no prior, no search).
+STATIC_DEFAULTS = {"temperature": 4.0, "alpha": 0.5, "numeric_embedding": "ple"}
+
+#: Every configuration the prior scores: temperature x alpha x input encoding.
+PORTFOLIO = tuple({"temperature": t, "alpha": a, "numeric_embedding": e}
+                  for e in ("ple", "none") for t in (1.0, 2.0, 4.0, 8.0)
+                  for a in (0.1, 0.5, 0.9))
+
+#: Meta-features the prior compares tasks on (all known before the student trains).
+PRIOR_FEATURES = ("log_rows", "log_features", "n_classes", "log_imbalance",
+                  "binary_feature_share", "teacher_accuracy_mean", "teacher_accuracy_max",
+                  "teacher_confidence", "teacher_disagreement")
+
+PRIOR_FORMAT_VERSION = 1
+
+
+def config_key(config):
+    """A hashable identity of a configuration's searched parameters."""
+    return tuple((name, config[name]) for name in SEARCHED_PARAMS)
+
+
+def resolve_config(config, fixed):
+    """``config`` with the user's explicit values laid over it."""
+    return {**{name: config[name] for name in SEARCHED_PARAMS}, **fixed}
+
+
+class Prior:
+    """Learned prior: which configurations did well on tasks with similar meta-features.
+
+    A nearest-neighbour meta-model over past tasks (built from synthetic tasks by
+    ``tools/build_prior.py``): each task has its meta-features and the held-out
+    log-loss of every configuration of the portfolio, turned into a regret in
+    ``[0, 1]`` (0: the task's best configuration, 1: its worst). For a new task the
+    ``k`` nearest tasks (standardised meta-features) vote, weighted by ``1 / (d + 1)``,
+    and configurations are ranked by their weighted mean regret. ``k`` is chosen by
+    leave-one-task-out validation when the prior is built.
+
+    Parameters
+    ----------
+    portfolio : list of dict
+        The configurations, each with every name in :data:`SEARCHED_PARAMS`.
+    features : list of str
+        Meta-feature names, in the column order of ``task_features``.
+    task_features : array-like of shape (n_tasks, n_features)
+    regret : array-like of shape (n_tasks, n_configs)
+    k : int
+    """
+
+    def __init__(self, portfolio, features, task_features, regret, k):
+        self.portfolio = [dict(config) for config in portfolio]
+        self.features = list(features)
+        self.task_features = np.asarray(task_features, dtype=float)
+        self.regret = np.asarray(regret, dtype=float)
+        self.k = int(k)
+        self._mean = self.task_features.mean(axis=0)
+        self._scale = np.where(self.task_features.std(axis=0) > 0,
+                               self.task_features.std(axis=0), 1.0)
+
+    @classmethod
+    def from_losses(cls, portfolio, features, task_features, losses, k):
+        """Build from per-task losses of each configuration (lower is better)."""
+        losses = np.asarray(losses, dtype=float)
+        best = losses.min(axis=1, keepdims=True)
+        spread = losses.max(axis=1, keepdims=True) - best
+        return cls(portfolio, features, task_features,
+                   (losses - best) / np.where(spread > 0, spread, 1.0), k)
+
+    def _vector(self, meta):
+        return np.array([float(meta.get(name, self._mean[j]))
+                         for j, name in enumerate(self.features)])
+
+    def mean_regret(self, meta, exclude=None):
+        """Neighbour-weighted mean regret of each configuration for a task."""
+        distances = np.sqrt((((self.task_features - self._vector(meta)) / self._scale)
+                             ** 2).mean(axis=1))
+        if exclude is not None:
+            distances[exclude] = np.inf
+        nearest = np.argsort(distances, kind="stable")[:self.k]
+        nearest = nearest[np.isfinite(distances[nearest])]
+        weights = 1.0 / (distances[nearest] + 1.0)
+        return weights @ self.regret[nearest] / weights.sum()
+
+    def rank(self, meta):
+        """The portfolio, best-first for a task with meta-features ``meta``."""
+        order = np.argsort(self.mean_regret(meta), kind="stable")
+        return [dict(self.portfolio[i]) for i in order]
+
+    def to_dict(self):
+        """Plain data (JSON) for :func:`load_prior`."""
+        return {"format_version": PRIOR_FORMAT_VERSION, "portfolio": self.portfolio,
+                "features": self.features, "k": self.k,
+                "task_features": np.round(self.task_features, 6).tolist(),
+                "regret": np.round(self.regret, 6).tolist()}
+
+    @classmethod
+    def from_dict(cls, data):
+        """Inverse of :meth:`to_dict`; checks the format version and shapes."""
+        if data.get("format_version") != PRIOR_FORMAT_VERSION:
+            raise ValueError(f"prior format version {data.get('format_version')!r} is not "
+                             f"{PRIOR_FORMAT_VERSION}; rebuild it with "
+                             "tools/build_prior.py.")
+        prior = cls(data["portfolio"], data["features"], data["task_features"],
+                    data["regret"], data["k"])
+        n_tasks, n_configs = prior.regret.shape
+        if prior.task_features.shape != (n_tasks, len(prior.features)) or (
+                n_configs != len(prior.portfolio)):
+            raise ValueError("prior arrays do not match its portfolio and features.")
+        return prior
+
+
+#: The prior shipped with the package.
+PRIOR_PATH = Path(__file__).with_name("data") / "prior.json"
+
+
+@lru_cache(maxsize=4)
+def load_prior(path=PRIOR_PATH):
+    """The learned prior stored as JSON at ``path`` (the packaged one by default)."""
+    with open(path, encoding="utf-8") as file:
+        return Prior.from_dict(json.load(file))
+
+
+def remembered_best(runs, teachers):
+    """The searched configuration with the lowest validation loss among past runs on
+    the same data and teachers, or None."""
+    searched = [run for run in runs
+                if run["config"].get("config_source") in ("search", "memory")
+                and run["config"].get("teachers") == teachers
+                and all(name in run["config"] for name in SEARCHED_PARAMS)]
+    if not searched:
+        return None
+    best = min(searched, key=lambda run: run["scores"].get("valid_log_loss", np.inf))
+    return {name: best["config"][name] for name in SEARCHED_PARAMS}
+
+
+def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
+    """Configurations to try, best guess first, with the user's values laid over them.
+
+    Parameters
+    ----------
+    meta : dict
+        Meta-features of the task.
+    fixed : dict
+        Searched parameters the user set; they override every proposal.
+    n : int
+        Most candidates to return (at least one is returned).
+    prior : Prior or None
+        The learned prior; None: only the static defaults and the past runs.
+    nearest_runs : list of dict
+        Past runs on similar data (from the memory), nearest first; the configuration
+        each one chose joins the candidates right after the prior's first proposal.
+
+    Returns
+    -------
+    list of (dict, str)
+        Each configuration with its source: ``"prior"``, ``"memory"`` or ``"default"``.
+    """
+    ranked = [(config, "prior") for config in prior.rank(meta)] if prior else []
+    remembered = [({name: run["config"][name] for name in SEARCHED_PARAMS}, "memory")
+                  for run in nearest_runs
+                  if all(name in run["config"] for name in SEARCHED_PARAMS)]
+    ordered = ranked[:1] + remembered + ranked[1:] + [(STATIC_DEFAULTS, "default")]
+    candidates, seen = [], set()
+    for config, source in ordered:
+        config = resolve_config(config, fixed)
+        if config_key(config) not in seen:
+            seen.add(config_key(config))
+            candidates.append((config, source))
+    return candidates[:max(1, int(n))]

@@ -253,7 +253,8 @@ def _silent(*_):
 
 
 def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,
-                alpha, callbacks=(), patience=10, device="cpu", seed=0, verbose=False):
+                alpha, callbacks=(), patience=10, device="cpu", seed=0, max_epochs=None,
+                verbose=False):
     """Train one student from a template; early stopping when validation rows are given.
 
     Parameters
@@ -278,6 +279,8 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
     seed : int
         Seeds the module's initialisation and the batch order; torch's global RNG is
         restored afterwards.
+    max_epochs : int or None
+        Caps the template's ``max_epochs`` (None: the template's).
     verbose : bool
         Print skorch's epoch table.
 
@@ -297,6 +300,8 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
               "device": device, "train_split": None}
     if verbose:
         params["verbose"] = 1
+    if max_epochs is not None:
+        params["max_epochs"] = min(int(max_epochs), template.max_epochs)
     params.update({f"module__{key}": value
                    for key, value in (module_params or {}).items()})
     if valid is not None:

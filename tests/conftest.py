@@ -18,10 +18,12 @@ def fast_teachers():
 def fast_classifier(**params):
     """HPMKDClassifier that fits in well under a second on tiny data.
 
-    The chain and augmentation multiply training time, so they are off here and
-    tested on their own (tests/test_classifier.py, "components").
+    The chain, augmentation and the configuration search multiply training time, so
+    they are off here (``config="default"``: T=4, alpha=0.5, "ple") and tested on
+    their own (tests/test_classifier.py, "components" and "configuration").
     """
     defaults = dict(teachers=fast_teachers(), teacher_cv=3, chain="off", augment="off",
+                    config="default",
                     student=make_student(max_epochs=20, lr=1e-2, batch_size=32,
                                          module__hidden_units=(16,)),
                     random_state=0)

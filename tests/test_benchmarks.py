@@ -107,8 +107,11 @@ def test_baselines_use_no_hpmkd_component():
     for name in ("mlp", "kd"):
         params = students[name][0].get_params()
         assert all(params[key] == value for key, value in PLAIN.items()), name
-    # every component that PLAIN switches off has its own ablation row
-    assert set(PLAIN) <= {param for param, _, _ in COMPONENTS.values()}
+    # every component that PLAIN switches off has its own ablation row (the input
+    # encoding is the shared architecture; the memory is measured by --speed)
+    components = {param for param, _, _ in COMPONENTS.values()}
+    assert set(PLAIN) - {"numeric_embedding", "memory"} <= components | {"alpha"}
+    assert "search_budget" in components
 
 
 def test_ablation_rows_flip_each_component_against_the_default():
@@ -122,3 +125,39 @@ def test_ablation_rows_flip_each_component_against_the_default():
         (row, params), = [(r, p) for r, p in rows.items() if r.endswith(name)]
         assert params[param] != defaults[param]
         assert row.startswith("hpmkd -" if defaults[param] == on else "hpmkd +")
+
+
+def test_grid_rows_and_the_comparison_with_auto():
+    from benchmarks.models import GRID_ALPHAS, GRID_TEMPERATURES, make_students
+    from benchmarks.tables import grid_comparison
+
+    students = make_students([], average=None, seed=0, ablate=False, grid=True)
+    grid = {name: est for name, (est, _) in students.items() if name.startswith("grid")}
+    assert len(grid) == len(GRID_TEMPERATURES) * len(GRID_ALPHAS)
+    assert grid["grid T=8 a=0.1"].get_params()["temperature"] == 8.0
+    assert all(est.config == "default" and est.memory is None for est in grid.values())
+
+    rows = [row("hpmkd", "student", 0.80, 10, seed) for seed in (0, 1)]
+    rows += [row("grid T=1 a=0.1", "student", acc, 10, seed)
+             for seed, acc in ((0, 0.83), (1, 0.81))]
+    rows += [row("grid T=4 a=0.5", "student", 0.79, 10, seed) for seed in (0, 1)]
+    rows += [row("hpmkd", "student", 0.90, 10, 0, dataset="other"),
+             row("grid T=4 a=0.5", "student", 0.902, 10, 0, dataset="other")]
+    table = grid_comparison(add_derived_columns(rows)).set_index("dataset")
+    assert table.loc["toy", "grid best"] == "0.8200 (T=1 a=0.1)"
+    assert table.loc["toy", "auto - best pp"] == "-2.00"
+    assert table.loc["toy", "within 0.3 pp"] == "no"
+    assert table.loc["other", "within 0.3 pp"] == "yes"
+
+
+def test_speed_figures_are_formatted_as_ratios():
+    from benchmarks.speed import format_speed
+
+    fit = lambda seconds, accuracy: {"seconds": seconds, "accuracy": accuracy}
+    text = format_speed({"dataset": "toy", "seed": 0, "teachers_n_jobs_1": 30.0,
+                         "teachers_n_jobs_2": 16.0, "cold": fit(60.0, 0.85),
+                         "warm memory": fit(30.0, 0.85),
+                         "warm memory + teacher cache": fit(12.0, 0.852)})
+    assert "speed-up 1.88x" in text
+    assert "(2.00x faster), accuracy +0.00 pp" in text
+    assert "(5.00x faster), accuracy +0.20 pp" in text

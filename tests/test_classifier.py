@@ -357,9 +357,12 @@ def test_each_fit_is_recorded_in_the_memory(data3, tmp_path):
     assert run["meta_features"]["n_classes"] == 3.0
     assert 0 < run["meta_features"]["teacher_accuracy_max"] <= 1
     assert run["config"]["temperature"] == 4.0 and run["config"]["chain"] == "off"
+    assert run["config"]["config_source"] == "default"
     assert run["config"]["teachers"] == ["DecisionTreeClassifier", "LogisticRegression"]
     assert run["scores"]["compression"] == pytest.approx(clf.compression_ratio_)
-    assert set(run["timings"]) == {"teachers", "weighting", "student"}
+    assert set(run["timings"]) == {"teachers", "weighting", "student", "teacher_tasks"}
+    assert set(run["timings"]["teacher_tasks"]) == {
+        f"{name}:{part}" for name in ("tree", "lr") for part in ("all", "fold0", "fold1", "fold2")}
 
 
 def test_default_memory_records_and_none_switches_it_off(data3, isolated_memory):
@@ -499,3 +502,61 @@ def test_user_objects_are_not_modified(data3):
     np.testing.assert_array_equal(y, y_before)
     assert not hasattr(teachers[0][1], "tree_")
     assert not hasattr(template, "module_")
+
+
+# -- configuration --------------------------------------------------------------------
+
+
+def test_default_config_uses_the_static_values(data3):
+    X, y = data3
+    clf = fast_classifier(config="default", memory=None).fit(X, y)
+    assert clf.config_ == {"temperature": 4.0, "alpha": 0.5, "numeric_embedding": "ple"}
+    assert clf.config_source_ == "default" and clf.config_search_ == []
+
+
+def test_auto_config_searches_the_prior_candidates(data3):
+    from skhpmkd.config import PORTFOLIO
+
+    X, y = data3
+    clf = fast_classifier(config="auto", search_budget=3, memory=None).fit(X, y)
+    assert clf.config_source_ == "search"
+    searched = [record["config"] for record in clf.config_search_]
+    assert len(clf.config_search_) == 3 + 1 and clf.config_ == searched[-1]
+    assert all(config in PORTFOLIO for config in searched)
+    final = clf.config_search_[-1]
+    assert final["valid_loss"] == pytest.approx(clf.chain_[0]["valid_loss"])
+    assert clf.student_.criterion_.temperature == clf.config_["temperature"]
+    assert clf.student_.criterion_.alpha == clf.config_["alpha"]
+
+
+def test_values_set_by_the_user_win_over_proposals(data3):
+    X, y = data3
+    clf = fast_classifier(config="auto", search_budget=3, memory=None, temperature=3.0,
+                          numeric_embedding="none").fit(X, y)
+    assert all(r["config"]["temperature"] == 3.0 and
+               r["config"]["numeric_embedding"] == "none" for r in clf.config_search_)
+    assert clf.student_.module_.encoding is None
+    everything = fast_classifier(config="auto", memory=None, temperature=3.0,
+                                 alpha=0.2, numeric_embedding="ple").fit(X, y)
+    assert everything.config_source_ == "default" and everything.config_search_ == []
+
+
+def test_no_search_without_budget_or_validation_rows(data3):
+    X, y = data3
+    prior = fast_classifier(config="auto", search_budget=0, memory=None).fit(X, y)
+    assert prior.config_source_ == "prior" and prior.config_search_ == []
+    no_valid = fast_classifier(config="auto", early_stopping=False, memory=None)
+    assert no_valid.fit(X, y).config_source_ == "prior"
+
+
+def test_warm_memory_reuses_the_search(data3, tmp_path):
+    X, y = data3
+    make = lambda: fast_classifier(config="auto", search_budget=3,
+                                   memory=str(tmp_path / "m.sqlite"))
+    cold = make().fit(X, y)
+    warm = make().fit(X, y)
+    assert cold.config_source_ == "search" and warm.config_source_ == "memory"
+    assert warm.config_ == cold.config_ and warm.config_search_ == []
+    np.testing.assert_allclose(warm.predict_proba(X), cold.predict_proba(X), atol=1e-6)
+    other_data = make().fit(X[:100], y[:100])
+    assert other_data.config_source_ == "search"

@@ -23,3 +23,81 @@ def test_meta_features_values():
     assert features["teacher_disagreement"] == pytest.approx(0.25)
     assert features["log_size_ratio"] == pytest.approx(2.0)
     assert all(isinstance(value, float) for value in features.values())
+
+
+# -- the learned prior and the candidates -----------------------------------------------
+
+from skhpmkd.config import (  # noqa: E402
+    PORTFOLIO,
+    PRIOR_FEATURES,
+    STATIC_DEFAULTS,
+    Prior,
+    load_prior,
+    propose_candidates,
+    remembered_best,
+)
+
+
+def _two_task_prior():
+    """Task 0 (small data) is best with config 0, task 1 (big data) with config 1."""
+    portfolio = [dict(STATIC_DEFAULTS, temperature=1.0), dict(STATIC_DEFAULTS,
+                                                              temperature=8.0)]
+    features = np.array([[2.0, 1.0], [5.0, 1.0]])
+    losses = np.array([[0.1, 0.5], [0.6, 0.2]])
+    return Prior.from_losses(portfolio, ["log_rows", "log_features"], features, losses,
+                             k=1)
+
+
+def test_prior_ranks_by_the_nearest_task():
+    prior = _two_task_prior()
+    assert prior.rank({"log_rows": 2.2, "log_features": 1.0})[0]["temperature"] == 1.0
+    assert prior.rank({"log_rows": 4.8, "log_features": 1.0})[0]["temperature"] == 8.0
+    np.testing.assert_allclose(prior.regret, [[0, 1], [1, 0]])
+
+
+def test_prior_round_trips_through_json_and_checks_its_version():
+    import json
+
+    prior = _two_task_prior()
+    again = Prior.from_dict(json.loads(json.dumps(prior.to_dict())))
+    assert again.rank({"log_rows": 5.0}) == prior.rank({"log_rows": 5.0})
+    with pytest.raises(ValueError, match="format version"):
+        Prior.from_dict(dict(prior.to_dict(), format_version=99))
+    with pytest.raises(ValueError, match="do not match"):
+        Prior.from_dict(dict(prior.to_dict(), regret=[[0.0], [1.0]]))
+
+
+def test_packaged_prior_covers_the_portfolio():
+    prior = load_prior()
+    assert prior.portfolio == list(PORTFOLIO)
+    assert prior.features == list(PRIOR_FEATURES)
+    assert prior.regret.shape == (len(prior.task_features), len(PORTFOLIO))
+    assert len(prior.task_features) >= 20 and 1 <= prior.k <= len(prior.task_features)
+    ranked = prior.rank({name: 0.0 for name in PRIOR_FEATURES})
+    assert sorted(map(str, ranked)) == sorted(map(str, PORTFOLIO))
+
+
+def test_candidates_put_memory_second_and_user_values_over_all():
+    prior = _two_task_prior()
+    run = {"config": dict(STATIC_DEFAULTS, temperature=2.0)}
+    candidates = propose_candidates({"log_rows": 2.0}, {}, 10, prior=prior,
+                                    nearest_runs=[run])
+    assert [c["temperature"] for c, _ in candidates] == [1.0, 2.0, 8.0, 4.0]
+    assert [source for _, source in candidates] == ["prior", "memory", "prior",
+                                                    "default"]
+    fixed = propose_candidates({"log_rows": 2.0}, {"temperature": 3.0}, 10,
+                               prior=prior, nearest_runs=[run])
+    assert [c for c, _ in fixed] == [dict(STATIC_DEFAULTS, temperature=3.0)]
+    assert len(propose_candidates({}, {}, 0, prior=prior)) == 1
+
+
+def test_remembered_best_takes_the_lowest_loss_with_the_same_teachers():
+    def run(temperature, loss, teachers=("A",), source="search"):
+        return {"config": dict(STATIC_DEFAULTS, temperature=temperature,
+                               teachers=list(teachers), config_source=source),
+                "scores": {"valid_log_loss": loss}}
+
+    runs = [run(1.0, 0.5), run(2.0, 0.3), run(8.0, 0.1, teachers=("B",)),
+            run(4.0, 0.2, source="default")]
+    assert remembered_best(runs, ["A"])["temperature"] == 2.0
+    assert remembered_best(runs, ["C"]) is None

@@ -8,7 +8,8 @@ from conftest import fast_classifier
 EXPECTED_FAILURES = {}
 
 
-@parametrize_with_checks([fast_classifier()],
+@parametrize_with_checks([fast_classifier(),
+                          fast_classifier(config="auto", search_budget=3, memory=None)],
                          expected_failed_checks=lambda est: EXPECTED_FAILURES)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

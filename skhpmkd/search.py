@@ -1,0 +1,91 @@
+"""Budgeted search: successive halving over candidate configurations on validation rows.
+
+Every candidate is first trained for a few epochs; the best ``1 / eta`` of them go on
+to a rung ``eta`` times longer, and so on, until one candidate is trained with the
+full epoch budget (and early stopping). That last network is the search's result, so
+the winner is not trained twice. Candidates of a rung are independent and run as
+parallel tasks (:func:`skhpmkd.parallel.run_tasks`), costliest first.
+"""
+
+import math
+from time import perf_counter
+
+import numpy as np
+import torch
+
+from .parallel import Task, run_tasks, threads_per_task
+
+#: Keep the best ``1 / ETA`` of the candidates at each rung.
+ETA = 3
+#: Epochs of the first rung; each later rung trains ``ETA`` times longer.
+MIN_RUNG_EPOCHS = 10
+
+
+def rung_schedule(n_candidates, max_epochs, eta=ETA, min_epochs=MIN_RUNG_EPOCHS):
+    """``[(candidates trained, epochs), ...]`` per rung; the last rung trains one
+    candidate for ``max_epochs``."""
+    sizes = [max(1, int(n_candidates))]
+    while sizes[-1] > 1:
+        sizes.append(math.ceil(sizes[-1] / eta))
+    epochs = [min(max_epochs, min_epochs * eta ** rung) for rung in range(len(sizes))]
+    epochs[-1] = max_epochs
+    return list(zip(sizes, epochs))
+
+
+def _train_timed(train, config, max_epochs, n_threads):
+    """``train(config, max_epochs=...)`` with its seconds and epochs run."""
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
+    start = perf_counter()
+    net, loss = train(config, max_epochs=max_epochs)
+    return net, loss, perf_counter() - start, len(net.history)
+
+
+def successive_halving(candidates, train, max_epochs, *, cost=None, n_jobs=None,
+                       eta=ETA, min_epochs=MIN_RUNG_EPOCHS):
+    """Pick the configuration whose student has the lowest validation log-loss.
+
+    Parameters
+    ----------
+    candidates : list of dict
+        Configurations, best guess first (ties keep the earlier one).
+    train : callable
+        ``train(config, max_epochs=...) -> (net, valid_loss)``; picklable when
+        ``n_jobs`` runs workers in other processes.
+    max_epochs : int
+        Epochs of the last rung.
+    cost : callable, optional
+        ``cost(config)``: relative cost of one epoch, to start the slowest first.
+    n_jobs : int or None
+        Parallel trainings per rung, as in joblib.
+    eta, min_epochs : int
+        Halving factor and epochs of the first rung.
+
+    Returns
+    -------
+    best : int
+        Index of the chosen candidate.
+    net : the chosen candidate's network from the last rung
+    records : list of dict
+        One per training: ``candidate``, ``rung``, ``max_epochs``, ``epochs`` (run),
+        ``valid_loss`` and ``seconds``.
+    """
+    alive = list(range(len(candidates)))
+    n_threads = threads_per_task(n_jobs)
+    records = []
+    for rung, (size, epochs) in enumerate(rung_schedule(len(candidates), max_epochs,
+                                                        eta, min_epochs)):
+        alive = alive[:size]
+        tasks = [Task(_train_timed, (train, candidates[i], epochs, n_threads),
+                      cost=epochs * (cost(candidates[i]) if cost else 1.0),
+                      name=f"rung{rung}:candidate{i}") for i in alive]
+        results = run_tasks(tasks, n_jobs=n_jobs)
+        nets, losses = {}, []
+        for i, (net, loss, seconds, n_epochs) in zip(alive, results):
+            nets[i] = net
+            losses.append(loss if np.isfinite(loss) else np.inf)
+            records.append({"candidate": i, "rung": rung, "max_epochs": epochs,
+                            "epochs": n_epochs, "valid_loss": float(loss),
+                            "seconds": seconds})
+        alive = [alive[j] for j in np.argsort(losses, kind="stable")]
+    return alive[0], nets[alive[0]], records

@@ -1,0 +1,36 @@
+"""Budgeted search: successive halving."""
+
+import pytest
+
+from skhpmkd.search import rung_schedule, successive_halving
+
+
+class FakeNet:
+    def __init__(self, epochs):
+        self.history = [None] * epochs
+
+
+def fake_train(config, max_epochs):
+    """Loss falls with epochs; ``config["quality"]`` shifts it."""
+    return FakeNet(max_epochs), config["quality"] + 1.0 / max_epochs
+
+
+def test_rung_schedule():
+    assert rung_schedule(6, 200) == [(6, 10), (2, 30), (1, 200)]
+    assert rung_schedule(1, 200) == [(1, 200)]
+    assert rung_schedule(9, 40, eta=3, min_epochs=10) == [(9, 10), (3, 30), (1, 40)]
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_successive_halving_keeps_the_best_and_trains_it_fully(n_jobs):
+    candidates = [{"quality": q} for q in (0.5, 0.2, 0.9, 0.1, 0.7, 0.3)]
+    best, net, records = successive_halving(candidates, fake_train, 200, n_jobs=n_jobs)
+    assert best == 3 and len(net.history) == 200
+    assert [r["rung"] for r in records] == [0] * 6 + [1] * 2 + [2]
+    assert {r["candidate"] for r in records if r["rung"] == 1} == {3, 1}
+    assert records[-1]["max_epochs"] == 200 and records[-1]["epochs"] == 200
+
+
+def test_ties_keep_the_earlier_candidate():
+    candidates = [{"quality": 0.2}, {"quality": 0.2}]
+    assert successive_halving(candidates, fake_train, 50)[0] == 0

@@ -1,0 +1,193 @@
+"""Rebuild the learned prior of the configuration manager (skhpmkd/data/prior.json).
+
+    python tools/build_prior.py [--tasks 28] [--n-jobs 2] [--seed 0] [--out PATH]
+                                [--work-dir DIR]
+
+Generates synthetic classification tasks (never the benchmark datasets) from four
+families: sklearn's ``make_classification`` clusters, axis-aligned threshold rules
+(tree-friendly), smooth nonlinear boundaries (network-friendly), and tasks with
+one-hot categorical columns. For each task it fits the default teachers once (cached),
+distils a student with every configuration of ``skhpmkd.config.PORTFOLIO`` and scores
+it on held-out rows. The prior stores each task's meta-features and the held-out
+log-loss regrets; the number of neighbours ``k`` is chosen by leave-one-task-out
+validation, whose report is printed and kept in the JSON under ``"build"``.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from joblib import Memory, Parallel, delayed
+from sklearn.datasets import make_classification
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skhpmkd import HPMKDClassifier
+from skhpmkd.config import PORTFOLIO, PRIOR_FEATURES, PRIOR_PATH, STATIC_DEFAULTS, Prior
+
+FAMILIES = ("clusters", "thresholds", "smooth", "categorical")
+K_CHOICES = (1, 3, 5, 8, 12, 20, 27)
+SEARCH_WIDTH = 6  # the default search_budget, for the report
+
+
+def _clusters(rng, n, d):
+    n_classes = int(rng.choice([2, 2, 3, 4, 6]))
+    informative = int(rng.integers(2, max(3, d // 2) + 1))
+    weights = None
+    if rng.random() < 0.4:
+        shares = rng.dirichlet(np.full(n_classes, 0.7)) + 0.05
+        weights = (shares / shares.sum()).tolist()
+    clusters = int(rng.integers(1, 3))
+    informative = max(informative, int(np.ceil(np.log2(n_classes * clusters))))
+    return make_classification(
+        n_samples=n, n_features=d, n_informative=min(informative, d),
+        n_redundant=0, n_classes=n_classes, n_clusters_per_class=clusters,
+        weights=weights, flip_y=float(rng.uniform(0, 0.1)),
+        class_sep=float(rng.uniform(0.5, 2.0)), random_state=int(rng.integers(1 << 30)))
+
+
+def _thresholds(rng, n, d):
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3, size=d)
+    score = np.zeros(n)
+    for _ in range(int(rng.integers(2, 8))):
+        j, k = rng.choice(d, size=2)
+        rule = (X[:, j] > rng.normal()) & (X[:, k] < rng.normal())
+        score += rng.normal() * rule
+    score += rng.normal(scale=float(rng.uniform(0.1, 0.6)), size=n)
+    n_classes = int(rng.choice([2, 2, 3]))
+    y = np.digitize(score, np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1]))
+    return X, y
+
+
+def _smooth(rng, n, d):
+    X = rng.normal(size=(n, d))
+    W = rng.normal(size=(d, 3))
+    Z = X @ W
+    score = np.sin(Z[:, 0]) + Z[:, 1] * Z[:, 2] / 3 + 0.5 * Z[:, 0]
+    score += rng.normal(scale=float(rng.uniform(0.1, 1.0)), size=n)
+    n_classes = int(rng.choice([2, 3, 4]))
+    y = np.digitize(score, np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1]))
+    return X, y
+
+
+def _categorical(rng, n, d):
+    X, y = (_clusters if rng.random() < 0.5 else _thresholds)(rng, n, d)
+    columns = [X]
+    for j in rng.choice(X.shape[1], size=max(1, X.shape[1] // 3), replace=False):
+        levels = int(rng.integers(3, 8))
+        codes = np.digitize(X[:, j], np.quantile(X[:, j], np.linspace(0, 1, levels + 1)[1:-1]))
+        columns.append(np.eye(levels)[codes])
+        X[:, j] = 0.0
+    return np.column_stack(columns), y
+
+
+def make_task(seed):
+    """(family, X, y) of one synthetic task."""
+    rng = np.random.default_rng(seed)
+    family = FAMILIES[seed % len(FAMILIES)]
+    n = int(np.exp(rng.uniform(np.log(300), np.log(2000))))
+    d = int(rng.integers(4, 31))
+    X, y = {"clusters": _clusters, "thresholds": _thresholds, "smooth": _smooth,
+            "categorical": _categorical}[family](rng, n, d)
+    return family, np.asarray(X, dtype=np.float64), np.asarray(y)
+
+
+def score_task(seed, cache_dir):
+    """Meta-features and held-out scores of every portfolio configuration on one task
+    (kept in ``cache_dir``, so an interrupted build resumes)."""
+    done = Path(cache_dir) / f"task{seed}.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    family, X, y = make_task(seed)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=seed)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    cache = Memory(Path(cache_dir) / f"task{seed}", verbose=0)
+    losses, accuracies, meta = [], [], None
+    with threadpool_limits(1):
+        for config in PORTFOLIO:
+            clf = HPMKDClassifier(config="default", teacher_cache=cache, memory=None,
+                                  random_state=seed, n_jobs=1, **config)
+            clf.fit(X_train, y_train)
+            proba = clf.predict_proba(X_test)
+            losses.append(log_loss(y_test, proba, labels=clf.classes_))
+            accuracies.append(accuracy_score(y_test, clf.classes_[proba.argmax(1)]))
+            meta = clf.meta_features_
+    print(f"task {seed:3d} {family:12s} n={len(X):5d} d={X.shape[1]:3d} "
+          f"classes={len(np.unique(y))} best={np.argmin(losses)}", flush=True)
+    result = {"seed": seed, "family": family, "meta_features": meta,
+              "losses": losses, "accuracies": accuracies}
+    done.write_text(json.dumps(result))
+    return result
+
+
+def leave_one_task_out(features, losses, k):
+    """Mean regrets (log-loss and accuracy) of the prior's first pick and of the best
+    of its first SEARCH_WIDTH picks, each task ranked by a prior built without it."""
+    prior = Prior.from_losses(PORTFOLIO, PRIOR_FEATURES, features, losses, k)
+    first, best_of_search = [], []
+    for t in range(len(losses)):
+        order = np.argsort(prior.mean_regret(dict(zip(PRIOR_FEATURES, features[t])),
+                                             exclude=t), kind="stable")
+        first.append(prior.regret[t, order[0]])
+        best_of_search.append(prior.regret[t, order[:SEARCH_WIDTH]].min())
+    return float(np.mean(first)), float(np.mean(best_of_search))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=28)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=PRIOR_PATH)
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="keep per-task scores and teacher caches here (an "
+                             "interrupted build resumes); default: a temporary one")
+    args = parser.parse_args(argv)
+    start = time.time()
+    with tempfile.TemporaryDirectory() as temporary:
+        work_dir = args.work_dir or Path(temporary)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        tasks = Parallel(n_jobs=args.n_jobs)(
+            delayed(score_task)(args.seed + i, work_dir) for i in range(args.tasks))
+    features = np.array([[t["meta_features"][name] for name in PRIOR_FEATURES]
+                         for t in tasks])
+    losses = np.array([t["losses"] for t in tasks])
+    report = {k: leave_one_task_out(features, losses, k) for k in K_CHOICES}
+    best_k = min(K_CHOICES, key=lambda k: report[k][0])
+    default_index = PORTFOLIO.index(STATIC_DEFAULTS)
+    spread = losses.max(1) - losses.min(1)
+    default_regret = float(np.mean((losses[:, default_index] - losses.min(1))
+                                   / np.where(spread > 0, spread, 1)))
+    prior = Prior.from_losses(PORTFOLIO, PRIOR_FEATURES, features, losses, best_k)
+    data = prior.to_dict()
+    data["build"] = {
+        "command": "python tools/build_prior.py " + " ".join(argv or sys.argv[1:]),
+        "tasks": args.tasks, "seed": args.seed, "seconds": round(time.time() - start),
+        "families": [t["family"] for t in tasks],
+        "leave_one_task_out_regret": {str(k): {"first": v[0], "best_of_search": v[1]}
+                                      for k, v in report.items()},
+        "static_default_regret": default_regret,
+        "accuracy": {"static_default": float(np.mean([t["accuracies"][default_index]
+                                                       for t in tasks])),
+                     "oracle": float(np.mean([max(t["accuracies"]) for t in tasks]))},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"k={best_k}; leave-one-task-out regret (0 best config, 1 worst):")
+    print(f"  static default {default_regret:.3f}")
+    for k, (first, search) in report.items():
+        print(f"  k={k:2d}: prior's first pick {first:.3f}, best of its first "
+              f"{SEARCH_WIDTH} {search:.3f}")
+    print(f"wrote {args.out} ({time.time() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
