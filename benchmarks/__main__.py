@@ -9,9 +9,11 @@ from pathlib import Path
 
 from .datasets import DATASETS, SMALL_DATASETS
 from .runner import machine_description, run
+from .speed import format_speed, speed_figures
 from .tables import (
     add_derived_columns,
     format_component_effects,
+    format_grid_comparison,
     format_headline,
     format_markdown,
     format_text,
@@ -34,6 +36,13 @@ def parse_args(argv):
                         help="small datasets, 1 seed: a few minutes")
     parser.add_argument("--ablate", action="store_true",
                         help="also run HPM-KD with each component switched off")
+    parser.add_argument("--grid", action="store_true",
+                        help="also run the manual grid temperature {1,2,4,8} x alpha "
+                             "{0.1,0.5,0.9} and compare config='auto' with its best")
+    parser.add_argument("--speed", action="store_true",
+                        help="only the parallel and memory figures: teacher stage at "
+                             "n_jobs=1 vs 2, and a cold fit vs one with the memory warm "
+                             "(default dataset: adult)")
     parser.add_argument("--no-deepbridge", action="store_true",
                         help="skip DeepBridge even when it is installed")
     parser.add_argument("--deepbridge-only", action="store_true",
@@ -47,10 +56,12 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.speed:
+        return speed_main(args)
     datasets = args.datasets or list(SMALL_DATASETS if args.quick else DATASETS)
     n_seeds = args.seeds or (1 if args.quick else 3)
     start = time.perf_counter()
-    rows = run(datasets, range(n_seeds), ablate=args.ablate,
+    rows = run(datasets, range(n_seeds), ablate=args.ablate, grid=args.grid,
                deepbridge=not args.no_deepbridge, deepbridge_only=args.deepbridge_only,
                log=lambda message: print(f"[bench] {message}", flush=True))
     frame = add_derived_columns(rows)
@@ -63,6 +74,9 @@ def main(argv=None):
     if args.ablate:
         print("\n== component effects on hpmkd accuracy, pp (mean [min, max] over seeds)")
         print(format_component_effects(frame))
+    if args.grid:
+        print("\n== config='auto' against the manual grid (mean test accuracy over seeds)")
+        print(format_grid_comparison(frame))
     print(f"\n{len(datasets)} datasets x {n_seeds} seeds in "
           f"{time.perf_counter() - start:.0f} s on {machine['cpu_count']} CPU cores; "
           "latency on preprocessed rows (preprocessing is the same for every model).")
@@ -77,10 +91,29 @@ def main(argv=None):
         args.out.with_suffix(".md").write_text(
             format_headline(summary, markdown=True) + "\n\n"
             + format_component_effects(frame, markdown=True) + "\n\n"
+            + format_grid_comparison(frame, markdown=True) + "\n\n"
             + format_markdown(summary) + "\n")
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
               f"{args.out.with_suffix('.md')}")
     return summary
+
+
+def speed_main(args):
+    """Print (and with --out, write as JSON) the parallel and warm-memory figures."""
+    datasets = args.datasets or ["adult"]
+    results = []
+    for name in datasets:
+        print(f"[bench] {name}: speed figures", flush=True)
+        results.append(speed_figures(name, seed=0,
+                                     log=lambda m: print(f"[bench]   {m}", flush=True)))
+    for result in results:
+        print(format_speed(result))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".json").write_text(json.dumps(
+            {"date": date.today().isoformat(), "command": " ".join(sys.argv),
+             "machine": machine_description(), "speed": results}, indent=1))
+    return results
 
 
 if __name__ == "__main__":

@@ -6,12 +6,22 @@ differ only in what the student learns from:
 - ``mlp``: the labels alone (``alpha=1``: the soft term has zero weight);
 - ``kd``: vanilla KD, the teachers' average probabilities on their own training rows
   (in-sample), ``T=4``, ``alpha=0.5``;
-- ``hpmkd``: ``HPMKDClassifier`` with its defaults, fitting its own teachers;
+- ``hpmkd``: ``HPMKDClassifier`` with its defaults, fitting its own teachers
+  (``config="auto"``: the learned prior proposes, successive halving picks);
 - ``hpmkd -X`` / ``hpmkd +X``: HPM-KD with component X switched off / on against its
   default. These share the teacher stage
   of the ``hpmkd`` row of the same seed through ``teacher_cache``, so their fit time
-  excludes the teachers (the ``hpmkd`` row's includes them).
+  excludes the teachers (the ``hpmkd`` row's includes them);
+- ``grid T=t a=a`` (with ``--grid``): HPM-KD with ``config="default"`` and the
+  temperature and alpha set by hand, the manual grid the configuration manager is
+  compared with.
+
+Every HPM-KD row runs with ``memory=None``: each fit starts cold, so no row learns
+from another through the optimization memory.
 """
+
+from itertools import product
+
 
 from sklearn.ensemble import VotingClassifier
 from sklearn.frozen import FrozenEstimator
@@ -40,10 +50,16 @@ def teacher_average(fitted_teachers, X_train, y_train):
 #: trained with. They keep the student architecture (numeric_embedding="ple"), so the
 #: rows compare ways of training the same network.
 PLAIN = {"ensemble": "mean", "temperature_schedule": "constant", "chain": "off",
-         "augment": "off"}
+         "augment": "off", "config": "default", "numeric_embedding": "ple",
+         "memory": None}
+
+#: The manual grid of ``--grid``.
+GRID_TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
+GRID_ALPHAS = (0.1, 0.5, 0.9)
 
 
-def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None):
+def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None,
+                  grid=False):
     """Student models to fit, by row name.
 
     Returns
@@ -58,11 +74,17 @@ def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None):
                                 **PLAIN), False),
         "kd": (HPMKDClassifier(teachers=from_average, temperature=4.0, alpha=0.5,
                                random_state=seed, **PLAIN), True),
-        "hpmkd": (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache),
-                  False),
+        "hpmkd": (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
+                                  memory=None), False),
     }
     if ablate:
         students.update(ablations(fitted_teachers, seed, teacher_cache))
+    if grid:
+        students.update({
+            f"grid T={t:g} a={a:g}": (HPMKDClassifier(
+                config="default", temperature=t, alpha=a, random_state=seed,
+                teacher_cache=teacher_cache, memory=None), False)
+            for t, a in product(GRID_TEMPERATURES, GRID_ALPHAS)})
     return students
 
 
@@ -72,7 +94,8 @@ COMPONENTS = {
     "adaptive_T": ("temperature_schedule", "adaptive", "constant"),
     "chain": ("chain", "auto", "off"),
     "augment": ("augment", "auto", "off"),
-    "embedding": ("numeric_embedding", "ple", "none"),
+    "config": ("config", "auto", "default"),
+    "search": ("search_budget", 6, 0),
 }
 
 
@@ -93,9 +116,9 @@ def ablation_params():
 def ablations(fitted_teachers, seed, teacher_cache=None):
     """HPM-KD with one component flipped at a time (same row format as make_students)."""
     rows = {name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
-                                   **params), False)
+                                   memory=None, **params), False)
             for name, params in ablation_params().items()}
     # in-sample soft labels from the benchmark's teachers instead of out-of-fold ones
     rows["hpmkd -oof"] = (HPMKDClassifier(teachers=frozen(fitted_teachers),
-                                          random_state=seed), True)
+                                          random_state=seed, memory=None), True)
     return rows

@@ -44,8 +44,8 @@ def _row(dataset, seed, model, kind, predict_proba, fitted, fit_seconds, split):
             **latencies(predict_proba, X_test), **model_size(fitted), "note": ""}
 
 
-def run_dataset(name, seeds, *, ablate=False, deepbridge=True, deepbridge_only=False,
-                log=print):
+def run_dataset(name, seeds, *, ablate=False, grid=False, deepbridge=True,
+                deepbridge_only=False, log=print):
     """All models on one dataset for each seed.
 
     Returns
@@ -65,11 +65,12 @@ def run_dataset(name, seeds, *, ablate=False, deepbridge=True, deepbridge_only=F
     rows = []
     with tempfile.TemporaryDirectory(prefix="skhpmkd-bench-") as teacher_cache:
         for seed in seeds:
-            rows += _run_seed(name, seed, split, ablate, deepbridge, teacher_cache, log)
+            rows += _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache,
+                              log)
     return rows
 
 
-def _run_seed(name, seed, split, ablate, deepbridge, teacher_cache, log):
+def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, log):
     """Teachers, their average, every student and DeepBridge for one seed."""
     X_train, _, y_train, _, _ = split
     rows = []
@@ -85,7 +86,7 @@ def _run_seed(name, seed, split, ablate, deepbridge, teacher_cache, log):
                      average, teacher_seconds, split))
     log(f"  seed {seed}: teachers fitted in {teacher_seconds:.1f} s")
     for model_name, (student, reuses_teachers) in make_students(
-            fitted_teachers, average, seed, ablate, teacher_cache).items():
+            fitted_teachers, average, seed, ablate, teacher_cache, grid).items():
         student, seconds = _timed_fit(clone(student), X_train, y_train)
         seconds += teacher_seconds if reuses_teachers else 0.0
         rows.append(_row(name, seed, model_name, "student", student.predict_proba,
@@ -113,8 +114,8 @@ def deepbridge_row(dataset, seed, split):
     return row
 
 
-def run(datasets, seeds, *, ablate=False, deepbridge=True, deepbridge_only=False,
-        log=print):
+def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
+        deepbridge_only=False, log=print):
     """Rows for every dataset; DeepBridge only when it is installed."""
     deepbridge = deepbridge and deepbridge_available()
     if not deepbridge:
@@ -122,7 +123,7 @@ def run(datasets, seeds, *, ablate=False, deepbridge=True, deepbridge_only=False
             "(pip install deepbridge-distillation to compare)")
     rows = []
     for name in datasets:
-        rows += run_dataset(name, seeds, ablate=ablate, deepbridge=deepbridge,
+        rows += run_dataset(name, seeds, ablate=ablate, grid=grid, deepbridge=deepbridge,
                             deepbridge_only=deepbridge and deepbridge_only, log=log)
     return rows
 

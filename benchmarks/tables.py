@@ -203,6 +203,45 @@ def format_component_effects(frame, markdown=False):
     return _render(component_effects(frame), markdown)
 
 
+#: Target of the configuration manager: within this many pp of the grid's best.
+GRID_TOLERANCE_PP = 0.3
+
+
+def grid_comparison(frame):
+    """Per dataset, ``hpmkd`` (``config="auto"``) against the manual grid's best.
+
+    Accuracies are means over seeds; the grid's best is the configuration with the
+    highest mean test accuracy, chosen with hindsight (an upper bound for any method
+    that picks without the test rows).
+
+    Returns
+    -------
+    DataFrame
+        One row per dataset with grid rows; empty without them.
+    """
+    accuracy = frame.groupby(["dataset", "model"], sort=False).accuracy.mean()
+    rows = []
+    for dataset in frame.dataset.unique():
+        models = accuracy[dataset]
+        grid = models[models.index.str.startswith("grid ")]
+        if grid.empty or "hpmkd" not in models:
+            continue
+        gap = 100 * (models["hpmkd"] - grid.max())
+        rows.append({
+            "dataset": dataset, "auto": f"{models['hpmkd']:.4f}",
+            "grid best": f"{grid.max():.4f} ({grid.idxmax()[5:]})",
+            "grid T=4 a=0.5": f"{grid.get('grid T=4 a=0.5', np.nan):.4f}",
+            "grid median": f"{grid.median():.4f}",
+            "auto - best pp": f"{gap:+.2f}",
+            f"within {GRID_TOLERANCE_PP} pp": "yes" if gap >= -GRID_TOLERANCE_PP else "no"})
+    return pd.DataFrame(rows)
+
+
+def format_grid_comparison(frame, markdown=False):
+    """The grid comparison as fixed-width text or Markdown ("" without grid rows)."""
+    return _render(grid_comparison(frame), markdown)
+
+
 def _render(table, markdown):
     """A DataFrame as fixed-width text or a Markdown table ("" when empty)."""
     if table.empty:
