@@ -11,6 +11,7 @@ from .datasets import DATASETS, SMALL_DATASETS
 from .runner import machine_description, run
 from .speed import format_speed, speed_figures
 from .tables import (
+    DERIVED,
     add_derived_columns,
     format_component_effects,
     format_grid_comparison,
@@ -43,6 +44,10 @@ def parse_args(argv):
                         help="only the parallel and memory figures: teacher stage at "
                              "n_jobs=1 vs 2, and a cold fit vs one with the memory warm "
                              "(default dataset: adult)")
+    parser.add_argument("--from-csv", nargs="+", type=Path, default=None,
+                        help="run nothing: summarise rows saved by earlier runs (--out "
+                             "CSVs; for a (dataset, seed, model) in several, the last "
+                             "file wins)")
     parser.add_argument("--no-deepbridge", action="store_true",
                         help="skip DeepBridge even when it is installed")
     parser.add_argument("--deepbridge-only", action="store_true",
@@ -61,9 +66,15 @@ def main(argv=None):
     datasets = args.datasets or list(SMALL_DATASETS if args.quick else DATASETS)
     n_seeds = args.seeds or (1 if args.quick else 3)
     start = time.perf_counter()
-    rows = run(datasets, range(n_seeds), ablate=args.ablate, grid=args.grid,
-               deepbridge=not args.no_deepbridge, deepbridge_only=args.deepbridge_only,
-               log=lambda message: print(f"[bench] {message}", flush=True))
+    if args.from_csv:
+        rows = saved_rows(args.from_csv)
+        datasets = list(dict.fromkeys(row["dataset"] for row in rows))
+        n_seeds = len({row["seed"] for row in rows})
+    else:
+        rows = run(datasets, range(n_seeds), ablate=args.ablate, grid=args.grid,
+                   deepbridge=not args.no_deepbridge,
+                   deepbridge_only=args.deepbridge_only,
+                   log=lambda message: print(f"[bench] {message}", flush=True))
     frame = add_derived_columns(rows)
     summary = summarise(frame)
     machine = machine_description()
@@ -74,7 +85,7 @@ def main(argv=None):
     if args.ablate:
         print("\n== component effects on hpmkd accuracy, pp (mean [min, max] over seeds)")
         print(format_component_effects(frame))
-    if args.grid:
+    if args.grid or frame.model.str.startswith("grid ").any():
         print("\n== config='auto' against the manual grid (mean test accuracy over seeds)")
         print(format_grid_comparison(frame))
     print(f"\n{len(datasets)} datasets x {n_seeds} seeds in "
@@ -96,6 +107,16 @@ def main(argv=None):
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
               f"{args.out.with_suffix('.md')}")
     return summary
+
+
+def saved_rows(paths):
+    """Rows of earlier runs' CSVs; a (dataset, seed, model) in a later file replaces it."""
+    import pandas as pd
+
+    frame = pd.concat([pd.read_csv(path, keep_default_na=False, na_values=[""])
+                       for path in paths], ignore_index=True)
+    frame = frame.drop_duplicates(["dataset", "seed", "model"], keep="last")
+    return frame[[c for c in frame.columns if c not in DERIVED]].to_dict("records")
 
 
 def speed_main(args):

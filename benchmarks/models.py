@@ -77,6 +77,9 @@ def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None,
         "hpmkd": (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
                                   memory=None), False),
     }
+    students.update({name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
+                                            memory=None, **params), False)
+                     for name, params in ablation_params(ALWAYS_ABLATED).items()})
     if ablate:
         students.update(ablations(fitted_teachers, seed, teacher_cache))
     if grid:
@@ -99,15 +102,24 @@ COMPONENTS = {
 }
 
 
-def ablation_params():
+#: Components flipped in every run, not only with ``--ablate``: the configuration
+#: manager's rows (``hpmkd -config``: T=4, alpha=0.5, "ple"; ``hpmkd -search``: the
+#: prior's first proposal), cheap next to the teachers and the main question of a run.
+ALWAYS_ABLATED = ("config", "search")
+
+
+def ablation_params(components=None):
     """Row name -> parameters that flip one component against HPMKDClassifier's default.
 
     A component on by default gets a row ``hpmkd -name`` (switched off); one off by
     default gets ``hpmkd +name`` (switched on). Either way the row measures it.
+    ``components``: only these names (default: all of :data:`COMPONENTS`).
     """
     defaults = HPMKDClassifier().get_params()
     rows = {}
     for name, (param, on, off) in COMPONENTS.items():
+        if components is not None and name not in components:
+            continue
         is_on = defaults[param] == on
         rows[f"hpmkd {'-' if is_on else '+'}{name}"] = {param: off if is_on else on}
     return rows

@@ -91,12 +91,21 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, log):
         seconds += teacher_seconds if reuses_teachers else 0.0
         rows.append(_row(name, seed, model_name, "student", student.predict_proba,
                          student, seconds, split))
+        if student.config_source_ in ("search", "prior", "memory"):
+            rows[-1]["note"] = _config_note(student)
         log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
-            f"fit {seconds:.1f} s")
+            f"fit {seconds:.1f} s  {rows[-1]['note']}")
     if deepbridge:
         rows.append(deepbridge_row(name, seed, split))
         log(f"  seed {seed}: deepbridge {rows[-1]['note'] or rows[-1]['accuracy']}")
     return rows
+
+
+def _config_note(student):
+    """The configuration HPM-KD chose, e.g. ``T=2 a=0.5 ple (search)``."""
+    config = student.config_
+    return (f"T={config['temperature']:g} a={config['alpha']:g} "
+            f"{config['numeric_embedding']} ({student.config_source_})")
 
 
 def deepbridge_row(dataset, seed, split):

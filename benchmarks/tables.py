@@ -16,6 +16,10 @@ METRICS = ["accuracy", "balanced_accuracy", "log_loss", "retention", "gap_closed
            "compression", "fit_seconds", "latency_10k_ms", "latency_1_ms"]
 
 
+#: Columns that :func:`add_derived_columns` computes from the raw measurements.
+DERIVED = ("retention", "gap_closed", "compression")
+
+
 def add_derived_columns(rows):
     """DataFrame of the rows with retention, gap closed and compression per seed."""
     frame = pd.DataFrame(rows)

@@ -468,7 +468,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             best, net, records = successive_halving(
                 candidates, trainer, trainer.template.max_epochs,
                 cost=lambda config: 2.0 if config["numeric_embedding"] == "ple" else 1.0,
-                n_jobs=1 if cuda else self.n_jobs)
+                row_losses=trainer.valid_row_losses, n_jobs=1 if cuda else self.n_jobs)
             first = (net, records[-1]["valid_loss"], records[-1]["seconds"])
             self.config_search_ = [dict(record, config=candidates[record["candidate"]])
                                    for record in records]

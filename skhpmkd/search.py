@@ -5,6 +5,12 @@ to a rung ``eta`` times longer, and so on, until one candidate is trained with t
 full epoch budget (and early stopping). That last network is the search's result, so
 the winner is not trained twice. Candidates of a rung are independent and run as
 parallel tasks (:func:`skhpmkd.parallel.run_tasks`), costliest first.
+
+The candidates come ranked (the learned prior's order), and that ranking is the null
+hypothesis: with per-row validation losses, a candidate overtakes the best-ranked one
+still in the race only when its loss is lower beyond paired noise
+(:func:`skhpmkd.ensemble.significantly_lower`). On a small validation split the
+search thus keeps the prior's choice instead of chasing noise.
 """
 
 import math
@@ -13,6 +19,7 @@ from time import perf_counter
 import numpy as np
 import torch
 
+from .ensemble import significantly_lower
 from .parallel import Task, run_tasks, threads_per_task
 
 #: Keep the best ``1 / ETA`` of the candidates at each rung.
@@ -41,8 +48,19 @@ def _train_timed(train, config, max_epochs, n_threads):
     return net, loss, perf_counter() - start, len(net.history)
 
 
-def successive_halving(candidates, train, max_epochs, *, cost=None, n_jobs=None,
-                       eta=ETA, min_epochs=MIN_RUNG_EPOCHS):
+def _ranked(alive, losses, row_losses):
+    """``alive`` best first: by loss, but the best-ranked candidate (lowest index) stays
+    first unless the leader's per-row losses are significantly lower."""
+    order = [alive[j] for j in np.argsort(losses, kind="stable")]
+    favourite = min(alive)
+    if row_losses is None or order[0] == favourite or significantly_lower(
+            row_losses[order[0]], row_losses[favourite]):
+        return order
+    return [favourite] + [i for i in order if i != favourite]
+
+
+def successive_halving(candidates, train, max_epochs, *, cost=None, row_losses=None,
+                       n_jobs=None, eta=ETA, min_epochs=MIN_RUNG_EPOCHS):
     """Pick the configuration whose student has the lowest validation log-loss.
 
     Parameters
@@ -56,6 +74,10 @@ def successive_halving(candidates, train, max_epochs, *, cost=None, n_jobs=None,
         Epochs of the last rung.
     cost : callable, optional
         ``cost(config)``: relative cost of one epoch, to start the slowest first.
+    row_losses : callable, optional
+        ``row_losses(net)``: per-row validation losses, for the paired noise guard
+        that keeps the best-ranked candidate unless it is beaten significantly. None:
+        plain ranking by ``valid_loss``.
     n_jobs : int or None
         Parallel trainings per rung, as in joblib.
     eta, min_epochs : int
@@ -80,12 +102,14 @@ def successive_halving(candidates, train, max_epochs, *, cost=None, n_jobs=None,
                       cost=epochs * (cost(candidates[i]) if cost else 1.0),
                       name=f"rung{rung}:candidate{i}") for i in alive]
         results = run_tasks(tasks, n_jobs=n_jobs)
-        nets, losses = {}, []
+        nets, losses, per_row = {}, [], {}
         for i, (net, loss, seconds, n_epochs) in zip(alive, results):
             nets[i] = net
             losses.append(loss if np.isfinite(loss) else np.inf)
+            if row_losses is not None:
+                per_row[i] = row_losses(net)
             records.append({"candidate": i, "rung": rung, "max_epochs": epochs,
                             "epochs": n_epochs, "valid_loss": float(loss),
                             "seconds": seconds})
-        alive = [alive[j] for j in np.argsort(losses, kind="stable")]
+        alive = _ranked(alive, losses, per_row if row_losses is not None else None)
     return alive[0], nets[alive[0]], records

@@ -10,11 +10,14 @@ chain can call it for each of its steps.
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .chain import CHAIN_MIX, with_previous_student
 from .student import (
     MLPModule,
     default_hidden_units,
     fit_student,
+    predict_proba_fast,
     quantile_bin_edges,
     widest_within_budget,
 )
@@ -86,3 +89,10 @@ class StudentTrainer:
             callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],
             patience=self.patience, device=self.device, seed=self.seed,
             max_epochs=max_epochs, verbose=self.verbose)
+
+    def valid_row_losses(self, net):
+        """Per-row log-loss of a trained student on the validation rows."""
+        X_valid, targets = self.valid
+        proba = predict_proba_fast(net.module_, X_valid)
+        label_proba = proba[np.arange(len(X_valid)), targets["label"]]
+        return -np.log(np.clip(label_proba, 1e-12, None))

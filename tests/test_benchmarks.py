@@ -161,3 +161,21 @@ def test_speed_figures_are_formatted_as_ratios():
     assert "speed-up 1.88x" in text
     assert "(2.00x faster), accuracy +0.00 pp" in text
     assert "(5.00x faster), accuracy +0.20 pp" in text
+
+
+def test_summary_from_saved_csvs_lets_later_files_win(tmp_path, capsys):
+    import pandas as pd
+
+    from benchmarks.__main__ import main
+
+    first = [row("xgb", "teacher", 0.9, 400), row("teacher average", "teacher", 0.9, 900),
+             row("mlp", "student", 0.8, 10), row("hpmkd", "student", 0.85, 10)]
+    second = [row("hpmkd", "student", 0.87, 10), row("grid T=4 a=0.5", "student", 0.86, 10)]
+    pd.DataFrame(first).to_csv(tmp_path / "a.csv", index=False)
+    add_derived = add_derived_columns(second)  # saved with derived columns, as --out does
+    add_derived.to_csv(tmp_path / "b.csv", index=False)
+    summary = main(["--from-csv", str(tmp_path / "a.csv"), str(tmp_path / "b.csv")])
+    hpmkd = summary.set_index("model").loc["hpmkd"]
+    assert hpmkd.accuracy_median == pytest.approx(0.87)
+    assert hpmkd.compression_median == pytest.approx(90.0)
+    assert "config='auto' against the manual grid" in capsys.readouterr().out

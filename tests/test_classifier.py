@@ -560,3 +560,14 @@ def test_warm_memory_reuses_the_search(data3, tmp_path):
     np.testing.assert_allclose(warm.predict_proba(X), cold.predict_proba(X), atol=1e-6)
     other_data = make().fit(X[:100], y[:100])
     assert other_data.config_source_ == "search"
+
+
+def test_search_runs_in_parallel_workers(data3):
+    X, y = data3
+    serial = fast_classifier(config="auto", search_budget=3, memory=None).fit(X, y)
+    parallel = fast_classifier(config="auto", search_budget=3, memory=None,
+                               n_jobs=2).fit(X, y)
+    assert [r["config"] for r in parallel.config_search_] == [
+        r["config"] for r in serial.config_search_]
+    assert parallel.config_ == serial.config_
+    assert abs(parallel.score(X, y) - serial.score(X, y)) <= 0.02

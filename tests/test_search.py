@@ -34,3 +34,25 @@ def test_successive_halving_keeps_the_best_and_trains_it_fully(n_jobs):
 def test_ties_keep_the_earlier_candidate():
     candidates = [{"quality": 0.2}, {"quality": 0.2}]
     assert successive_halving(candidates, fake_train, 50)[0] == 0
+
+
+def test_the_best_ranked_candidate_stays_unless_beaten_beyond_noise():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=50)
+    noise -= noise.mean()
+
+    def row_losses(net):
+        return net.rows
+
+    def train(config, max_epochs):
+        net = FakeNet(max_epochs)
+        net.rows = config["quality"] + noise * config["spread"]
+        return net, float(net.rows.mean())
+
+    close = [{"quality": 0.50, "spread": 1.0}, {"quality": 0.49, "spread": 1.3}]
+    assert successive_halving(close, train, 30, row_losses=row_losses)[0] == 0
+    assert successive_halving(close, train, 30)[0] == 1  # plain ranking chases noise
+    clear = [{"quality": 0.50, "spread": 1.0}, {"quality": 0.20, "spread": 1.0}]
+    assert successive_halving(clear, train, 30, row_losses=row_losses)[0] == 1
