@@ -74,7 +74,8 @@ def main(argv=None):
         rows = run(datasets, range(n_seeds), ablate=args.ablate, grid=args.grid,
                    deepbridge=not args.no_deepbridge,
                    deepbridge_only=args.deepbridge_only,
-                   log=lambda message: print(f"[bench] {message}", flush=True))
+                   log=lambda message: print(f"[bench] {message}", flush=True),
+                   on_dataset=None if args.out is None else partial_writer(args.out))
     frame = add_derived_columns(rows)
     summary = summarise(frame)
     machine = machine_description()
@@ -107,6 +108,17 @@ def main(argv=None):
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
               f"{args.out.with_suffix('.md')}")
     return summary
+
+
+def partial_writer(out):
+    """Saves the rows so far to ``<out>.partial.csv`` (a long run keeps what it did)."""
+    import pandas as pd
+
+    def write(rows):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(out.with_suffix(".partial.csv"), index=False)
+
+    return write
 
 
 def saved_rows(paths):

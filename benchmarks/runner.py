@@ -124,8 +124,11 @@ def deepbridge_row(dataset, seed, split):
 
 
 def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
-        deepbridge_only=False, log=print):
-    """Rows for every dataset; DeepBridge only when it is installed."""
+        deepbridge_only=False, log=print, on_dataset=None):
+    """Rows for every dataset; DeepBridge only when it is installed.
+
+    ``on_dataset(rows)`` is called with the rows so far after each dataset (to save
+    partial results of a long run)."""
     deepbridge = deepbridge and deepbridge_available()
     if not deepbridge:
         log("deepbridge-distillation is not installed: its row is skipped "
@@ -134,6 +137,8 @@ def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
     for name in datasets:
         rows += run_dataset(name, seeds, ablate=ablate, grid=grid, deepbridge=deepbridge,
                             deepbridge_only=deepbridge and deepbridge_only, log=log)
+        if on_dataset is not None:
+            on_dataset(rows)
     return rows
 
 

@@ -466,7 +466,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if len(candidates) > 1:
             cuda = str(self.device_).startswith("cuda")
             best, net, records = successive_halving(
-                candidates, trainer, trainer.template.max_epochs,
+                candidates, trainer, trainer.template.max_epochs, n_rows=len(trainer.X),
                 cost=lambda config: 2.0 if config["numeric_embedding"] == "ple" else 1.0,
                 row_losses=trainer.valid_row_losses, n_jobs=1 if cuda else self.n_jobs)
             first = (net, records[-1]["valid_loss"], records[-1]["seconds"])

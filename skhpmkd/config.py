@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import skew
 
 
 def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=None):
@@ -34,7 +35,10 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
     dict of str -> float
         ``log_rows``, ``log_features``, ``n_classes``, ``imbalance`` (largest over
         smallest class share) and ``log_imbalance``, ``binary_feature_share``,
-        ``n_teachers``,
+        ``log_skewness`` (log1p of the median absolute skewness of the non-binary
+        columns: skewed, heavy-tailed columns favour the piecewise-linear encoding),
+        ``distinct_share`` (their median number of distinct values over the rows, of
+        the first 2000 rows), ``n_teachers``,
         ``teacher_accuracy_mean`` / ``_max``, ``teacher_confidence`` (mean max
         probability), ``teacher_disagreement`` (share of rows where the teachers'
         predictions differ) and, with both sizes, ``log_size_ratio``.
@@ -44,7 +48,10 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
     predictions = teacher_proba.argmax(axis=2)
     accuracies = (predictions == y[:, None]).mean(axis=0)
     imbalance = counts.max() / max(counts[counts > 0].min(), 1)
-    binary = [len(np.unique(column[:2000])) <= 2 for column in X.T]
+    sample = X[:2000]
+    distinct = np.array([len(np.unique(column)) for column in sample.T])
+    binary = distinct <= 2
+    numeric = sample[:, ~binary]
     features = {
         "log_rows": float(np.log10(n_samples)),
         "log_features": float(np.log10(n_features)),
@@ -52,6 +59,10 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
         "imbalance": float(imbalance),
         "log_imbalance": float(np.log10(imbalance)),
         "binary_feature_share": float(np.mean(binary)),
+        "log_skewness": float(np.log1p(np.median(np.abs(skew(numeric, axis=0)))
+                                       if numeric.shape[1] else 0.0)),
+        "distinct_share": float(np.median(distinct[~binary]) / len(sample)
+                                if numeric.shape[1] else 0.0),
         "n_teachers": float(teacher_proba.shape[1]),
         "teacher_accuracy_mean": float(accuracies.mean()),
         "teacher_accuracy_max": float(accuracies.max()),
@@ -79,8 +90,9 @@ PORTFOLIO = tuple({"temperature": t, "alpha": a, "numeric_embedding": e}
 
 #: Meta-features the prior compares tasks on (all known before the student trains).
 PRIOR_FEATURES = ("log_rows", "log_features", "n_classes", "log_imbalance",
-                  "binary_feature_share", "teacher_accuracy_mean", "teacher_accuracy_max",
-                  "teacher_confidence", "teacher_disagreement")
+                  "binary_feature_share", "log_skewness", "distinct_share",
+                  "teacher_accuracy_mean", "teacher_accuracy_max", "teacher_confidence",
+                  "teacher_disagreement")
 
 PRIOR_FORMAT_VERSION = 1
 

@@ -1,7 +1,8 @@
 """Budgeted search: successive halving over candidate configurations on validation rows.
 
-Every candidate is first trained for a few epochs; the best ``1 / eta`` of them go on
-to a rung ``eta`` times longer, and so on, until one candidate is trained with the
+Every candidate is first trained for a few epochs on at most ``MIN_RUNG_ROWS`` rows;
+the best ``1 / eta`` of them go on to a rung ``eta`` times longer on ``eta`` times more
+rows, and so on, until one candidate is trained with the
 full epoch budget (and early stopping). That last network is the search's result, so
 the winner is not trained twice. Candidates of a rung are independent and run as
 parallel tasks (:func:`skhpmkd.parallel.run_tasks`), costliest first.
@@ -26,25 +27,32 @@ from .parallel import Task, run_tasks, threads_per_task
 ETA = 3
 #: Epochs of the first rung; each later rung trains ``ETA`` times longer.
 MIN_RUNG_EPOCHS = 10
+#: Most training rows of the first rung; each later rung may use ``ETA`` times more.
+#: On large data the short rungs thus cost little next to the final training.
+MIN_RUNG_ROWS = 5000
 
 
-def rung_schedule(n_candidates, max_epochs, eta=ETA, min_epochs=MIN_RUNG_EPOCHS):
-    """``[(candidates trained, epochs), ...]`` per rung; the last rung trains one
-    candidate for ``max_epochs``."""
+def rung_schedule(n_candidates, max_epochs, n_rows=None, eta=ETA,
+                  min_epochs=MIN_RUNG_EPOCHS, min_rows=MIN_RUNG_ROWS):
+    """``[(candidates trained, epochs, rows), ...]`` per rung; the last rung trains one
+    candidate for ``max_epochs`` on all ``n_rows`` (None: rows are not limited)."""
     sizes = [max(1, int(n_candidates))]
     while sizes[-1] > 1:
         sizes.append(math.ceil(sizes[-1] / eta))
-    epochs = [min(max_epochs, min_epochs * eta ** rung) for rung in range(len(sizes))]
-    epochs[-1] = max_epochs
-    return list(zip(sizes, epochs))
+    rungs = range(len(sizes))
+    epochs = [min(max_epochs, min_epochs * eta ** rung) for rung in rungs]
+    rows = [None if n_rows is None else min(n_rows, min_rows * eta ** rung)
+            for rung in rungs]
+    epochs[-1], rows[-1] = max_epochs, n_rows
+    return list(zip(sizes, epochs, rows))
 
 
-def _train_timed(train, config, max_epochs, n_threads):
-    """``train(config, max_epochs=...)`` with its seconds and epochs run."""
+def _train_timed(train, config, max_epochs, max_rows, n_threads):
+    """``train(config, max_epochs=..., max_rows=...)`` with its seconds and epochs run."""
     if n_threads is not None:
         torch.set_num_threads(n_threads)
     start = perf_counter()
-    net, loss = train(config, max_epochs=max_epochs)
+    net, loss = train(config, max_epochs=max_epochs, max_rows=max_rows)
     return net, loss, perf_counter() - start, len(net.history)
 
 
@@ -59,8 +67,9 @@ def _ranked(alive, losses, row_losses):
     return [favourite] + [i for i in order if i != favourite]
 
 
-def successive_halving(candidates, train, max_epochs, *, cost=None, row_losses=None,
-                       n_jobs=None, eta=ETA, min_epochs=MIN_RUNG_EPOCHS):
+def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
+                       row_losses=None, n_jobs=None, eta=ETA, min_epochs=MIN_RUNG_EPOCHS,
+                       min_rows=MIN_RUNG_ROWS):
     """Pick the configuration whose student has the lowest validation log-loss.
 
     Parameters
@@ -68,10 +77,13 @@ def successive_halving(candidates, train, max_epochs, *, cost=None, row_losses=N
     candidates : list of dict
         Configurations, best guess first (ties keep the earlier one).
     train : callable
-        ``train(config, max_epochs=...) -> (net, valid_loss)``; picklable when
-        ``n_jobs`` runs workers in other processes.
+        ``train(config, max_epochs=..., max_rows=...) -> (net, valid_loss)``, where
+        ``max_rows`` (None: all) caps the training rows; picklable when ``n_jobs``
+        runs workers in other processes.
     max_epochs : int
         Epochs of the last rung.
+    n_rows : int or None
+        Training rows of the last rung (None: rows are never capped).
     cost : callable, optional
         ``cost(config)``: relative cost of one epoch, to start the slowest first.
     row_losses : callable, optional
@@ -80,8 +92,8 @@ def successive_halving(candidates, train, max_epochs, *, cost=None, row_losses=N
         plain ranking by ``valid_loss``.
     n_jobs : int or None
         Parallel trainings per rung, as in joblib.
-    eta, min_epochs : int
-        Halving factor and epochs of the first rung.
+    eta, min_epochs, min_rows : int
+        Halving factor, and epochs and most rows of the first rung.
 
     Returns
     -------
@@ -90,16 +102,17 @@ def successive_halving(candidates, train, max_epochs, *, cost=None, row_losses=N
     net : the chosen candidate's network from the last rung
     records : list of dict
         One per training: ``candidate``, ``rung``, ``max_epochs``, ``epochs`` (run),
-        ``valid_loss`` and ``seconds``.
+        ``rows``, ``valid_loss`` and ``seconds``.
     """
     alive = list(range(len(candidates)))
     n_threads = threads_per_task(n_jobs)
     records = []
-    for rung, (size, epochs) in enumerate(rung_schedule(len(candidates), max_epochs,
-                                                        eta, min_epochs)):
+    schedule = rung_schedule(len(candidates), max_epochs, n_rows, eta, min_epochs,
+                             min_rows)
+    for rung, (size, epochs, rows) in enumerate(schedule):
         alive = alive[:size]
-        tasks = [Task(_train_timed, (train, candidates[i], epochs, n_threads),
-                      cost=epochs * (cost(candidates[i]) if cost else 1.0),
+        tasks = [Task(_train_timed, (train, candidates[i], epochs, rows, n_threads),
+                      cost=epochs * (rows or 1) * (cost(candidates[i]) if cost else 1.0),
                       name=f"rung{rung}:candidate{i}") for i in alive]
         results = run_tasks(tasks, n_jobs=n_jobs)
         nets, losses, per_row = {}, [], {}
@@ -109,7 +122,7 @@ def successive_halving(candidates, train, max_epochs, *, cost=None, row_losses=N
             if row_losses is not None:
                 per_row[i] = row_losses(net)
             records.append({"candidate": i, "rung": rung, "max_epochs": epochs,
-                            "epochs": n_epochs, "valid_loss": float(loss),
+                            "epochs": n_epochs, "rows": rows, "valid_loss": float(loss),
                             "seconds": seconds})
         alive = _ranked(alive, losses, per_row if row_losses is not None else None)
     return alive[0], nets[alive[0]], records

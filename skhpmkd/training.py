@@ -67,23 +67,30 @@ class StudentTrainer:
                                              self.student_budget, module_params)
         return module_params, tuple(units)
 
-    def __call__(self, config, hidden_units=None, previous=None, max_epochs=None):
+    def __call__(self, config, hidden_units=None, previous=None, max_epochs=None,
+                 max_rows=None):
         """Train one student; returns ``(net, best validation log-loss)``.
 
         ``hidden_units`` overrides the planned size (chain assistants), ``previous``
         is the chain's previous network (it joins the teachers in the soft targets),
-        and ``max_epochs`` caps training (the search's short rungs).
+        ``max_epochs`` and ``max_rows`` cap training (the search's short rungs train
+        on a random subset of the rows, the same for every candidate). The size and
+        the encoding are always planned on all rows.
         """
         module_params, target_units = self.plan(config)
         if module_params is not None:
             module_params = {**module_params,
                              "hidden_units": hidden_units or target_units}
-        targets = self.targets if previous is None else with_previous_student(
-            self.targets, previous, self.X, CHAIN_MIX)
+        X, targets = self.X, self.targets
+        if max_rows is not None and max_rows < len(X):
+            rows = np.sort(np.random.default_rng(self.seed).permutation(len(X))[:max_rows])
+            X, targets = X[rows], {key: value[rows] for key, value in targets.items()}
+        if previous is not None:
+            targets = with_previous_student(targets, previous, X, CHAIN_MIX)
         schedule = make_schedule(self.temperature_schedule, config["temperature"],
                                  self.temperature_params)
         return fit_student(
-            self.template, self.X, targets, valid=self.valid,
+            self.template, X, targets, valid=self.valid,
             module_params=module_params, temperature=config["temperature"],
             alpha=config["alpha"],
             callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],

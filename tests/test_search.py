@@ -10,15 +10,17 @@ class FakeNet:
         self.history = [None] * epochs
 
 
-def fake_train(config, max_epochs):
+def fake_train(config, max_epochs, max_rows=None):
     """Loss falls with epochs; ``config["quality"]`` shifts it."""
     return FakeNet(max_epochs), config["quality"] + 1.0 / max_epochs
 
 
 def test_rung_schedule():
-    assert rung_schedule(6, 200) == [(6, 10), (2, 30), (1, 200)]
-    assert rung_schedule(1, 200) == [(1, 200)]
-    assert rung_schedule(9, 40, eta=3, min_epochs=10) == [(9, 10), (3, 30), (1, 40)]
+    assert rung_schedule(6, 200) == [(6, 10, None), (2, 30, None), (1, 200, None)]
+    assert rung_schedule(1, 200, 800) == [(1, 200, 800)]
+    assert rung_schedule(9, 40, 10 ** 5, min_rows=100) == [
+        (9, 10, 100), (3, 30, 300), (1, 40, 10 ** 5)]
+    assert rung_schedule(6, 200, 800) == [(6, 10, 800), (2, 30, 800), (1, 200, 800)]
 
 
 @pytest.mark.parametrize("n_jobs", [None, 2])
@@ -46,7 +48,7 @@ def test_the_best_ranked_candidate_stays_unless_beaten_beyond_noise():
     def row_losses(net):
         return net.rows
 
-    def train(config, max_epochs):
+    def train(config, max_epochs, max_rows=None):
         net = FakeNet(max_epochs)
         net.rows = config["quality"] + noise * config["spread"]
         return net, float(net.rows.mean())
@@ -56,3 +58,16 @@ def test_the_best_ranked_candidate_stays_unless_beaten_beyond_noise():
     assert successive_halving(close, train, 30)[0] == 1  # plain ranking chases noise
     clear = [{"quality": 0.50, "spread": 1.0}, {"quality": 0.20, "spread": 1.0}]
     assert successive_halving(clear, train, 30, row_losses=row_losses)[0] == 1
+
+
+def test_short_rungs_train_on_fewer_rows():
+    seen = []
+
+    def train(config, max_epochs, max_rows=None):
+        seen.append(max_rows)
+        return fake_train(config, max_epochs)
+
+    candidates = [{"quality": q} for q in (0.5, 0.2, 0.9)]
+    _, _, records = successive_halving(candidates, train, 50, n_rows=1000, min_rows=100)
+    assert seen == [100, 100, 100, 1000]
+    assert [r["rows"] for r in records] == seen
