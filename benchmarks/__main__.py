@@ -127,7 +127,14 @@ def saved_rows(paths):
 
     frame = pd.concat([pd.read_csv(path, keep_default_na=False, na_values=[""])
                        for path in paths], ignore_index=True)
+    first_seen = {}
+    for position, key in enumerate(zip(frame.dataset, frame.model)):
+        first_seen.setdefault(key, position)
     frame = frame.drop_duplicates(["dataset", "seed", "model"], keep="last")
+    # keep the run order (teachers first), which the tables rely on
+    order = sorted(range(len(frame)), key=lambda i: first_seen[
+        (frame.dataset.iloc[i], frame.model.iloc[i])])
+    frame = frame.iloc[order]
     return frame[[c for c in frame.columns if c not in DERIVED]].to_dict("records")
 
 

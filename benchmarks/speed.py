@@ -2,8 +2,9 @@
 
 - Teacher stage: the default teachers' out-of-fold fits and final fits
   (:func:`skhpmkd.teachers.fit_teachers`, 5 folds), timed at ``n_jobs=1`` (one fit at
-  a time, each using the cores as its library does) and ``n_jobs=2`` (two fits at once,
-  each capped to its share of the cores).
+  a time, each using the cores as its library does), at ``n_jobs=1`` on one thread
+  (every library capped to one core: the serial baseline) and at ``n_jobs=2`` (two
+  fits at once, each capped to its share of the cores).
 - Warm memory: a cold ``HPMKDClassifier`` fit (empty optimization memory, empty teacher
   cache), then the same fit again with the memory warm (the past search is reused), and
   with both the memory and the teacher cache warm. Same seed, so the accuracy must
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.preprocessing import LabelEncoder
+from threadpoolctl import threadpool_limits
 
 from skhpmkd import HPMKDClassifier
 from skhpmkd.teachers import default_teachers, fit_teachers
@@ -23,12 +25,17 @@ from skhpmkd.teachers import default_teachers, fit_teachers
 from .runner import split_dataset
 
 
-def _teacher_stage_seconds(X, y, n_jobs, seed):
+def _teacher_stage_seconds(X, y, n_jobs, seed, one_thread=False):
     encoder = LabelEncoder().fit(y)
-    seeds = np.full(len(default_teachers()) + 1, seed)
+    teachers = default_teachers()
+    seeds = np.full(len(teachers) + 1, seed)
+    if one_thread:
+        teachers = [(name, est.set_params(n_jobs=1)) if "n_jobs" in est.get_params()
+                    else (name, est) for name, est in teachers]
     start = time.perf_counter()
-    fit_teachers(default_teachers(), X, encoder.transform(y), label_encoder=encoder,
-                 teacher_cv=5, seeds=seeds, n_jobs=n_jobs)
+    with threadpool_limits(1 if one_thread else None):
+        fit_teachers(teachers, X, encoder.transform(y), label_encoder=encoder,
+                     teacher_cv=5, seeds=seeds, n_jobs=n_jobs)
     return time.perf_counter() - start
 
 
@@ -45,11 +52,11 @@ def speed_figures(name, seed=0, log=print):
     """The figures on one dataset, as a dict."""
     X_train, X_test, y_train, y_test, _ = split_dataset(name)
     result = {"dataset": name, "seed": seed}
-    for n_jobs in (1, 2):
-        result[f"teachers_n_jobs_{n_jobs}"] = _teacher_stage_seconds(
-            X_train, y_train, n_jobs, seed)
-        log(f"teacher stage, n_jobs={n_jobs}: "
-            f"{result[f'teachers_n_jobs_{n_jobs}']:.1f} s")
+    stages = {"teachers_n_jobs_1": (1, False), "teachers_one_thread": (1, True),
+              "teachers_n_jobs_2": (2, False)}
+    for key, (n_jobs, one_thread) in stages.items():
+        result[key] = _teacher_stage_seconds(X_train, y_train, n_jobs, seed, one_thread)
+        log(f"teacher stage, {key}: {result[key]:.1f} s")
     with tempfile.TemporaryDirectory(prefix="skhpmkd-speed-") as work:
         memory, cache = str(Path(work) / "memory.sqlite"), str(Path(work) / "teachers")
         fits = {"cold": {"memory": memory, "teacher_cache": cache},
@@ -66,10 +73,13 @@ def speed_figures(name, seed=0, log=print):
 def format_speed(result):
     """The figures as text lines, with the ratios the targets are stated in."""
     cold = result["cold"]
+    parallel = result["teachers_n_jobs_2"]
     lines = [f"{result['dataset']} (seed {result['seed']}):",
-             f"  teacher + out-of-fold stage: n_jobs=1 {result['teachers_n_jobs_1']:.1f} s,"
-             f" n_jobs=2 {result['teachers_n_jobs_2']:.1f} s, speed-up "
-             f"{result['teachers_n_jobs_1'] / result['teachers_n_jobs_2']:.2f}x"]
+             f"  teacher + out-of-fold stage: n_jobs=2 {parallel:.1f} s; "
+             f"n_jobs=1 {result['teachers_n_jobs_1']:.1f} s "
+             f"({result['teachers_n_jobs_1'] / parallel:.2f}x); "
+             f"n_jobs=1 on one thread {result['teachers_one_thread']:.1f} s "
+             f"({result['teachers_one_thread'] / parallel:.2f}x)"]
     for label in ("warm memory", "warm memory + teacher cache"):
         warm = result[label]
         lines.append(f"  {label}: {warm['seconds']:.1f} s vs cold {cold['seconds']:.1f} s"

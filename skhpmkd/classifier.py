@@ -364,7 +364,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         start = perf_counter()
         memory = open_memory(self.memory)
         fingerprint = data_fingerprint(X.astype(np.float32), y_encoded)
-        past_runs = memory.runs(fingerprint, limit=1) if memory is not None else []
+        past_runs = memory.runs(fingerprint) if memory is not None else []
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
         cached_fit_teachers = check_memory(self.teacher_cache).cache(
             fit_teachers, ignore=["n_jobs", "past_seconds"])
@@ -407,7 +407,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             student_budget=None if self.min_compression is None
             else self.teacher_nbytes_ / self.min_compression,
             verbose=self.verbose >= 2)
-        candidates, self.config_source_ = self._candidates(memory, fingerprint,
+        candidates, self.config_source_ = self._candidates(memory, past_runs,
                                                            valid_set is not None)
         self._log(f"distilling into the student on {self.device_} ({len(train)} rows + "
                   f"{self.n_synthetic_} synthetic), {len(candidates)} candidate "
@@ -442,17 +442,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return (np.concatenate([X, X_synthetic]),
                 {key: np.concatenate([targets[key], synthetic[key]]) for key in targets})
 
-    def _candidates(self, memory, fingerprint, can_search):
-        """Configurations to try and where they come from (see ``config``)."""
+    def _candidates(self, memory, past_runs, can_search):
+        """Configurations to try and where they come from (see ``config``);
+        ``past_runs`` are the memory's runs on the same data, newest first."""
         fixed = {name: getattr(self, name) for name in SEARCHED_PARAMS
                  if getattr(self, name) is not None}
         if self.config == "default" or len(fixed) == len(SEARCHED_PARAMS):
             return [resolve_config(STATIC_DEFAULTS, fixed)], "default"
         teacher_types = [type(t).__name__ for t in self.teachers_]
-        if memory is not None:
-            known = remembered_best(memory.runs(fingerprint), teacher_types)
-            if known is not None:
-                return [resolve_config(known, fixed)], "memory"
+        known = remembered_best(past_runs, teacher_types)
+        if known is not None:
+            return [resolve_config(known, fixed)], "memory"
         nearest = memory.nearest(self.meta_features_, k=2) if memory is not None else []
         n = self.search_budget if can_search else 1
         candidates = propose_candidates(self.meta_features_, fixed, n, prior=load_prior(),

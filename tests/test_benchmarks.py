@@ -155,10 +155,11 @@ def test_speed_figures_are_formatted_as_ratios():
 
     fit = lambda seconds, accuracy: {"seconds": seconds, "accuracy": accuracy}
     text = format_speed({"dataset": "toy", "seed": 0, "teachers_n_jobs_1": 30.0,
-                         "teachers_n_jobs_2": 16.0, "cold": fit(60.0, 0.85),
+                         "teachers_n_jobs_2": 16.0, "teachers_one_thread": 32.0,
+                         "cold": fit(60.0, 0.85),
                          "warm memory": fit(30.0, 0.85),
                          "warm memory + teacher cache": fit(12.0, 0.852)})
-    assert "speed-up 1.88x" in text
+    assert "n_jobs=1 30.0 s (1.88x)" in text and "one thread 32.0 s (2.00x)" in text
     assert "(2.00x faster), accuracy +0.00 pp" in text
     assert "(5.00x faster), accuracy +0.20 pp" in text
 
