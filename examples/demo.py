@@ -83,7 +83,11 @@ def main():
     print(f"speed-up on 1 row vs teacher average:         "
           f"{ensemble['latency_1'] / student['latency_1']:.1f}x")
     print(f"fit: {fit_seconds:.1f} s (teachers {clf.fit_times_['teachers']:.1f} s, "
-          f"student {clf.fit_times_['student']:.1f} s)")
+          f"configuration search and student {clf.fit_times_['student']:.1f} s)")
+    config = clf.config_
+    print(f"configuration: T={config['temperature']:g}, alpha={config['alpha']:g}, "
+          f"inputs {config['numeric_embedding']} (from {clf.config_source_}; a second "
+          f"run reuses it from the memory)")
 
 
 if __name__ == "__main__":
