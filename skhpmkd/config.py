@@ -179,7 +179,8 @@ class Prior:
     def from_dict(cls, data):
         """Inverse of :meth:`to_dict`; checks the format version and shapes."""
         if data.get("format_version") != PRIOR_FORMAT_VERSION:
-            raise ValueError(f"prior format version {data.get('format_version')!r} is not "
+            version = data.get("format_version")
+            raise ValueError(f"prior format version {version!r} is not "
                              f"{PRIOR_FORMAT_VERSION}; rebuild it with "
                              "tools/build_prior.py.")
         prior = cls(data["portfolio"], data["features"], data["task_features"],

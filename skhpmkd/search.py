@@ -15,7 +15,6 @@ search thus keeps the prior's choice instead of chasing noise.
 """
 
 import math
-from time import perf_counter
 
 import numpy as np
 import torch
@@ -47,13 +46,12 @@ def rung_schedule(n_candidates, max_epochs, n_rows=None, eta=ETA,
     return list(zip(sizes, epochs, rows))
 
 
-def _train_timed(train, config, max_epochs, max_rows, n_threads):
-    """``train(config, max_epochs=..., max_rows=...)`` with its seconds and epochs run."""
+def _train_capped(train, config, max_epochs, max_rows, n_threads):
+    """``train(config, max_epochs=..., max_rows=...)`` with torch capped to
+    ``n_threads`` threads (None: as it is)."""
     if n_threads is not None:
         torch.set_num_threads(n_threads)
-    start = perf_counter()
-    net, loss = train(config, max_epochs=max_epochs, max_rows=max_rows)
-    return net, loss, perf_counter() - start, len(net.history)
+    return train(config, max_epochs=max_epochs, max_rows=max_rows)
 
 
 def _ranked(alive, losses, row_losses):
@@ -111,18 +109,18 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
                              min_rows)
     for rung, (size, epochs, rows) in enumerate(schedule):
         alive = alive[:size]
-        tasks = [Task(_train_timed, (train, candidates[i], epochs, rows, n_threads),
+        tasks = [Task(_train_capped, (train, candidates[i], epochs, rows, n_threads),
                       cost=epochs * (rows or 1) * (cost(candidates[i]) if cost else 1.0),
                       name=f"rung{rung}:candidate{i}") for i in alive]
-        results = run_tasks(tasks, n_jobs=n_jobs)
+        results, seconds = run_tasks(tasks, n_jobs=n_jobs, return_seconds=True)
         nets, losses, per_row = {}, [], {}
-        for i, (net, loss, seconds, n_epochs) in zip(alive, results):
+        for task, i, (net, loss) in zip(tasks, alive, results):
             nets[i] = net
             losses.append(loss if np.isfinite(loss) else np.inf)
             if row_losses is not None:
                 per_row[i] = row_losses(net)
             records.append({"candidate": i, "rung": rung, "max_epochs": epochs,
-                            "epochs": n_epochs, "rows": rows, "valid_loss": float(loss),
-                            "seconds": seconds})
+                            "epochs": len(net.history), "rows": rows,
+                            "valid_loss": float(loss), "seconds": seconds[task.name]})
         alive = _ranked(alive, losses, per_row if row_losses is not None else None)
     return alive[0], nets[alive[0]], records

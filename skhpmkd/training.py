@@ -83,7 +83,8 @@ class StudentTrainer:
                              "hidden_units": hidden_units or target_units}
         X, targets = self.X, self.targets
         if max_rows is not None and max_rows < len(X):
-            rows = np.sort(np.random.default_rng(self.seed).permutation(len(X))[:max_rows])
+            order = np.random.default_rng(self.seed).permutation(len(X))
+            rows = np.sort(order[:max_rows])
             X, targets = X[rows], {key: value[rows] for key, value in targets.items()}
         if previous is not None:
             targets = with_previous_student(targets, previous, X, CHAIN_MIX)
