@@ -30,7 +30,8 @@ def split_dataset(name):
             encoder.transform(y_train), encoder.transform(y_test), len(encoder.classes_))
 
 
-def _timed_fit(estimator, X, y):
+def timed_fit(estimator, X, y):
+    """Fit ``estimator``; return it with the wall-clock seconds the fit took."""
     start = time.perf_counter()
     estimator.fit(X, y)
     return estimator, time.perf_counter() - start
@@ -76,7 +77,7 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, log):
     rows = []
     fitted_teachers, teacher_seconds = [], 0.0
     for teacher_name, estimator in make_teachers(seed):
-        estimator, seconds = _timed_fit(estimator, X_train, y_train)
+        estimator, seconds = timed_fit(estimator, X_train, y_train)
         teacher_seconds += seconds
         fitted_teachers.append((teacher_name, estimator))
         rows.append(_row(name, seed, teacher_name, "teacher", estimator.predict_proba,
@@ -87,7 +88,7 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, log):
     log(f"  seed {seed}: teachers fitted in {teacher_seconds:.1f} s")
     for model_name, (student, reuses_teachers) in make_students(
             fitted_teachers, average, seed, ablate, teacher_cache, grid).items():
-        student, seconds = _timed_fit(clone(student), X_train, y_train)
+        student, seconds = timed_fit(clone(student), X_train, y_train)
         seconds += teacher_seconds if reuses_teachers else 0.0
         rows.append(_row(name, seed, model_name, "student", student.predict_proba,
                          student, seconds, split))

@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from skhpmkd import HPMKDClassifier
 from skhpmkd.teachers import default_teachers, fit_teachers
 
-from .runner import split_dataset
+from .runner import split_dataset, timed_fit
 
 
 def _teacher_stage_seconds(X, y, n_jobs, seed, one_thread=False):
@@ -39,10 +39,9 @@ def _teacher_stage_seconds(X, y, n_jobs, seed, one_thread=False):
     return time.perf_counter() - start
 
 
-def _timed_fit(X_train, y_train, X_test, y_test, **params):
-    start = time.perf_counter()
-    clf = HPMKDClassifier(**params).fit(X_train, y_train)
-    return {"seconds": time.perf_counter() - start,
+def _fit_and_score(X_train, y_train, X_test, y_test, **params):
+    clf, seconds = timed_fit(HPMKDClassifier(**params), X_train, y_train)
+    return {"seconds": seconds,
             "accuracy": float(clf.score(X_test, y_test)),
             "config_source": clf.config_source_, "config": clf.config_,
             "stages": clf.fit_times_}
@@ -63,8 +62,8 @@ def speed_figures(name, seed=0, log=print):
                 "warm memory": {"memory": memory},
                 "warm memory + teacher cache": {"memory": memory, "teacher_cache": cache}}
         for label, params in fits.items():
-            result[label] = _timed_fit(X_train, y_train, X_test, y_test,
-                                       random_state=seed, **params)
+            result[label] = _fit_and_score(X_train, y_train, X_test, y_test,
+                                           random_state=seed, **params)
             log(f"{label}: {result[label]['seconds']:.1f} s, accuracy "
                 f"{result[label]['accuracy']:.4f} ({result[label]['config_source']})")
     return result

@@ -187,11 +187,9 @@ def main(argv=None):
     losses = np.array([t["losses"] for t in tasks])
     report = {k: leave_one_task_out(features, losses, k) for k in K_CHOICES}
     best_k = min(K_CHOICES, key=lambda k: report[k][0])
-    default_index = PORTFOLIO.index(STATIC_DEFAULTS)
-    spread = losses.max(1) - losses.min(1)
-    default_regret = float(np.mean((losses[:, default_index] - losses.min(1))
-                                   / np.where(spread > 0, spread, 1)))
     prior = Prior.from_losses(PORTFOLIO, PRIOR_FEATURES, features, losses, best_k)
+    default_index = PORTFOLIO.index(STATIC_DEFAULTS)
+    default_regret = float(prior.regret[:, default_index].mean())
     data = prior.to_dict()
     data["build"] = {
         "command": "python tools/build_prior.py " + " ".join(argv or sys.argv[1:]),
