@@ -44,6 +44,10 @@ def parse_args(argv):
                         help="only the parallel and memory figures: teacher stage at "
                              "n_jobs=1 vs 2, and a cold fit vs one with the memory warm "
                              "(default dataset: adult)")
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="run only these student rows, e.g. hpmkd 'hpmkd -config' "
+                             "(teachers are always fitted; combine with an earlier run "
+                             "through --from-csv)")
     parser.add_argument("--from-csv", nargs="+", type=Path, default=None,
                         help="run nothing: summarise rows saved by earlier runs (--out "
                              "CSVs; for a (dataset, seed, model) in several, the last "
@@ -73,7 +77,7 @@ def main(argv=None):
     else:
         rows = run(datasets, range(n_seeds), ablate=args.ablate, grid=args.grid,
                    deepbridge=not args.no_deepbridge,
-                   deepbridge_only=args.deepbridge_only,
+                   deepbridge_only=args.deepbridge_only, models=args.models,
                    log=lambda message: print(f"[bench] {message}", flush=True),
                    on_dataset=None if args.out is None else partial_writer(args.out))
     frame = add_derived_columns(rows)

@@ -46,7 +46,7 @@ def _row(dataset, seed, model, kind, predict_proba, fitted, fit_seconds, split):
 
 
 def run_dataset(name, seeds, *, ablate=False, grid=False, deepbridge=True,
-                deepbridge_only=False, log=print):
+                deepbridge_only=False, models=None, log=print):
     """All models on one dataset for each seed.
 
     Returns
@@ -67,12 +67,13 @@ def run_dataset(name, seeds, *, ablate=False, grid=False, deepbridge=True,
     with tempfile.TemporaryDirectory(prefix="skhpmkd-bench-") as teacher_cache:
         for seed in seeds:
             rows += _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache,
-                              log)
+                              models, log)
     return rows
 
 
-def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, log):
-    """Teachers, their average, every student and DeepBridge for one seed."""
+def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, models, log):
+    """Teachers, their average, every student (or those named in ``models``) and
+    DeepBridge for one seed."""
     X_train, _, y_train, _, _ = split
     rows = []
     fitted_teachers, teacher_seconds = [], 0.0
@@ -88,6 +89,8 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, log):
     log(f"  seed {seed}: teachers fitted in {teacher_seconds:.1f} s")
     for model_name, (student, reuses_teachers) in make_students(
             fitted_teachers, average, seed, ablate, teacher_cache, grid).items():
+        if models is not None and model_name not in models:
+            continue
         student, seconds = timed_fit(clone(student), X_train, y_train)
         seconds += teacher_seconds if reuses_teachers else 0.0
         rows.append(_row(name, seed, model_name, "student", student.predict_proba,
@@ -125,8 +128,9 @@ def deepbridge_row(dataset, seed, split):
 
 
 def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
-        deepbridge_only=False, log=print, on_dataset=None):
-    """Rows for every dataset; DeepBridge only when it is installed.
+        deepbridge_only=False, models=None, log=print, on_dataset=None):
+    """Rows for every dataset; DeepBridge only when it is installed. ``models``: only
+    these students (teachers are always fitted and reported).
 
     ``on_dataset(rows)`` is called with the rows so far after each dataset (to save
     partial results of a long run)."""
@@ -137,7 +141,8 @@ def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
     rows = []
     for name in datasets:
         rows += run_dataset(name, seeds, ablate=ablate, grid=grid, deepbridge=deepbridge,
-                            deepbridge_only=deepbridge and deepbridge_only, log=log)
+                            deepbridge_only=deepbridge and deepbridge_only,
+                            models=models, log=log)
         if on_dataset is not None:
             on_dataset(rows)
     return rows

@@ -123,9 +123,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         they are None (values you set always win). "auto": the learned prior (see
         :mod:`skhpmkd.config`) ranks a portfolio of configurations from the task's
         meta-features, configurations of similar past runs in the ``memory`` join
-        them, and successive halving on the validation rows picks one; a past search
-        on the same data and teachers is reused without searching again. "default":
-        4.0, 0.5 and "ple", no prior, no search.
+        them, and successive halving on the validation rows picks one. The static
+        defaults (4.0, 0.5, "ple") are the search's favourite: another configuration
+        replaces them only when its validation loss is lower beyond noise. A past
+        search on the same data and teachers is reused without searching again.
+        "default": 4.0, 0.5 and "ple", no prior, no search.
     search_budget : int, default=6
         Candidates of the search (``config="auto"``). 0 or 1: the prior's first
         proposal, no search. The search needs ``early_stopping`` (validation rows);
@@ -195,8 +197,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     config_ : dict
         The chosen ``temperature``, ``alpha`` and ``numeric_embedding``.
     config_source_ : str
-        Where ``config_`` came from: "search" (successive halving among the prior's
-        and the memory's candidates), "prior" (its first proposal, no search),
+        Where ``config_`` came from: "search" (successive halving among the static
+        defaults and the prior's and the memory's candidates), "prior" (its first proposal, no search),
         "memory" (the best configuration of a past search on the same data and
         teachers) or "default" (``config="default"``, or every value set by you).
     config_search_ : list of dict
@@ -458,7 +460,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         candidates = propose_candidates(self.meta_features_, fixed, n, prior=load_prior(),
                                         nearest_runs=nearest)
         return [config for config, _ in candidates], (
-            "search" if len(candidates) > 1 else "prior")
+            "search" if len(candidates) > 1 else candidates[0][1])
 
     def _distil(self, trainer, candidates):
         """Pick the configuration, then train the student (through a chain if it pays)."""

@@ -217,7 +217,15 @@ def remembered_best(runs, teachers):
 
 
 def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
-    """Configurations to try, best guess first, with the user's values laid over them.
+    """Configurations to try, the favourite first, with the user's values laid over them.
+
+    With room for a search (``n > 1``) the static defaults come first: they are the
+    search's null hypothesis, which another configuration must beat on validation rows
+    beyond noise (:mod:`skhpmkd.search`). The prior's first proposal, the choices of
+    similar past runs and the rest of the prior's ranking follow as challengers. The
+    learned prior is built from synthetic tasks, so it proposes where to look but does
+    not overrule a robust default without evidence from the user's own data. Without
+    room for a search (``n <= 1``) the prior's first proposal is taken.
 
     Parameters
     ----------
@@ -242,7 +250,9 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
     remembered = [({name: run["config"][name] for name in SEARCHED_PARAMS}, "memory")
                   for run in nearest_runs
                   if all(name in run["config"] for name in SEARCHED_PARAMS)]
-    ordered = ranked[:1] + remembered + ranked[1:] + [(STATIC_DEFAULTS, "default")]
+    default = [(STATIC_DEFAULTS, "default")]
+    challengers = ranked[:1] + remembered + ranked[1:]
+    ordered = default + challengers if n > 1 else challengers + default
     candidates, seen = [], set()
     for config, source in ordered:
         config = resolve_config(config, fixed)

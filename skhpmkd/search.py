@@ -7,11 +7,12 @@ full epoch budget (and early stopping). That last network is the search's result
 the winner is not trained twice. Candidates of a rung are independent and run as
 parallel tasks (:func:`skhpmkd.parallel.run_tasks`), costliest first.
 
-The candidates come ranked (the learned prior's order), and that ranking is the null
-hypothesis: with per-row validation losses, a candidate overtakes the best-ranked one
-still in the race only when its loss is lower beyond paired noise
+The candidates come ranked, the favourite first (the static defaults; see
+:func:`skhpmkd.config.propose_candidates`), and that ranking is the null hypothesis:
+with per-row validation losses, a candidate overtakes the best-ranked one still in the
+race only when its loss is lower beyond paired noise
 (:func:`skhpmkd.ensemble.significantly_lower`). On a small validation split the
-search thus keeps the prior's choice instead of chasing noise.
+search thus keeps the favourite instead of chasing noise.
 """
 
 import math

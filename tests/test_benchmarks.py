@@ -100,6 +100,15 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     assert "== headline" in printed
 
 
+def test_models_option_runs_only_the_named_students():
+    from benchmarks.runner import run
+
+    rows = run(["breast_cancer"], [0], deepbridge=False, models=["mlp"],
+               log=lambda message: None)
+    assert [row["model"] for row in rows] == ["xgb", "hgb", "rf", "teacher average",
+                                              "mlp"]
+
+
 def test_baselines_use_no_hpmkd_component():
     from benchmarks.models import COMPONENTS, PLAIN, ablation_params, make_students
 

@@ -515,7 +515,7 @@ def test_default_config_uses_the_static_values(data3):
 
 
 def test_auto_config_searches_the_prior_candidates(data3):
-    from skhpmkd.config import PORTFOLIO
+    from skhpmkd.config import PORTFOLIO, STATIC_DEFAULTS
 
     X, y = data3
     clf = fast_classifier(config="auto", search_budget=3, memory=None).fit(X, y)
@@ -523,6 +523,7 @@ def test_auto_config_searches_the_prior_candidates(data3):
     searched = [record["config"] for record in clf.config_search_]
     assert len(clf.config_search_) == 3 + 1 and clf.config_ == searched[-1]
     assert all(config in PORTFOLIO for config in searched)
+    assert searched[0] == STATIC_DEFAULTS  # the favourite, the search's null hypothesis
     final = clf.config_search_[-1]
     assert final["valid_loss"] == pytest.approx(clf.chain_[0]["valid_loss"])
     assert clf.student_.criterion_.temperature == clf.config_["temperature"]

@@ -77,14 +77,20 @@ def test_packaged_prior_covers_the_portfolio():
     assert sorted(map(str, ranked)) == sorted(map(str, PORTFOLIO))
 
 
-def test_candidates_put_memory_second_and_user_values_over_all():
+def test_candidates_put_the_default_first_then_prior_memory_and_user_values_over_all():
     prior = _two_task_prior()
     run = {"config": dict(STATIC_DEFAULTS, temperature=2.0)}
     candidates = propose_candidates({"log_rows": 2.0}, {}, 10, prior=prior,
                                     nearest_runs=[run])
-    assert [c["temperature"] for c, _ in candidates] == [1.0, 2.0, 8.0, 4.0]
-    assert [source for _, source in candidates] == ["prior", "memory", "prior",
-                                                    "default"]
+    assert [c["temperature"] for c, _ in candidates] == [4.0, 1.0, 2.0, 8.0]
+    assert [source for _, source in candidates] == ["default", "prior", "memory",
+                                                    "prior"]
+    assert candidates[0][0] == STATIC_DEFAULTS
+    # Without room for a search, the prior's first proposal is taken.
+    (only, source), = propose_candidates({"log_rows": 2.0}, {}, 1, prior=prior)
+    assert (only["temperature"], source) == (1.0, "prior")
+    (only, source), = propose_candidates({"log_rows": 2.0}, {}, 1)
+    assert (only, source) == (STATIC_DEFAULTS, "default")
     fixed = propose_candidates({"log_rows": 2.0}, {"temperature": 3.0}, 10,
                                prior=prior, nearest_runs=[run])
     assert [c for c, _ in fixed] == [dict(STATIC_DEFAULTS, temperature=3.0)]
