@@ -151,9 +151,11 @@ def test_grid_rows_and_the_comparison_with_auto():
              for seed, acc in ((0, 0.83), (1, 0.81))]
     rows += [row("grid T=4 a=0.5", "student", 0.79, 10, seed) for seed in (0, 1)]
     rows += [row("hpmkd", "student", 0.90, 10, 0, dataset="other"),
+             row("grid T=8 a=0.5", "student", 0.902, 10, 0, dataset="other"),
              row("grid T=4 a=0.5", "student", 0.902, 10, 0, dataset="other")]
     table = grid_comparison(add_derived_columns(rows)).set_index("dataset")
     assert table.loc["toy", "grid best"] == "0.8200 (T=1 a=0.1)"
+    assert table.loc["other", "grid best"] == "0.9020 (T=4 a=0.5, T=8 a=0.5)"
     assert table.loc["toy", "auto - best pp"] == "-2.00"
     assert table.loc["toy", "within 0.3 pp"] == "no"
     assert table.loc["other", "within 0.3 pp"] == "yes"
