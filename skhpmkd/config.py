@@ -216,13 +216,33 @@ def remembered_best(runs, teachers):
     return {name: best["config"][name] for name in SEARCHED_PARAMS}
 
 
+#: Parameters whose every value the search's first candidates should cover: the
+#: prior is learned on synthetic tasks, and where real data differ from them a whole
+#: region (say, a high label weight) can sit low in its ranking.
+COVERED_PARAMS = ("alpha", "numeric_embedding")
+
+
+def spread_over(ranked, params, seen=()):
+    """``ranked`` (a list of ``(config, source)``) reordered so that values of
+    ``params`` not in the ``seen`` configurations come early: in rank order, each
+    configuration that brings a new value first, then the rest in rank order."""
+    covered = {(name, config[name]) for config in seen for name in params}
+    spread, rest = [], []
+    for config, source in ranked:
+        values = {(name, config[name]) for name in params}
+        (spread if values - covered else rest).append((config, source))
+        covered |= values
+    return spread + rest
+
+
 def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
     """Configurations to try, the favourite first, with the user's values laid over them.
 
     With room for a search (``n > 1``) the static defaults come first: they are the
     search's null hypothesis, which another configuration must beat on validation rows
     beyond noise (:mod:`skhpmkd.search`). The prior's first proposal, the choices of
-    similar past runs and the rest of the prior's ranking follow as challengers. The
+    similar past runs and the rest of the prior's ranking follow as challengers, the
+    rest spread so that every value of :data:`COVERED_PARAMS` is tried early. The
     learned prior is built from synthetic tasks, so it proposes where to look but does
     not overrule a robust default without evidence from the user's own data. Without
     room for a search (``n <= 1``) the prior's first proposal is taken.
@@ -251,7 +271,8 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
                   for run in nearest_runs
                   if all(name in run["config"] for name in SEARCHED_PARAMS)]
     default = [(STATIC_DEFAULTS, "default")]
-    challengers = ranked[:1] + remembered + ranked[1:]
+    challengers = ranked[:1] + remembered + spread_over(
+        ranked[1:], COVERED_PARAMS, [STATIC_DEFAULTS] + [c for c, _ in ranked[:1]])
     ordered = default + challengers if n > 1 else challengers + default
     candidates, seen = [], set()
     for config, source in ordered:

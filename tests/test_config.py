@@ -97,6 +97,27 @@ def test_candidates_put_the_default_first_then_prior_memory_and_user_values_over
     assert len(propose_candidates({}, {}, 0, prior=prior)) == 1
 
 
+def test_spread_over_tries_every_value_of_the_covered_parameters_early():
+    from skhpmkd.config import spread_over
+
+    def config(t, a, e="ple"):
+        return ({"temperature": t, "alpha": a, "numeric_embedding": e}, "prior")
+
+    ranked = [config(1, 0.1), config(2, 0.1), config(2, 0.9), config(1, 0.1, "none"),
+              config(8, 0.5)]
+    spread = spread_over(ranked, ("alpha", "numeric_embedding"),
+                         seen=[STATIC_DEFAULTS])
+    assert [c for c, _ in spread] == [ranked[i][0] for i in (0, 2, 3, 1, 4)]
+    assert spread_over(ranked, ()) == ranked
+
+
+def test_candidates_cover_every_alpha_and_encoding_with_the_packaged_prior():
+    candidates = propose_candidates({name: 0.0 for name in PRIOR_FEATURES}, {}, 6,
+                                    prior=load_prior())
+    assert {c["alpha"] for c, _ in candidates} == {0.1, 0.5, 0.9}
+    assert {c["numeric_embedding"] for c, _ in candidates} == {"ple", "none"}
+
+
 def test_remembered_best_takes_the_lowest_loss_with_the_same_teachers():
     def run(temperature, loss, teachers=("A",), source="search"):
         return {"config": dict(STATIC_DEFAULTS, temperature=temperature,
