@@ -85,9 +85,11 @@ def main():
     print(f"fit: {fit_seconds:.1f} s (teachers {clf.fit_times_['teachers']:.1f} s, "
           f"configuration search and student {clf.fit_times_['student']:.1f} s)")
     config = clf.config_
+    origin = {"memory": "reused from the memory: a past search on the same data",
+              "search": "from the search; a second run reuses it from the memory"}
     print(f"configuration: T={config['temperature']:g}, alpha={config['alpha']:g}, "
-          f"inputs {config['numeric_embedding']} (from {clf.config_source_}; a second "
-          f"run reuses it from the memory)")
+          f"inputs {config['numeric_embedding']} "
+          f"({origin.get(clf.config_source_, 'from ' + clf.config_source_)})")
 
 
 if __name__ == "__main__":
