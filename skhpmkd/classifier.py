@@ -444,6 +444,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return (np.concatenate([X, X_synthetic]),
                 {key: np.concatenate([targets[key], synthetic[key]]) for key in targets})
 
+    def _teacher_types(self):
+        """Class names of the fitted teachers (how the memory tells teacher sets apart)."""
+        return [type(teacher).__name__ for teacher in self.teachers_]
+
     def _candidates(self, memory, past_runs, can_search):
         """Configurations to try and where they come from (see ``config``);
         ``past_runs`` are the memory's runs on the same data, newest first."""
@@ -451,8 +455,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  if getattr(self, name) is not None}
         if self.config == "default" or len(fixed) == len(SEARCHED_PARAMS):
             return [resolve_config(STATIC_DEFAULTS, fixed)], "default"
-        teacher_types = [type(t).__name__ for t in self.teachers_]
-        known = remembered_best(past_runs, teacher_types)
+        known = remembered_best(past_runs, self._teacher_types())
         if known is not None:
             return [resolve_config(known, fixed)], "memory"
         nearest = memory.nearest(self.meta_features_, k=2) if memory is not None else []
@@ -503,7 +506,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         config["chain"] = config["chain"] if isinstance(config["chain"], str) else [
             list(size) if isinstance(size, tuple) else size for size in config["chain"]]
         config.update(self.config_, config_source=self.config_source_,
-                      teachers=[type(t).__name__ for t in self.teachers_],
+                      teachers=self._teacher_types(),
                       hidden_units=list(self.chain_[-1]["hidden_units"]),
                       teacher_method=self.teacher_weighting_.method_,
                       chain_length=self.chain_length_, n_synthetic=self.n_synthetic_)

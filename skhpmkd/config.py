@@ -136,8 +136,8 @@ class Prior:
         self.regret = np.asarray(regret, dtype=float)
         self.k = int(k)
         self._mean = self.task_features.mean(axis=0)
-        self._scale = np.where(self.task_features.std(axis=0) > 0,
-                               self.task_features.std(axis=0), 1.0)
+        spread = self.task_features.std(axis=0)
+        self._scale = np.where(spread > 0, spread, 1.0)
 
     @classmethod
     def from_losses(cls, portfolio, features, task_features, losses, k):
