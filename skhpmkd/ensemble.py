@@ -76,17 +76,18 @@ def row_nll(weights, label_proba):
     return -np.log(likelihood + MIXTURE_EPS)
 
 
-def significantly_lower(candidate, reference):
+def significantly_lower(candidate, reference, z=SIGNIFICANCE_Z):
     """Whether per-row losses ``candidate`` beat ``reference`` beyond paired noise.
 
-    The mean paired difference must exceed ``MIN_IMPROVEMENT`` and ``SIGNIFICANCE_Z``
-    standard errors, so a small held-out split cannot pick a weighting by chance.
+    The mean paired difference must exceed ``MIN_IMPROVEMENT`` and ``z`` standard
+    errors (``SIGNIFICANCE_Z`` by default), so a small held-out split cannot pick a
+    weighting by chance.
     """
     diff = np.asarray(reference) - np.asarray(candidate)
     if len(diff) < 2:
         return False
     standard_error = diff.std(ddof=1) / np.sqrt(len(diff))
-    return bool(diff.mean() > max(MIN_IMPROVEMENT, SIGNIFICANCE_Z * standard_error))
+    return bool(diff.mean() > max(MIN_IMPROVEMENT, z * standard_error))
 
 
 def mixture_nll(weights, label_proba):

@@ -11,16 +11,18 @@ The candidates come ranked, the favourite first (the static defaults; see
 :func:`skhpmkd.config.propose_candidates`), and that ranking is the null hypothesis:
 with per-row validation losses, a candidate overtakes the best-ranked one still in the
 race only when its loss is lower beyond paired noise
-(:func:`skhpmkd.ensemble.significantly_lower`). On a small validation split the
-search thus keeps the favourite instead of chasing noise.
+(:func:`skhpmkd.ensemble.significantly_lower`). The leader is the best of several
+challengers, so the threshold grows with their number (:func:`challenger_z`). On a
+small validation split the search thus keeps the favourite instead of chasing noise.
 """
 
 import math
 
 import numpy as np
 import torch
+from scipy.stats import norm
 
-from .ensemble import significantly_lower
+from .ensemble import SIGNIFICANCE_Z, significantly_lower
 from .parallel import Task, run_tasks, threads_per_task
 
 #: Keep the best ``1 / ETA`` of the candidates at each rung.
@@ -55,13 +57,21 @@ def _train_capped(train, config, max_epochs, max_rows, n_threads):
     return train(config, max_epochs=max_epochs, max_rows=max_rows)
 
 
+def challenger_z(n_challengers, z=SIGNIFICANCE_Z):
+    """Standard errors the best of ``n_challengers`` must beat the favourite by: ``z``
+    for one, more for several (Bonferroni on ``z``'s one-sided level), since the
+    leader of many is the luckiest of them."""
+    return float(norm.isf(norm.sf(z) / max(1, int(n_challengers))))
+
+
 def _ranked(alive, losses, row_losses):
     """``alive`` best first: by loss, but the best-ranked candidate (lowest index) stays
     first unless the leader's per-row losses are significantly lower."""
     order = [alive[j] for j in np.argsort(losses, kind="stable")]
     favourite = min(alive)
     if row_losses is None or order[0] == favourite or significantly_lower(
-            row_losses[order[0]], row_losses[favourite]):
+            row_losses[order[0]], row_losses[favourite],
+            z=challenger_z(len(alive) - 1)):
         return order
     return [favourite] + [i for i in order if i != favourite]
 

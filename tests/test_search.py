@@ -60,6 +60,15 @@ def test_the_best_ranked_candidate_stays_unless_beaten_beyond_noise():
     assert successive_halving(clear, train, 30, row_losses=row_losses)[0] == 1
 
 
+def test_the_threshold_grows_with_the_number_of_challengers():
+    from skhpmkd.ensemble import SIGNIFICANCE_Z
+    from skhpmkd.search import challenger_z
+
+    assert challenger_z(1) == pytest.approx(SIGNIFICANCE_Z)
+    assert challenger_z(0) == pytest.approx(SIGNIFICANCE_Z)
+    assert SIGNIFICANCE_Z < challenger_z(2) < challenger_z(5) < 3.0
+
+
 def test_short_rungs_train_on_fewer_rows():
     seen = []
 
