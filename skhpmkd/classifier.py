@@ -198,9 +198,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         The chosen ``temperature``, ``alpha`` and ``numeric_embedding``.
     config_source_ : str
         Where ``config_`` came from: "search" (successive halving among the static
-        defaults and the prior's and the memory's candidates), "prior" (its first proposal, no search),
-        "memory" (the best configuration of a past search on the same data and
-        teachers) or "default" (``config="default"``, or every value set by you).
+        defaults and the prior's and the memory's candidates), "prior" (its first
+        proposal, no search), "memory" (the best configuration of a past search on
+        the same data and teachers) or "default" (``config="default"``, or every
+        value set by you).
     config_search_ : list of dict
         Every training of the search: ``config``, ``candidate``, ``rung``,
         ``max_epochs``, ``epochs`` run, ``valid_loss`` and ``seconds`` (empty

@@ -271,8 +271,9 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
                   for run in nearest_runs
                   if all(name in run["config"] for name in SEARCHED_PARAMS)]
     default = [(STATIC_DEFAULTS, "default")]
-    challengers = ranked[:1] + remembered + spread_over(
-        ranked[1:], COVERED_PARAMS, [STATIC_DEFAULTS] + [c for c, _ in ranked[:1]])
+    first = ranked[:1] + remembered
+    challengers = first + spread_over(ranked[1:], COVERED_PARAMS,
+                                      [STATIC_DEFAULTS] + [c for c, _ in first])
     ordered = default + challengers if n > 1 else challengers + default
     candidates, seen = [], set()
     for config, source in ordered:
