@@ -446,7 +446,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 {key: np.concatenate([targets[key], synthetic[key]]) for key in targets})
 
     def _teacher_types(self):
-        """Class names of the fitted teachers (how the memory tells teacher sets apart)."""
+        """Class names of the fitted teachers (the memory tells teacher sets apart
+        by them)."""
         return [type(teacher).__name__ for teacher in self.teachers_]
 
     def _candidates(self, memory, past_runs, can_search):
