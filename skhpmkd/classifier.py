@@ -45,14 +45,9 @@ from .teachers import (
     validate_teachers,
 )
 from .temperature import TEMPERATURE_SCHEDULES
-from .training import StudentTrainer
+from .training import StudentTrainer, target_rows
 
 logger = logging.getLogger("skhpmkd")
-
-
-def _rows(targets, index):
-    """The rows ``index`` of a dict of arrays."""
-    return {key: value[index] for key, value in targets.items()}
 
 
 class HPMKDClassifier(ClassifierMixin, _BaseComposition):
@@ -394,9 +389,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                    "teacher_logits": proba_to_logits(proba),
                    "teacher_weights": self.teacher_weighting_.weights(X, proba)}
         train, valid = self._validation_split(y_encoded, seed_split)
-        X_fit, fit_targets = self._transfer_set(X[train], _rows(targets, train),
+        X_fit, fit_targets = self._transfer_set(X[train], target_rows(targets, train),
                                                 seed_augment)
-        valid_set = None if valid is None else (X[valid], _rows(targets, valid))
+        valid_set = None if valid is None else (X[valid], target_rows(targets, valid))
         self.n_synthetic_ = len(X_fit) - len(train)
         weighting_seconds = perf_counter() - start
 

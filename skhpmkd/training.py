@@ -24,6 +24,11 @@ from .student import (
 from .temperature import TemperatureScheduler, make_schedule
 
 
+def target_rows(targets, index):
+    """The rows ``index`` of a dict of per-row target arrays."""
+    return {key: value[index] for key, value in targets.items()}
+
+
 @dataclass
 class StudentTrainer:
     """Train students from ``template`` on ``X``/``targets`` for any configuration.
@@ -85,7 +90,7 @@ class StudentTrainer:
         if max_rows is not None and max_rows < len(X):
             order = np.random.default_rng(self.seed).permutation(len(X))
             rows = np.sort(order[:max_rows])
-            X, targets = X[rows], {key: value[rows] for key, value in targets.items()}
+            X, targets = X[rows], target_rows(targets, rows)
         if previous is not None:
             targets = with_previous_student(targets, previous, X, CHAIN_MIX)
         schedule = make_schedule(self.temperature_schedule, config["temperature"],

@@ -7,9 +7,9 @@ Generates synthetic classification tasks (never the benchmark datasets) from fou
 families: sklearn's ``make_classification`` clusters, axis-aligned threshold rules
 (tree-friendly), smooth nonlinear boundaries (network-friendly), and tasks with
 one-hot categorical columns; a random share of each task's numeric columns is then
-skewed, cubed, turned into counts or censored, as real columns are. For each task it fits the default teachers once (cached),
-distils a student with every configuration of ``skhpmkd.config.PORTFOLIO`` and scores
-it on held-out rows. The prior stores each task's meta-features and the held-out
+skewed, cubed, turned into counts or censored, as real columns are. For each task it
+fits the default teachers once (cached), distils a student with every configuration of
+``skhpmkd.config.PORTFOLIO`` and scores it on held-out rows. The prior stores each task's meta-features and the held-out
 log-loss regrets; the number of neighbours ``k`` is chosen by leave-one-task-out
 validation, whose report is printed and kept in the JSON under ``"build"``.
 """
