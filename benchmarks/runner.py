@@ -8,6 +8,8 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 
+from skhpmkd.config import describe_config
+
 from .datasets import load_dataset
 from .deepbridge_adapter import deepbridge_available, run_deepbridge_hpmkd
 from .measure import latencies, model_size, normalised_proba, scores
@@ -107,9 +109,7 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, models
 
 def _config_note(student):
     """The configuration HPM-KD chose, e.g. ``T=2 a=0.5 ple (search)``."""
-    config = student.config_
-    return (f"T={config['temperature']:g} a={config['alpha']:g} "
-            f"{config['numeric_embedding']} ({student.config_source_})")
+    return f"{describe_config(student.config_)} ({student.config_source_})"
 
 
 def deepbridge_row(dataset, seed, split):

@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skhpmkd import HPMKDClassifier
+from skhpmkd.config import describe_config
 from skhpmkd.sizes import pickled_nbytes
 
 
@@ -84,11 +85,9 @@ def main():
           f"{ensemble['latency_1'] / student['latency_1']:.1f}x")
     print(f"fit: {fit_seconds:.1f} s (teachers {clf.fit_times_['teachers']:.1f} s, "
           f"configuration search and student {clf.fit_times_['student']:.1f} s)")
-    config = clf.config_
     origin = {"memory": "reused from the memory: a past search on the same data",
               "search": "from the search; a second run reuses it from the memory"}
-    print(f"configuration: T={config['temperature']:g}, alpha={config['alpha']:g}, "
-          f"inputs {config['numeric_embedding']} "
+    print(f"configuration: {describe_config(clf.config_)} "
           f"({origin.get(clf.config_source_, 'from ' + clf.config_source_)})")
 
 

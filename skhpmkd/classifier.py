@@ -19,6 +19,7 @@ from .chain import plan_chain, run_chain
 from .config import (
     SEARCHED_PARAMS,
     STATIC_DEFAULTS,
+    check_config,
     load_prior,
     meta_features,
     propose_candidates,
@@ -31,6 +32,7 @@ from .search import successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
     DistillationNet,
+    MLPModule,
     make_student,
     predict_proba_fast,
     resolve_device,
@@ -40,12 +42,11 @@ from .teachers import (
     default_teachers,
     fit_teachers,
     predict_teacher_proba,
-    proba_to_logits,
     stratified_holdout,
     validate_teachers,
 )
 from .temperature import TEMPERATURE_SCHEDULES
-from .training import StudentTrainer, target_rows
+from .training import StudentTrainer, distillation_targets, transfer_key
 
 logger = logging.getLogger("skhpmkd")
 
@@ -85,19 +86,21 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     temperature : float or None, default=None
         Initial softmax temperature of the distillation term. None: chosen by the
         configuration manager (see ``config``).
-    temperature_schedule : {"constant", "adaptive", "annealed"}, default="constant"
+    temperature_schedule : {"constant", "adaptive", "annealed"} or None, default=None
         How the temperature changes during training (see :mod:`skhpmkd.temperature`);
         the value used at each epoch is in ``student_.history[:, "temperature"]``.
+        None: chosen by the configuration manager.
     temperature_params : dict, default=None
         The schedule's parameters (None: its defaults).
     alpha : float or None, default=None
         Weight of the label cross-entropy; ``1 - alpha`` weighs the distillation term.
         None: chosen by the configuration manager.
-    ensemble : {"mean", "attention", "best"}, default="mean"
+    ensemble : {"mean", "attention", "best"} or None, default=None
         How the teachers are mixed per sample: a learned gate over the sample's
         features and the teachers' out-of-fold outputs (falls back to "mean" or "best"
         when it does not beat them on held-out rows), the plain average, or the single
-        teacher with the best out-of-fold log-loss.
+        teacher with the best out-of-fold log-loss. None: chosen by the configuration
+        manager.
     chain : "off", "auto" or list, default="off"
         Progressive chain of wider "assistant" students between the teachers and the
         student (see :mod:`skhpmkd.chain`): "auto" plans 4x and 2x the student's width
@@ -113,16 +116,23 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         columns pass through), which lets the student split on thresholds as the
         tree teachers do; "none" feeds the columns as they are. None: chosen by the
         configuration manager.
-    config : {"auto", "default"}, default="auto"
-        How ``temperature``, ``alpha`` and ``numeric_embedding`` are chosen where
-        they are None (values you set always win). "auto": the learned prior (see
-        :mod:`skhpmkd.config`) ranks a portfolio of configurations from the task's
-        meta-features, configurations of similar past runs in the ``memory`` join
-        them, and successive halving on the validation rows picks one. The static
-        defaults (4.0, 0.5, "ple") are the search's favourite: another configuration
-        replaces them only when its validation loss is lower beyond noise. A past
-        search on the same data and teachers is reused without searching again.
-        "default": 4.0, 0.5 and "ple", no prior, no search.
+    config : "auto", "default" or dict, default="auto"
+        How the configuration is chosen: ``temperature``, ``alpha``,
+        ``numeric_embedding``, ``temperature_schedule``, ``ensemble`` and ``augment``
+        where they are None, and the student's learning rate ``lr`` and ``width`` (a
+        multiple of the default hidden units) unless you pass a ``student`` (which
+        keeps its own learning rate, and its own size when it sets
+        ``module__hidden_units`` or another module). Values you set always win.
+        "auto": the learned prior (see :mod:`skhpmkd.config`) ranks a portfolio of
+        configurations from the task's meta-features, configurations of similar past
+        runs in the ``memory`` join them, and successive halving on the validation
+        rows picks one. The static defaults (temperature 4.0, alpha 0.5, "ple",
+        "constant", "mean", no augmentation, lr 3e-3, width 1.0) are the search's
+        favourite: another configuration replaces them only when its validation
+        loss is lower beyond noise. A past search on the same data and teachers is
+        reused without searching again. "default": the static defaults, no prior, no
+        search. A dict: those values (e.g. ``{"lr": 1e-2, "width": 2.0}``), the
+        static defaults for the rest, no search.
     search_budget : int, default=6
         Candidates of the search (``config="auto"``). 0 or 1: the prior's first
         proposal, no search. The search needs ``early_stopping`` (validation rows);
@@ -133,17 +143,20 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         size chosen by :func:`skhpmkd.student.default_hidden_units`) until the pickled
         module is at most ``teacher bytes / min_compression``. None: no budget. A
         ``student__module__hidden_units`` you set is used as it is.
-    augment : "off", "auto" or float, default="off"
+    augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
         per training row; "auto" grows the transfer set to ``min(10 n, 20000)`` rows
-        (none when there are already 20,000 rows).
+        (none when there are already 20,000 rows). None: chosen by the configuration
+        manager.
 
-    The defaults of ``temperature_schedule``, ``ensemble``, ``chain`` and ``augment``
-    switch those HPM-KD components off: on the benchmark suite (docs/benchmarks.md)
-    none of them improved test accuracy over out-of-fold soft labels with the
-    piecewise-linear student, and the chain and augmentation cost 2-6x fit time.
-    Each stays available and is measured by ``python -m benchmarks --ablate``.
+    The static defaults switch the temperature schedule, the attention gate and
+    augmentation off, and ``chain`` is off by default: on the benchmark suite
+    (docs/benchmarks.md) none of them improved test accuracy on average over
+    out-of-fold soft labels with the piecewise-linear student, and the chain and
+    augmentation cost 2-6x fit time. The configuration manager may switch the first
+    three on for a task where the prior proposes them and the validation rows show a
+    clear gain; each is also measured by ``python -m benchmarks --ablate``.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows (stratified) from the student,
         stop when their log-loss has not improved for ``n_iter_no_change`` epochs and
@@ -186,17 +199,19 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when X had string column names.
     teacher_weighting_ : TeacherWeighting
-        The fitted per-sample teacher weighting (``method_`` says which was used).
+        The fitted per-sample teacher weighting of the chosen ``ensemble``
+        (``method_`` says which was used).
     teacher_weights_ : ndarray of shape (n_teachers,)
         Mean weight of each teacher on the training rows.
     config_ : dict
-        The chosen ``temperature``, ``alpha`` and ``numeric_embedding``.
+        The chosen configuration: a value for each name in
+        :data:`skhpmkd.config.SEARCHED_PARAMS`.
     config_source_ : str
         Where ``config_`` came from: "search" (successive halving among the static
         defaults and the prior's and the memory's candidates), "prior" (its first
         proposal, no search), "memory" (the best configuration of a past search on
-        the same data and teachers) or "default" (``config="default"``, or every
-        value set by you).
+        the same data and teachers), "config" (a dict given as ``config``) or
+        "default" (``config="default"``, or every value set by you).
     config_search_ : list of dict
         Every training of the search: ``config``, ``candidate``, ``rung``,
         ``max_epochs``, ``epochs`` run, ``valid_loss`` and ``seconds`` (empty
@@ -251,17 +266,18 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "teacher_cv": ["cv_object", StrOptions({"prefit"})],
         "student": [HasMethods(["fit", "initialize"]), None],
         "temperature": [Interval(Real, 0, None, closed="neither"), None],
-        "temperature_schedule": [StrOptions(set(TEMPERATURE_SCHEDULES))],
+        "temperature_schedule": [StrOptions(set(TEMPERATURE_SCHEDULES)), None],
         "temperature_params": [dict, None],
         "alpha": [Interval(Real, 0, 1, closed="both"), None],
-        "ensemble": [StrOptions(set(ENSEMBLE_METHODS))],
+        "ensemble": [StrOptions(set(ENSEMBLE_METHODS)), None],
         "chain": [StrOptions({"auto", "off"}), list],
         "chain_min_gain": [Interval(Real, 0, None, closed="left")],
         "numeric_embedding": [StrOptions({"ple", "none"}), None],
-        "config": [StrOptions({"auto", "default"})],
+        "config": [StrOptions({"auto", "default"}), dict],
         "search_budget": [Interval(Integral, 0, None, closed="left")],
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
-        "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left")],
+        "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left"),
+                    None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -274,10 +290,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     }
 
     def __init__(self, teachers=None, *, teacher_cv=5, student=None, temperature=None,
-                 temperature_schedule="constant", temperature_params=None, alpha=None,
-                 ensemble="mean", chain="off", chain_min_gain=0.005,
+                 temperature_schedule=None, temperature_params=None, alpha=None,
+                 ensemble=None, chain="off", chain_min_gain=0.005,
                  numeric_embedding=None, config="auto", search_budget=6,
-                 min_compression=10.0, augment="off", early_stopping=True,
+                 min_compression=10.0, augment=None, early_stopping=True,
                  validation_fraction=0.1,
                  n_iter_no_change=10, device="auto", teacher_cache=None, memory="auto",
                  n_jobs=None,
@@ -344,6 +360,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         check_classification_targets(y)
         teachers = self.teachers if self.teachers is not None else default_teachers()
         validate_teachers(teachers)
+        if isinstance(self.config, dict):
+            check_config(self.config)
         student = self.student if self.student is not None else make_student()
         if not isinstance(student, DistillationNet):
             raise TypeError("student must be a skhpmkd DistillationNet (build one with "
@@ -380,37 +398,35 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
         start = perf_counter()
         X = X.astype(np.float32)
-        self.teacher_weighting_ = TeacherWeighting(self.ensemble, random_state=seed_weights)
-        self.teacher_weighting_.fit(X, proba, y_encoded)
-        self.teacher_weights_ = self.teacher_weighting_.mean_weights_
-        self._log(f"teacher weights ({self.teacher_weighting_.method_}): "
-                  f"{np.round(self.teacher_weights_, 3).tolist()}")
-        targets = {"label": y_encoded.astype(np.int64),
-                   "teacher_logits": proba_to_logits(proba),
-                   "teacher_weights": self.teacher_weighting_.weights(X, proba)}
+        self.meta_features_ = meta_features(X, y_encoded, proba,
+                                            teacher_nbytes=self.teacher_nbytes_)
         train, valid = self._validation_split(y_encoded, seed_split)
-        X_fit, fit_targets = self._transfer_set(X[train], target_rows(targets, train),
-                                                seed_augment)
-        valid_set = None if valid is None else (X[valid], target_rows(targets, valid))
-        self.n_synthetic_ = len(X_fit) - len(train)
+        candidates, self.config_source_ = self._candidates(
+            student, memory, past_runs, valid is not None)
+        weightings, transfer_sets = self._transfer_sets(
+            candidates, X, proba, y_encoded, train, seed_weights, seed_augment)
+        valid_set = None if valid is None else (X[valid], distillation_targets(
+            y_encoded[valid], proba[valid],
+            weightings[candidates[0]["ensemble"]].weights(X[valid], proba[valid])))
         weighting_seconds = perf_counter() - start
 
         start = perf_counter()
-        self.meta_features_ = meta_features(X, y_encoded, proba,
-                                            teacher_nbytes=self.teacher_nbytes_)
         trainer = StudentTrainer(
-            student, X_fit, fit_targets, valid_set, len(self.classes_),
-            self.temperature_schedule, self.temperature_params, self.n_iter_no_change,
-            self.device_, seed_student,
+            student, transfer_sets, valid_set, len(self.classes_),
+            self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=None if self.min_compression is None
             else self.teacher_nbytes_ / self.min_compression,
             verbose=self.verbose >= 2)
-        candidates, self.config_source_ = self._candidates(memory, past_runs,
-                                                           valid_set is not None)
-        self._log(f"distilling into the student on {self.device_} ({len(train)} rows + "
-                  f"{self.n_synthetic_} synthetic), {len(candidates)} candidate "
-                  f"configuration(s) from {self.config_source_}")
+        self._log(f"distilling into the student on {self.device_} ({len(train)} rows), "
+                  f"{len(candidates)} candidate configuration(s) from "
+                  f"{self.config_source_}")
         self.student_, steps, self.chain_length_ = self._distil(trainer, candidates)
+        self.teacher_weighting_ = weightings[self.config_["ensemble"]]
+        self.teacher_weights_ = self.teacher_weighting_.mean_weights_
+        self.n_synthetic_ = len(trainer.transfer_set(self.config_)[0]) - len(train)
+        self._log(f"teacher weights ({self.teacher_weighting_.method_}): "
+                  f"{np.round(self.teacher_weights_, 3).tolist()}, "
+                  f"{self.n_synthetic_} synthetic rows")
         self.chain_ = [step.as_dict() for step in steps]
         self.fit_times_ = {"teachers": teacher_seconds, "weighting": weighting_seconds,
                            "student": perf_counter() - start}
@@ -426,30 +442,66 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  if self.early_stopping else None)
         return split if split is not None else (np.arange(len(y)), None)
 
-    def _transfer_set(self, X, targets, seed):
-        """The student's training rows plus MUNGE rows labelled by the fitted teachers."""
-        n_synthetic = synthetic_rows(len(X), self.augment)
+    def _transfer_sets(self, configs, X, proba, y, train, seed_weights, seed_augment):
+        """The teacher weightings and transfer sets the ``configs`` train on.
+
+        Returns ``{method: fitted TeacherWeighting}`` and ``{transfer_key: (X,
+        targets)}``: the training rows, then MUNGE rows labelled by the fitted
+        teachers (each augmentation drawn once), with their soft targets mixed by the
+        configuration's weighting. Weightings are fitted on all rows' out-of-fold
+        outputs.
+        """
+        weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
+            X, proba, y) for method in dict.fromkeys(c["ensemble"] for c in configs)}
+        synthetic = {augment: self._synthetic_rows(X[train], augment, seed_augment)
+                     for augment in dict.fromkeys(c["augment"] for c in configs)}
+        sets = {}
+        for config in configs:
+            key = transfer_key(config)
+            if key in sets:
+                continue
+            X_synthetic, proba_synthetic = synthetic[config["augment"]]
+            X_all = np.concatenate([X[train], X_synthetic])
+            proba_all = np.concatenate([proba[train], proba_synthetic])
+            labels = np.concatenate([y[train], np.full(len(X_synthetic), -1)])
+            weights = weightings[config["ensemble"]].weights(X_all, proba_all)
+            sets[key] = (X_all, distillation_targets(labels, proba_all, weights))
+        return weightings, sets
+
+    def _synthetic_rows(self, X, augment, seed):
+        """MUNGE rows near ``X`` for ``augment`` and the teachers' probabilities on
+        them (none for ``"off"``)."""
+        n_synthetic = synthetic_rows(len(X), augment)
         if n_synthetic == 0 or len(X) < 2:
-            return X, targets
+            return X[:0], np.zeros((0, len(self.teachers_), len(self.classes_)))
         X_synthetic = munge(X, n_synthetic, random_state=seed)
-        proba = predict_teacher_proba(self.teachers_, X_synthetic,
-                                      self._teacher_class_codes, len(self.classes_))
-        synthetic = {"label": np.full(n_synthetic, -1, dtype=np.int64),
-                     "teacher_logits": proba_to_logits(proba),
-                     "teacher_weights": self.teacher_weighting_.weights(X_synthetic, proba)}
-        return (np.concatenate([X, X_synthetic]),
-                {key: np.concatenate([targets[key], synthetic[key]]) for key in targets})
+        return X_synthetic, predict_teacher_proba(
+            self.teachers_, X_synthetic, self._teacher_class_codes, len(self.classes_))
 
     def _teacher_types(self):
         """Class names of the fitted teachers (the memory tells teacher sets apart
         by them)."""
         return [type(teacher).__name__ for teacher in self.teachers_]
 
-    def _candidates(self, memory, past_runs, can_search):
+    def _fixed_config(self, student):
+        """Searched parameters the user set: the classifier's own, and the learning
+        rate and size of a student template they passed."""
+        own = self.get_params(deep=False)
+        fixed = {name: own[name] for name in SEARCHED_PARAMS
+                 if name in own and own[name] is not None}
+        if self.student is not None:
+            fixed["lr"] = student.lr
+            if student.module is not MLPModule or (
+                    student.get_params().get("module__hidden_units") is not None):
+                fixed["width"] = 1.0
+        return fixed
+
+    def _candidates(self, student, memory, past_runs, can_search):
         """Configurations to try and where they come from (see ``config``);
         ``past_runs`` are the memory's runs on the same data, newest first."""
-        fixed = {name: getattr(self, name) for name in SEARCHED_PARAMS
-                 if getattr(self, name) is not None}
+        fixed = self._fixed_config(student)
+        if isinstance(self.config, dict):
+            return [resolve_config(check_config(self.config), fixed)], "config"
         if self.config == "default" or len(fixed) == len(SEARCHED_PARAMS):
             return [resolve_config(STATIC_DEFAULTS, fixed)], "default"
         known = remembered_best(past_runs, self._teacher_types())
@@ -464,12 +516,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     def _distil(self, trainer, candidates):
         """Pick the configuration, then train the student (through a chain if it pays)."""
+        def rows(config):
+            return len(trainer.transfer_set(config)[0])
+
         first = None
         if len(candidates) > 1:
             cuda = str(self.device_).startswith("cuda")
             best, net, records = successive_halving(
-                candidates, trainer, trainer.template.max_epochs, n_rows=len(trainer.X),
-                cost=lambda config: 2.0 if config["numeric_embedding"] == "ple" else 1.0,
+                candidates, trainer, trainer.template.max_epochs,
+                n_rows=max(map(rows, candidates)),
+                cost=lambda config: (2.0 if config["numeric_embedding"] == "ple" else 1.0)
+                * config["width"] * rows(config),
                 row_losses=trainer.valid_row_losses, n_jobs=1 if cuda else self.n_jobs)
             first = (net, records[-1]["valid_loss"], records[-1]["seconds"])
             self.config_search_ = [dict(record, config=candidates[record["candidate"]])
@@ -488,9 +545,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                          has_validation=trainer.valid is not None, first=first)
 
     #: Parameters recorded in the optimization memory with each fit.
-    _REMEMBERED_PARAMS = ("teacher_cv", "temperature_schedule", "temperature_params",
-                          "ensemble", "chain", "chain_min_gain", "min_compression",
-                          "augment", "early_stopping", "validation_fraction",
+    _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
+                          "min_compression", "early_stopping", "validation_fraction",
                           "n_iter_no_change", "search_budget")
 
     def _remember(self, memory, fingerprint, teacher_task_seconds):

@@ -77,16 +77,31 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
 
 # -- the configurations ---------------------------------------------------------------
 
-#: Parameters the configuration manager chooses (where the user left them at None).
-SEARCHED_PARAMS = ("temperature", "alpha", "numeric_embedding")
+#: Parameters the configuration manager chooses (where the user left them unset):
+#: the distillation loss (``temperature``, ``alpha``), the student's input encoding,
+#: learning rate and width (a multiple of the default hidden units), the temperature
+#: schedule, the teacher mixture and the transfer-set augmentation.
+SEARCHED_PARAMS = ("temperature", "alpha", "numeric_embedding", "temperature_schedule",
+                   "ensemble", "augment", "lr", "width")
 
 #: Values used for unset parameters when ``config="default"`` (no prior, no search).
-STATIC_DEFAULTS = {"temperature": 4.0, "alpha": 0.5, "numeric_embedding": "ple"}
+STATIC_DEFAULTS = {"temperature": 4.0, "alpha": 0.5, "numeric_embedding": "ple",
+                   "temperature_schedule": "constant", "ensemble": "mean",
+                   "augment": "off", "lr": 3e-3, "width": 1.0}
 
-#: Every configuration the prior scores: temperature x alpha x input encoding.
-PORTFOLIO = tuple({"temperature": t, "alpha": a, "numeric_embedding": e}
-                  for e in ("ple", "none") for t in (1.0, 2.0, 4.0, 8.0)
-                  for a in (0.1, 0.5, 0.9))
+#: Changes of one setting beyond temperature, alpha and encoding that the portfolio
+#: scores, each from the static temperature and alpha, with either encoding.
+VARIANTS = ({"lr": 1e-3}, {"lr": 1e-2}, {"width": 0.5}, {"width": 2.0},
+            {"temperature_schedule": "annealed"}, {"temperature_schedule": "adaptive"},
+            {"ensemble": "attention"}, {"ensemble": "best"}, {"augment": "auto"})
+
+#: Every configuration the prior scores: temperature x alpha x input encoding, then
+#: each of :data:`VARIANTS` with either encoding.
+PORTFOLIO = tuple(
+    [{**STATIC_DEFAULTS, "temperature": t, "alpha": a, "numeric_embedding": e}
+     for e in ("ple", "none") for t in (1.0, 2.0, 4.0, 8.0) for a in (0.1, 0.5, 0.9)]
+    + [{**STATIC_DEFAULTS, "numeric_embedding": e, **variant}
+       for variant in VARIANTS for e in ("ple", "none")])
 
 #: Meta-features the prior compares tasks on (all known before the student trains).
 PRIOR_FEATURES = ("log_rows", "log_features", "n_classes", "log_imbalance",
@@ -94,17 +109,47 @@ PRIOR_FEATURES = ("log_rows", "log_features", "n_classes", "log_imbalance",
                   "teacher_accuracy_mean", "teacher_accuracy_max", "teacher_confidence",
                   "teacher_disagreement")
 
-PRIOR_FORMAT_VERSION = 1
+PRIOR_FORMAT_VERSION = 2
 
 
 def config_key(config):
     """A hashable identity of a configuration's searched parameters."""
-    return tuple((name, config[name]) for name in SEARCHED_PARAMS)
+    return json.dumps([config[name] for name in SEARCHED_PARAMS])
+
+
+def is_complete(config):
+    """Whether ``config`` (e.g. from a past run) sets every searched parameter."""
+    return all(name in config for name in SEARCHED_PARAMS)
 
 
 def resolve_config(config, fixed):
     """``config`` with the user's explicit values laid over it."""
     return {**{name: config[name] for name in SEARCHED_PARAMS}, **fixed}
+
+
+def describe_config(config):
+    """A short text of a configuration, e.g. ``T=2 a=0.5 ple lr=0.01``: temperature,
+    alpha and encoding, then only the settings that differ from the static defaults."""
+    extras = [f"{name}={config[name]:g}" if isinstance(config[name], float)
+              else f"{name}={config[name]}" for name in SEARCHED_PARAMS[3:]
+              if config[name] != STATIC_DEFAULTS[name]]
+    return " ".join([f"T={config['temperature']:g}", f"a={config['alpha']:g}",
+                     config["numeric_embedding"]] + extras)
+
+
+def check_config(config):
+    """Check a ``config`` dict given by the user: known names only.
+
+    Returns
+    -------
+    dict
+        The static defaults with ``config`` laid over them.
+    """
+    unknown = sorted(set(config) - set(SEARCHED_PARAMS))
+    if unknown:
+        raise ValueError(f"config has unknown keys {unknown}; a config dict sets some "
+                         f"of {list(SEARCHED_PARAMS)}.")
+    return {**STATIC_DEFAULTS, **config}
 
 
 class Prior:
@@ -209,7 +254,7 @@ def remembered_best(runs, teachers):
     searched = [run for run in runs
                 if run["config"].get("config_source") in ("search", "memory")
                 and run["config"].get("teachers") == teachers
-                and all(name in run["config"] for name in SEARCHED_PARAMS)]
+                and is_complete(run["config"])]
     if not searched:
         return None
     best = min(searched, key=lambda run: run["scores"].get("valid_log_loss", np.inf))
@@ -268,8 +313,7 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
     """
     ranked = [(config, "prior") for config in prior.rank(meta)] if prior else []
     remembered = [({name: run["config"][name] for name in SEARCHED_PARAMS}, "memory")
-                  for run in nearest_runs
-                  if all(name in run["config"] for name in SEARCHED_PARAMS)]
+                  for run in nearest_runs if is_complete(run["config"])]
     default = [(STATIC_DEFAULTS, "default")]
     first = ranked[:1] + remembered
     challengers = first + spread_over(ranked[1:], COVERED_PARAMS,

@@ -36,8 +36,9 @@ MIN_RUNG_ROWS = 5000
 
 def rung_schedule(n_candidates, max_epochs, n_rows=None, eta=ETA,
                   min_epochs=MIN_RUNG_EPOCHS, min_rows=MIN_RUNG_ROWS):
-    """``[(candidates trained, epochs, rows), ...]`` per rung; the last rung trains one
-    candidate for ``max_epochs`` on all ``n_rows`` (None: rows are not limited)."""
+    """``[(candidates trained, epochs, rows), ...]`` per rung; rows are at most
+    ``n_rows`` (None: not limited), and the last rung trains one candidate for
+    ``max_epochs`` on all rows (rows None)."""
     sizes = [max(1, int(n_candidates))]
     while sizes[-1] > 1:
         sizes.append(math.ceil(sizes[-1] / eta))
@@ -45,7 +46,7 @@ def rung_schedule(n_candidates, max_epochs, n_rows=None, eta=ETA,
     epochs = [min(max_epochs, min_epochs * eta ** rung) for rung in rungs]
     rows = [None if n_rows is None else min(n_rows, min_rows * eta ** rung)
             for rung in rungs]
-    epochs[-1], rows[-1] = max_epochs, n_rows
+    epochs[-1], rows[-1] = max_epochs, None
     return list(zip(sizes, epochs, rows))
 
 
@@ -92,7 +93,8 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
     max_epochs : int
         Epochs of the last rung.
     n_rows : int or None
-        Training rows of the last rung (None: rows are never capped).
+        Most training rows of the short rungs (None: never capped); the last rung
+        trains on all rows.
     cost : callable, optional
         ``cost(config)``: relative cost of one epoch, to start the slowest first.
     row_losses : callable, optional

@@ -30,6 +30,11 @@ def default_hidden_units(n_features, n_classes):
     return (width, width)
 
 
+def scaled_units(hidden_units, width):
+    """``hidden_units`` times ``width``, rounded, at least 8 per layer."""
+    return tuple(max(8, int(round(units * width))) for units in hidden_units)
+
+
 #: Most quantile bins per numeric column for the piecewise-linear encoding.
 MAX_BINS = 16
 #: Fewest bins per numeric column.
@@ -253,8 +258,8 @@ def _silent(*_):
 
 
 def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,
-                alpha, callbacks=(), patience=10, device="cpu", seed=0, max_epochs=None,
-                verbose=False):
+                alpha, lr=None, callbacks=(), patience=10, device="cpu", seed=0,
+                max_epochs=None, verbose=False):
     """Train one student from a template; early stopping when validation rows are given.
 
     Parameters
@@ -272,6 +277,8 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         Module parameters for this training, e.g. ``{"hidden_units": (64, 64)}``.
     temperature, alpha : float
         Initial criterion settings.
+    lr : float or None
+        Learning rate for this training (None: the template's).
     callbacks : sequence of (name, Callback)
         Extra callbacks for this training only (e.g. a temperature schedule).
     patience : int
@@ -300,6 +307,8 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
               "device": device, "train_split": None}
     if verbose:
         params["verbose"] = 1
+    if lr is not None:
+        params["lr"] = lr
     if max_epochs is not None:
         params["max_epochs"] = min(int(max_epochs), template.max_epochs)
     params.update({f"module__{key}": value

@@ -1,7 +1,7 @@
 """One student training for one configuration: size, input encoding, schedule, targets.
 
 :class:`StudentTrainer` holds everything a training needs (the template, the transfer
-set, the validation rows, the device and seed) and trains a student for a given
+sets, the validation rows, the device and seed) and trains a student for a given
 configuration of :data:`skhpmkd.config.SEARCHED_PARAMS`. It is a plain picklable
 object, so the budgeted search can send it to joblib workers, and the progressive
 chain can call it for each of its steps.
@@ -19,8 +19,10 @@ from .student import (
     fit_student,
     predict_proba_fast,
     quantile_bin_edges,
+    scaled_units,
     widest_within_budget,
 )
+from .teachers import proba_to_logits
 from .temperature import TemperatureScheduler, make_schedule
 
 
@@ -29,20 +31,35 @@ def target_rows(targets, index):
     return {key: value[index] for key, value in targets.items()}
 
 
+def distillation_targets(labels, teacher_proba, teacher_weights):
+    """The per-row targets a student trains on: labels (-1 for synthetic rows), the
+    teachers' centred log-probabilities and their per-row mixture weights."""
+    return {"label": labels.astype(np.int64),
+            "teacher_logits": proba_to_logits(teacher_proba),
+            "teacher_weights": teacher_weights}
+
+
+def transfer_key(config):
+    """Which transfer set a configuration trains on: its teacher mixture and its
+    augmentation."""
+    return config["ensemble"], config["augment"]
+
+
 @dataclass
 class StudentTrainer:
-    """Train students from ``template`` on ``X``/``targets`` for any configuration.
+    """Train students from ``template`` for any configuration.
 
-    ``student_budget`` is the largest pickled size of a default-sized module
-    (teacher bytes / ``min_compression``), or None for no budget.
+    ``transfer_sets`` maps :func:`transfer_key` of each configuration that may be
+    trained to its ``(X, targets)``: the training rows (then any synthetic rows) with
+    their soft targets under that teacher mixture. ``valid`` is ``(X, targets)`` of
+    the validation rows, or None. ``student_budget`` is the largest pickled size of a
+    default-sized module (teacher bytes / ``min_compression``), or None for no budget.
     """
 
     template: Any
-    X: Any
-    targets: dict
+    transfer_sets: dict
     valid: Any
     n_classes: int
-    temperature_schedule: str
     temperature_params: Any
     patience: int
     device: str
@@ -55,20 +72,27 @@ class StudentTrainer:
         """Whether the template uses the default MLP (which the trainer sizes itself)."""
         return self.template.module is MLPModule
 
+    def transfer_set(self, config):
+        """``(X, targets)`` that a student of ``config`` learns from."""
+        return self.transfer_sets[transfer_key(config)]
+
     def plan(self, config):
-        """(module parameters, target hidden units) of the student for ``config``."""
+        """(module parameters, target hidden units) of the student for ``config``.
+
+        The default size is scaled by ``config["width"]`` before the size budget.
+        """
         if not self.default_module:
             return None, None
-        n_features = self.X.shape[1]
+        X, targets = self.transfer_set(config)
         units = self.template.get_params().get("module__hidden_units")
         module_params = {}
         if config["numeric_embedding"] == "ple":
-            module_params["bin_edges"] = quantile_bin_edges(
-                self.X[self.targets["label"] >= 0])
+            module_params["bin_edges"] = quantile_bin_edges(X[targets["label"] >= 0])
         if units is None:
-            units = default_hidden_units(n_features, self.n_classes)
+            units = scaled_units(default_hidden_units(X.shape[1], self.n_classes),
+                                 config["width"])
             if self.student_budget is not None:
-                units = widest_within_budget(n_features, self.n_classes, units,
+                units = widest_within_budget(X.shape[1], self.n_classes, units,
                                              self.student_budget, module_params)
         return module_params, tuple(units)
 
@@ -86,19 +110,19 @@ class StudentTrainer:
         if module_params is not None:
             module_params = {**module_params,
                              "hidden_units": hidden_units or target_units}
-        X, targets = self.X, self.targets
+        X, targets = self.transfer_set(config)
         if max_rows is not None and max_rows < len(X):
             order = np.random.default_rng(self.seed).permutation(len(X))
             rows = np.sort(order[:max_rows])
             X, targets = X[rows], target_rows(targets, rows)
         if previous is not None:
             targets = with_previous_student(targets, previous, X, CHAIN_MIX)
-        schedule = make_schedule(self.temperature_schedule, config["temperature"],
+        schedule = make_schedule(config["temperature_schedule"], config["temperature"],
                                  self.temperature_params)
         return fit_student(
             self.template, X, targets, valid=self.valid,
             module_params=module_params, temperature=config["temperature"],
-            alpha=config["alpha"],
+            alpha=config["alpha"], lr=config["lr"],
             callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],
             patience=self.patience, device=self.device, seed=self.seed,
             max_epochs=max_epochs, verbose=self.verbose)

@@ -510,8 +510,44 @@ def test_user_objects_are_not_modified(data3):
 def test_default_config_uses_the_static_values(data3):
     X, y = data3
     clf = fast_classifier(config="default", memory=None).fit(X, y)
-    assert clf.config_ == {"temperature": 4.0, "alpha": 0.5, "numeric_embedding": "ple"}
+    assert clf.config_ == {"temperature": 4.0, "alpha": 0.5, "numeric_embedding": "ple",
+                           "temperature_schedule": "constant", "ensemble": "mean",
+                           "augment": "off", "lr": 1e-2, "width": 1.0}
     assert clf.config_source_ == "default" and clf.config_search_ == []
+
+
+def test_a_config_dict_sets_every_searched_component(data3):
+    X, y = data3
+    config = {"temperature": 2.0, "temperature_schedule": "annealed",
+              "ensemble": "best", "augment": 1.0, "lr": 5e-3, "width": 0.5}
+    clf = HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, config=config,
+                          memory=None, random_state=0,
+                          student=None).set_params(student__max_epochs=3).fit(X, y)
+    assert clf.config_source_ == "config" and clf.config_search_ == []
+    assert clf.config_["lr"] == 0.003  # a student template set by the user keeps its lr
+    plain = HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, config=config,
+                            min_compression=None, memory=None, random_state=0)
+    plain.fit(X[:60], y[:60])
+    assert {key: plain.config_[key] for key in config} == config
+    assert plain.student_.optimizer_.param_groups[0]["lr"] == 5e-3
+    assert plain.teacher_weighting_.method_ == "best"
+    assert plain.n_synthetic_ == 54  # augment=1.0: one per training row (60 - 6 held out)
+    assert list(plain.student_.history[:, "temperature"])[0] == pytest.approx(2.0)
+    full = HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, memory=None,
+                           min_compression=None, config=dict(config, width=1.0),
+                           random_state=0)
+    full.fit(X[:60], y[:60])
+    assert plain.chain_[-1]["hidden_units"] == tuple(
+        units // 2 for units in full.chain_[-1]["hidden_units"])
+
+
+def test_a_config_dict_with_unknown_keys_fails_before_fitting(data3):
+    X, y = data3
+    CountingTeacher.n_fits = 0
+    with pytest.raises(ValueError, match="unknown keys"):
+        fast_classifier(teachers=[("c", CountingTeacher())],
+                        config={"temprature": 2.0}).fit(X, y)
+    assert CountingTeacher.n_fits == 0
 
 
 def test_auto_config_searches_the_prior_candidates(data3):
@@ -522,8 +558,11 @@ def test_auto_config_searches_the_prior_candidates(data3):
     assert clf.config_source_ == "search"
     searched = [record["config"] for record in clf.config_search_]
     assert len(clf.config_search_) == 3 + 1 and clf.config_ == searched[-1]
-    assert all(config in PORTFOLIO for config in searched)
-    assert searched[0] == STATIC_DEFAULTS  # the favourite, the search's null hypothesis
+    # The test student fixes lr and width; augment is set by fast_classifier.
+    fixed = {"lr": 1e-2, "width": 1.0, "augment": "off"}
+    assert all(config in [dict(c, **fixed) for c in PORTFOLIO] for config in searched)
+    # the favourite, the search's null hypothesis:
+    assert searched[0] == dict(STATIC_DEFAULTS, **fixed)
     final = clf.config_search_[-1]
     assert final["valid_loss"] == pytest.approx(clf.chain_[0]["valid_loss"])
     assert clf.student_.criterion_.temperature == clf.config_["temperature"]
@@ -538,7 +577,9 @@ def test_values_set_by_the_user_win_over_proposals(data3):
                r["config"]["numeric_embedding"] == "none" for r in clf.config_search_)
     assert clf.student_.module_.encoding is None
     everything = fast_classifier(config="auto", memory=None, temperature=3.0,
-                                 alpha=0.2, numeric_embedding="ple").fit(X, y)
+                                 alpha=0.2, numeric_embedding="ple",
+                                 temperature_schedule="constant",
+                                 ensemble="mean").fit(X, y)
     assert everything.config_source_ == "default" and everything.config_search_ == []
 
 
@@ -572,3 +613,22 @@ def test_search_runs_in_parallel_workers(data3):
         r["config"] for r in serial.config_search_]
     assert parallel.config_ == serial.config_
     assert abs(parallel.score(X, y) - serial.score(X, y)) <= 0.02
+
+
+def test_the_search_trains_each_candidate_on_its_own_transfer_set(data3):
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    X, y = data3
+    base = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0)
+    other = dict(base, ensemble="best", augment=1.0)
+    proposals = [(base, "default"), (other, "prior")]
+    with patch("skhpmkd.classifier.propose_candidates", return_value=proposals):
+        clf = fast_classifier(config="auto", augment=None, memory=None).fit(X, y)
+    assert [r["config"] for r in clf.config_search_[:2]] == [base, other]
+    chosen_other = clf.config_ == other
+    assert clf.teacher_weighting_.method == ("best" if chosen_other else "mean")
+    assert (clf.n_synthetic_ > 0) == chosen_other
+    with patch("skhpmkd.classifier.propose_candidates", return_value=proposals[::-1]):
+        flipped = fast_classifier(config="auto", augment=None, memory=None).fit(X, y)
+    assert flipped.config_search_[0]["config"] == other
+    assert (flipped.n_synthetic_ > 0) == (flipped.config_ == other)

@@ -128,3 +128,30 @@ def test_remembered_best_takes_the_lowest_loss_with_the_same_teachers():
             run(4.0, 0.2, source="default")]
     assert remembered_best(runs, ["A"])["temperature"] == 2.0
     assert remembered_best(runs, ["C"]) is None
+
+
+def test_portfolio_varies_every_searched_parameter():
+    from skhpmkd.config import SEARCHED_PARAMS, config_key
+
+    assert all(set(config) == set(SEARCHED_PARAMS) for config in PORTFOLIO)
+    assert len({config_key(config) for config in PORTFOLIO}) == len(PORTFOLIO)
+    for name in SEARCHED_PARAMS:
+        assert len({str(config[name]) for config in PORTFOLIO}) >= 2, name
+    assert STATIC_DEFAULTS in PORTFOLIO
+
+
+def test_check_config_fills_in_the_defaults_and_rejects_unknown_names():
+    from skhpmkd.config import check_config
+
+    assert check_config({"lr": 0.01}) == dict(STATIC_DEFAULTS, lr=0.01)
+    with pytest.raises(ValueError, match=r"unknown keys \['tempreature'\]"):
+        check_config({"tempreature": 2.0})
+
+
+def test_describe_config_names_only_what_differs_from_the_defaults():
+    from skhpmkd.config import describe_config
+
+    assert describe_config(STATIC_DEFAULTS) == "T=4 a=0.5 ple"
+    assert describe_config(dict(STATIC_DEFAULTS, numeric_embedding="none", lr=0.01,
+                                ensemble="attention")) == (
+        "T=4 a=0.5 none ensemble=attention lr=0.01")

@@ -17,10 +17,10 @@ def fake_train(config, max_epochs, max_rows=None):
 
 def test_rung_schedule():
     assert rung_schedule(6, 200) == [(6, 10, None), (2, 30, None), (1, 200, None)]
-    assert rung_schedule(1, 200, 800) == [(1, 200, 800)]
+    assert rung_schedule(1, 200, 800) == [(1, 200, None)]
     assert rung_schedule(9, 40, 10 ** 5, min_rows=100) == [
-        (9, 10, 100), (3, 30, 300), (1, 40, 10 ** 5)]
-    assert rung_schedule(6, 200, 800) == [(6, 10, 800), (2, 30, 800), (1, 200, 800)]
+        (9, 10, 100), (3, 30, 300), (1, 40, None)]
+    assert rung_schedule(6, 200, 800) == [(6, 10, 800), (2, 30, 800), (1, 200, None)]
 
 
 @pytest.mark.parametrize("n_jobs", [None, 2])
@@ -78,5 +78,5 @@ def test_short_rungs_train_on_fewer_rows():
 
     candidates = [{"quality": q} for q in (0.5, 0.2, 0.9)]
     _, _, records = successive_halving(candidates, train, 50, n_rows=1000, min_rows=100)
-    assert seen == [100, 100, 100, 1000]
+    assert seen == [100, 100, 100, None]  # the last rung: every row
     assert [r["rows"] for r in records] == seen

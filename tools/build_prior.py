@@ -138,8 +138,8 @@ def score_task(seed, cache_dir):
     losses, accuracies, meta = [], [], None
     with threadpool_limits(1):
         for config in PORTFOLIO:
-            clf = HPMKDClassifier(config="default", teacher_cache=cache, memory=None,
-                                  random_state=seed, n_jobs=1, **config)
+            clf = HPMKDClassifier(config=config, teacher_cache=cache, memory=None,
+                                  random_state=seed, n_jobs=1)
             clf.fit(X_train, y_train)
             proba = clf.predict_proba(X_test)
             losses.append(log_loss(y_test, proba, labels=clf.classes_))
