@@ -9,7 +9,12 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
@@ -361,7 +366,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         teachers = self.teachers if self.teachers is not None else default_teachers()
         validate_teachers(teachers)
         if isinstance(self.config, dict):
-            check_config(self.config)
+            self._check_config_dict()
         student = self.student if self.student is not None else make_student()
         if not isinstance(student, DistillationNet):
             raise TypeError("student must be a skhpmkd DistillationNet (build one with "
@@ -435,6 +440,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self._log(f"done: config {self.config_}, chain length {self.chain_length_}, "
                   f"compression {self.compression_ratio_:.1f}x")
         return self
+
+    #: Constraints of the searched values that are not the classifier's own parameters.
+    _STUDENT_CONSTRAINTS = {"lr": [Interval(Real, 0, None, closed="neither")],
+                            "width": [Interval(Real, 0, None, closed="neither")]}
+
+    def _check_config_dict(self):
+        """Names and values of a ``config`` dict, checked before any fitting."""
+        config = check_config(self.config)
+        constraints = {**self._parameter_constraints, **self._STUDENT_CONSTRAINTS}
+        validate_parameter_constraints({name: constraints[name] for name in config},
+                                       config, caller_name="config")
 
     def _validation_split(self, y, seed):
         """(train, valid) row indices for early stopping, or (all rows, None)."""

@@ -541,12 +541,16 @@ def test_a_config_dict_sets_every_searched_component(data3):
         units // 2 for units in full.chain_[-1]["hidden_units"])
 
 
-def test_a_config_dict_with_unknown_keys_fails_before_fitting(data3):
+def test_a_config_dict_with_unknown_keys_or_bad_values_fails_before_fitting(data3):
     X, y = data3
     CountingTeacher.n_fits = 0
     with pytest.raises(ValueError, match="unknown keys"):
         fast_classifier(teachers=[("c", CountingTeacher())],
                         config={"temprature": 2.0}).fit(X, y)
+    for bad in ({"ensemble": "median"}, {"lr": 0.0}, {"width": -1.0},
+                {"augment": "more"}, {"alpha": 1.5}):
+        with pytest.raises(ValueError, match=f"'{next(iter(bad))}' parameter of config"):
+            fast_classifier(teachers=[("c", CountingTeacher())], config=bad).fit(X, y)
     assert CountingTeacher.n_fits == 0
 
 
