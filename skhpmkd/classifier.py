@@ -37,7 +37,7 @@ from .search import successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
     DistillationNet,
-    MLPModule,
+    has_default_module,
     make_student,
     predict_proba_fast,
     resolve_device,
@@ -507,7 +507,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  if name in own and own[name] is not None}
         if self.student is not None:
             fixed["lr"] = student.lr
-            if student.module is not MLPModule or (
+            if not has_default_module(student) or (
                     student.get_params().get("module__hidden_units") is not None):
                 fixed["width"] = 1.0
         return fixed

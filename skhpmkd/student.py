@@ -191,6 +191,12 @@ class MLPModule(nn.Module):
         return self.layers(X)
 
 
+def has_default_module(net):
+    """Whether a student template uses the default MLP, whose input encoding and size
+    the classifier plans itself."""
+    return net.module is MLPModule
+
+
 def softmax_rows(logits):
     """Softmax over the last axis (the net's predict non-linearity)."""
     return torch.softmax(logits, dim=-1)

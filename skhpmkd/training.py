@@ -14,9 +14,9 @@ import numpy as np
 
 from .chain import CHAIN_MIX, with_previous_student
 from .student import (
-    MLPModule,
     default_hidden_units,
     fit_student,
+    has_default_module,
     predict_proba_fast,
     quantile_bin_edges,
     scaled_units,
@@ -70,7 +70,7 @@ class StudentTrainer:
     @property
     def default_module(self):
         """Whether the template uses the default MLP (which the trainer sizes itself)."""
-        return self.template.module is MLPModule
+        return has_default_module(self.template)
 
     def transfer_set(self, config):
         """``(X, targets)`` that a student of ``config`` learns from."""
