@@ -62,8 +62,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     Teachers are fitted (or taken prefit); their out-of-fold probabilities on the
     training rows become soft targets, mixed per sample (plain average, or a learned
     attention gate). A skorch MLP student, whose numeric inputs are encoded
-    piecewise-linearly, learns the mixture with a temperature-scaled KL term plus a
-    cross-entropy term on the labels. Optional components: a temperature schedule,
+    piecewise-linearly or periodically, learns the mixture with a temperature-scaled
+    KL term plus a cross-entropy term on the labels. Optional components: a temperature schedule,
     transfer-set augmentation with teacher-labelled synthetic rows, and a progressive
     chain of wider assistant students.
     Predictions come from the student alone, through a lean torch forward pass.
@@ -115,12 +115,14 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         rows).
     chain_min_gain : float, default=0.005
         Smallest decrease of validation log-loss that keeps a longer chain.
-    numeric_embedding : {"ple", "none"} or None, default=None
+    numeric_embedding : {"ple", "periodic", "none"} or None, default=None
         Input encoding of the default MLP student: "ple" encodes each numeric column
         piecewise-linearly over quantile bins learned from the training rows (binary
         columns pass through), which lets the student split on thresholds as the
-        tree teachers do; "none" feeds the columns as they are. None: chosen by the
-        configuration manager.
+        tree teachers do; "periodic" standardises each numeric column and feeds
+        trained sine and cosine features of it through a small linear-ReLU layer of
+        its own (sharp, non-monotonic effects of one column); "none" feeds the
+        columns as they are. None: chosen by the configuration manager.
     config : "auto", "default" or dict, default="auto"
         How the configuration is chosen: ``temperature``, ``alpha``,
         ``numeric_embedding``, ``temperature_schedule``, ``ensemble`` and ``augment``
@@ -277,7 +279,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "ensemble": [StrOptions(set(ENSEMBLE_METHODS)), None],
         "chain": [StrOptions({"auto", "off"}), list],
         "chain_min_gain": [Interval(Real, 0, None, closed="left")],
-        "numeric_embedding": [StrOptions({"ple", "none"}), None],
+        "numeric_embedding": [StrOptions({"ple", "periodic", "none"}), None],
         "config": [StrOptions({"auto", "default"}), dict],
         "search_budget": [Interval(Integral, 0, None, closed="left")],
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
@@ -541,7 +543,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             best, net, records = successive_halving(
                 candidates, trainer, trainer.template.max_epochs,
                 n_rows=max(map(rows, candidates)),
-                cost=lambda config: (2.0 if config["numeric_embedding"] == "ple" else 1.0)
+                cost=lambda config: (1.0 if config["numeric_embedding"] == "none" else 2.0)
                 * config["width"] * rows(config),
                 row_losses=trainer.valid_row_losses, n_jobs=1 if cuda else self.n_jobs)
             first = (net, records[-1]["valid_loss"], records[-1]["seconds"])

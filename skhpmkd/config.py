@@ -96,10 +96,11 @@ VARIANTS = ({"lr": 1e-3}, {"lr": 1e-2}, {"width": 0.5}, {"width": 2.0},
             {"ensemble": "attention"}, {"ensemble": "best"}, {"augment": "auto"})
 
 #: Every configuration the prior scores: temperature x alpha x input encoding, then
-#: each of :data:`VARIANTS` with either encoding.
+#: each of :data:`VARIANTS` with the piecewise-linear or no encoding.
 PORTFOLIO = tuple(
     [{**STATIC_DEFAULTS, "temperature": t, "alpha": a, "numeric_embedding": e}
-     for e in ("ple", "none") for t in (1.0, 2.0, 4.0, 8.0) for a in (0.1, 0.5, 0.9)]
+     for e in ("ple", "none", "periodic") for t in (1.0, 2.0, 4.0, 8.0)
+     for a in (0.1, 0.5, 0.9)]
     + [{**STATIC_DEFAULTS, "numeric_embedding": e, **variant}
        for variant in VARIANTS for e in ("ple", "none")])
 
@@ -109,7 +110,7 @@ PRIOR_FEATURES = ("log_rows", "log_features", "n_classes", "log_imbalance",
                   "teacher_accuracy_mean", "teacher_accuracy_max", "teacher_confidence",
                   "teacher_disagreement")
 
-PRIOR_FORMAT_VERSION = 2
+PRIOR_FORMAT_VERSION = 3
 
 
 def config_key(config):

@@ -119,6 +119,71 @@ class PiecewiseLinearEncoding(nn.Module):
         return torch.cat([X[:, self.passthrough_index], encoded.flatten(1)], dim=1)
 
 
+#: Frequencies per numeric column of the periodic encoding.
+N_FREQUENCIES = 16
+#: Most outputs per numeric column of the periodic encoding's linear-ReLU layer.
+MAX_PERIODIC_OUTPUTS = 16
+#: Standard deviation of the periodic encoding's initial frequencies (on standardised
+#: columns; the frequencies are trained with the rest of the network).
+FREQUENCY_SCALE = 1.0
+
+
+def numeric_scaling(X):
+    """Per column, ``(mean, standard deviation)`` of the training rows; None for
+    columns with two or fewer values (binary columns pass through an encoding)."""
+    X = np.asarray(X, dtype=np.float64)
+    scaling = []
+    for column in X.T:
+        numeric = len(np.unique(column)) > 2
+        scaling.append((float(column.mean()), float(max(column.std(), 1e-12)))
+                       if numeric else None)
+    return scaling
+
+
+class PeriodicEncoding(nn.Module):
+    """Periodic encoding of numeric columns with a linear-ReLU layer per column
+    ("PLR", Gorishniy et al., 2022).
+
+    A standardised value ``x`` becomes ``[cos(2 pi c x), sin(2 pi c x)]`` for trained
+    frequencies ``c`` of its column, then its own linear layer and ReLU: smooth, many
+    times differentiable features that let the network fit sharp, non-monotonic
+    effects of one column. Columns without scaling pass through unchanged. The
+    outputs per column shrink with many numeric columns (``MAX_ENCODED_INPUTS``
+    over all of them).
+    """
+
+    def __init__(self, scaling, n_frequencies=N_FREQUENCIES,
+                 frequency_scale=FREQUENCY_SCALE):
+        super().__init__()
+        self.passthrough = [j for j, s in enumerate(scaling) if s is None]
+        self.encoded = [j for j, s in enumerate(scaling) if s is not None]
+        n_encoded = len(self.encoded)
+        n_outputs = int(np.clip(MAX_ENCODED_INPUTS // max(n_encoded, 1), 2,
+                                MAX_PERIODIC_OUTPUTS))
+        center = np.array([scaling[j][0] for j in self.encoded], dtype=np.float32)
+        scale = np.array([scaling[j][1] for j in self.encoded], dtype=np.float32)
+        self.register_buffer("center", torch.from_numpy(center))
+        self.register_buffer("scale", torch.from_numpy(scale))
+        self.register_buffer("passthrough_index", torch.tensor(self.passthrough,
+                                                               dtype=torch.long))
+        self.register_buffer("encoded_index", torch.tensor(self.encoded, dtype=torch.long))
+        self.frequencies = nn.Parameter(
+            torch.randn(n_encoded, n_frequencies) * frequency_scale)
+        bound = 1.0 / np.sqrt(2 * n_frequencies)
+        self.weight = nn.Parameter(torch.empty(n_encoded, 2 * n_frequencies, n_outputs)
+                                   .uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(n_encoded, n_outputs).uniform_(-bound, bound))
+        self.n_outputs = len(self.passthrough) + n_encoded * n_outputs
+
+    def forward(self, X):
+        values = (X[:, self.encoded_index] - self.center) / self.scale
+        angles = 2 * np.pi * self.frequencies * values.unsqueeze(-1)
+        features = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+        encoded = torch.relu(torch.einsum("nfk,fko->nfo", features, self.weight)
+                             + self.bias)
+        return torch.cat([X[:, self.passthrough_index], encoded.flatten(1)], dim=1)
+
+
 def widest_within_budget(n_features, n_classes, hidden_units, max_nbytes,
                          module_params=None, min_width=8):
     """The default MLP's hidden units, halved until the pickled module fits ``max_nbytes``.
@@ -165,18 +230,28 @@ class MLPModule(nn.Module):
     bin_edges : list of (array or None), default=None
         Quantile bin edges per column (see :func:`quantile_bin_edges`): numeric
         columns then enter through a :class:`PiecewiseLinearEncoding`.
+    periodic_scaling : list of ((float, float) or None), default=None
+        Mean and standard deviation per column (see :func:`numeric_scaling`): numeric
+        columns then enter through a :class:`PeriodicEncoding`. At most one of
+        ``bin_edges`` and ``periodic_scaling`` is given.
     """
 
     def __init__(self, n_features, n_classes, hidden_units=(64, 64), dropout=0.1,
-                 bin_edges=None):
+                 bin_edges=None, periodic_scaling=None):
         super().__init__()
         self.encoding = None
         width_in = n_features
-        if bin_edges is not None:
-            if len(bin_edges) != n_features:
-                raise ValueError(f"bin_edges has {len(bin_edges)} columns, "
+        if bin_edges is not None and periodic_scaling is not None:
+            raise ValueError("MLPModule takes bin_edges or periodic_scaling, not both.")
+        for name, per_column, encoding in (
+                ("bin_edges", bin_edges, PiecewiseLinearEncoding),
+                ("periodic_scaling", periodic_scaling, PeriodicEncoding)):
+            if per_column is None:
+                continue
+            if len(per_column) != n_features:
+                raise ValueError(f"{name} has {len(per_column)} columns, "
                                  f"n_features is {n_features}.")
-            self.encoding = PiecewiseLinearEncoding(bin_edges)
+            self.encoding = encoding(per_column)
             width_in = self.encoding.n_outputs
         layers = []
         for width in hidden_units:

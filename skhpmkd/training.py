@@ -17,6 +17,7 @@ from .student import (
     default_hidden_units,
     fit_student,
     has_default_module,
+    numeric_scaling,
     predict_proba_fast,
     quantile_bin_edges,
     scaled_units,
@@ -86,8 +87,11 @@ class StudentTrainer:
         X, targets = self.transfer_set(config)
         units = self.template.get_params().get("module__hidden_units")
         module_params = {}
+        labelled = X[targets["label"] >= 0]
         if config["numeric_embedding"] == "ple":
-            module_params["bin_edges"] = quantile_bin_edges(X[targets["label"] >= 0])
+            module_params["bin_edges"] = quantile_bin_edges(labelled)
+        elif config["numeric_embedding"] == "periodic":
+            module_params["periodic_scaling"] = numeric_scaling(labelled)
         if units is None:
             units = scaled_units(default_hidden_units(X.shape[1], self.n_classes),
                                  config["width"])

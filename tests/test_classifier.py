@@ -22,7 +22,7 @@ from skorch.dataset import ValidSplit
 
 from conftest import fast_classifier, fast_teachers
 from skhpmkd import HPMKDClassifier, make_student
-from skhpmkd.student import DistillationNet
+from skhpmkd.student import DistillationNet, PeriodicEncoding, PiecewiseLinearEncoding
 
 
 def make_student_like_net():
@@ -332,7 +332,10 @@ def test_augmentation_adds_teacher_labelled_rows(data3):
 def test_numeric_embedding_switch(data3):
     X, y = data3
     ple = fast_classifier(numeric_embedding="ple").fit(X, y)
-    assert ple.student_.module_.encoding is not None
+    assert isinstance(ple.student_.module_.encoding, PiecewiseLinearEncoding)
+    periodic = fast_classifier(numeric_embedding="periodic").fit(X, y)
+    assert isinstance(periodic.student_.module_.encoding, PeriodicEncoding)
+    assert periodic.config_["numeric_embedding"] == "periodic"
     assert fast_classifier(numeric_embedding="none").fit(X, y).student_.module_.encoding is None
 
 

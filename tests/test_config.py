@@ -115,7 +115,7 @@ def test_candidates_cover_every_alpha_and_encoding_with_the_packaged_prior():
     candidates = propose_candidates({name: 0.0 for name in PRIOR_FEATURES}, {}, 6,
                                     prior=load_prior())
     assert {c["alpha"] for c, _ in candidates} == {0.1, 0.5, 0.9}
-    assert {c["numeric_embedding"] for c, _ in candidates} == {"ple", "none"}
+    assert {c["numeric_embedding"] for c, _ in candidates} == {"ple", "none", "periodic"}
 
 
 def test_remembered_best_takes_the_lowest_loss_with_the_same_teachers():

@@ -14,9 +14,12 @@ from skhpmkd.student import (
     MIN_BINS,
     MIN_ROWS_PER_BIN,
     MIN_WIDTH,
+    MAX_PERIODIC_OUTPUTS,
     MLPModule,
+    PeriodicEncoding,
     PiecewiseLinearEncoding,
     default_hidden_units,
+    numeric_scaling,
     predict_proba_fast,
     quantile_bin_edges,
     resolve_device,
@@ -96,6 +99,58 @@ def test_mlp_with_bin_edges_pickles_and_predicts():
                                predict_proba_fast(module, X))
     with pytest.raises(ValueError, match="bin_edges"):
         MLPModule(4, 2, bin_edges=quantile_bin_edges(X))
+
+
+def test_numeric_scaling_standardises_numeric_columns_only():
+    X = np.column_stack([[1.0, 2.0, 3.0, 6.0], [0, 1, 1, 0], [5.0] * 4])
+    scaling = numeric_scaling(X)
+    assert scaling[1] is None and scaling[2] is None
+    assert scaling[0] == pytest.approx((3.0, np.std([1.0, 2.0, 3.0, 6.0])))
+
+
+def test_periodic_encoding_shapes_passthrough_and_budget():
+    torch.manual_seed(0)
+    encoding = PeriodicEncoding([(1.0, 2.0), None, (0.0, 1.0)], n_frequencies=4)
+    X = torch.tensor([[1.0, 7.0, 0.0], [3.0, 8.0, -2.0]])
+    out = encoding(X)
+    assert encoding.n_outputs == 1 + 2 * MAX_PERIODIC_OUTPUTS
+    assert out.shape == (2, encoding.n_outputs)
+    torch.testing.assert_close(out[:, 0], X[:, 1])  # binary column passes through
+    assert torch.all(out[:, 1:] >= 0)  # ReLU outputs
+    # standardised value 0 (column mean) gives cos = 1, sin = 0 at any frequency
+    features = torch.cat([torch.ones(4), torch.zeros(4)])
+    expected = torch.relu(features @ encoding.weight[0] + encoding.bias[0])
+    torch.testing.assert_close(out[0, 1:1 + MAX_PERIODIC_OUTPUTS], expected)
+    many = PeriodicEncoding([(0.0, 1.0)] * 64)  # many numeric columns: fewer outputs each
+    assert many.n_outputs == 64 * (MAX_ENCODED_INPUTS // 64)
+
+
+def test_mlp_with_periodic_encoding_learns_a_periodic_boundary():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, size=(512, 1)).astype(np.float32)
+    y = torch.as_tensor((np.sin(8 * X[:, 0]) > 0).astype(np.int64))  # 15 stripes
+    X_tensor = torch.from_numpy(X)
+
+    def train_accuracy(**encoding):
+        torch.manual_seed(0)
+        module = MLPModule(1, 2, hidden_units=(16,), dropout=0.0, **encoding)
+        optimizer = torch.optim.Adam(module.parameters(), lr=1e-2)
+        for _ in range(300):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(module(X_tensor), y).backward()
+            optimizer.step()
+        return float((module(X_tensor).argmax(1) == y).float().mean())
+
+    assert train_accuracy(periodic_scaling=numeric_scaling(X)) > 0.95
+    assert train_accuracy() < 0.8  # the plain MLP of the same width does not
+    restored = pickle.loads(pickle.dumps(MLPModule(1, 2, (8,),
+                                                   periodic_scaling=numeric_scaling(X))))
+    assert isinstance(restored.encoding, PeriodicEncoding)
+    with pytest.raises(ValueError, match="not both"):
+        MLPModule(1, 2, bin_edges=quantile_bin_edges(X),
+                  periodic_scaling=numeric_scaling(X))
+    with pytest.raises(ValueError, match="periodic_scaling"):
+        MLPModule(2, 2, periodic_scaling=numeric_scaling(X))
 
 
 def test_widest_within_budget_halves_until_it_fits():
