@@ -1,5 +1,7 @@
 """The student: default MLP module, the skorch distillation net, devices, fast inference."""
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.base import clone
@@ -401,7 +403,9 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
                                     load_best=True, sink=_silent)))
     net.set_params(callbacks=own_callbacks + extra, **params)
     cuda_devices = [torch.device(device).index or 0] if "cuda" in str(device) else []
-    with torch.random.fork_rng(devices=cuda_devices):
+    with torch.random.fork_rng(devices=cuda_devices), warnings.catch_warnings():
+        # In joblib workers the rows are read-only memory maps; torch only reads them.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         torch.manual_seed(seed)
         net.fit(X, targets)
     # Keep neither the validation rows nor a second copy of the weights in the model.

@@ -162,3 +162,25 @@ def test_widest_within_budget_halves_until_it_fits():
     units = widest_within_budget(50, 3, (256, 256), max_nbytes=full / 4)
     assert units[0] < 256 and pickled_nbytes(MLPModule(50, 3, units)) <= full / 4
     assert widest_within_budget(50, 3, (256, 256), max_nbytes=1) == (8, 8)
+
+
+def test_fit_student_on_read_only_rows_is_silent():
+    """joblib hands workers read-only memory maps; torch's one-time "not writable"
+    warning must not reach the user (a fresh process, since torch warns only once)."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from skhpmkd.student import fit_student, make_student
+rng = np.random.default_rng(0)
+X = rng.normal(size=(32, 3)).astype(np.float32)
+targets = {"label": rng.integers(0, 2, 32), "teacher_logits": np.zeros((32, 1, 2)),
+           "teacher_weights": np.ones((32, 1))}
+for array in [X, *targets.values()]:
+    array.setflags(write=False)
+fit_student(make_student(max_epochs=1), X, targets, temperature=2.0, alpha=0.5)
+"""
+    result = subprocess.run([sys.executable, "-W", "default", "-c", script],
+                            capture_output=True, text=True, timeout=120, check=True)
+    assert "not writable" not in result.stderr
