@@ -63,9 +63,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     training rows become soft targets, mixed per sample (plain average, or a learned
     attention gate). A skorch MLP student, whose numeric inputs are encoded
     piecewise-linearly or periodically, learns the mixture with a temperature-scaled
-    KL term plus a cross-entropy term on the labels. Optional components: a temperature schedule,
-    transfer-set augmentation with teacher-labelled synthetic rows, and a progressive
-    chain of wider assistant students.
+    KL term plus a cross-entropy term on the labels. Optional components: a
+    temperature schedule, transfer-set augmentation with teacher-labelled synthetic
+    rows, and a progressive chain of wider assistant students.
     Predictions come from the student alone, through a lean torch forward pass.
 
     Parameters
