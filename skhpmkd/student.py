@@ -48,6 +48,12 @@ MIN_ROWS_PER_BIN = 16
 MAX_ENCODED_INPUTS = 256
 
 
+def numeric_columns(X):
+    """Per column, whether it has more than two distinct values; binary columns
+    (one-hot categories) gain nothing from an encoding and pass through."""
+    return [len(np.unique(column)) > 2 for column in np.asarray(X).T]
+
+
 def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN,
                        max_encoded_inputs=MAX_ENCODED_INPUTS):
     """Per column, the edges of quantile bins; None for columns with two or fewer values.
@@ -70,7 +76,7 @@ def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN,
         Strictly increasing edges (at least 2, so at least one bin) for each column.
     """
     X = np.asarray(X, dtype=np.float64)
-    numeric = [len(np.unique(column)) > 2 for column in X.T]
+    numeric = numeric_columns(X)
     per_column = max_encoded_inputs // max(sum(numeric), 1)
     n_bins = int(min(np.clip(len(X) // min_rows_per_bin, 1, max_bins),
                      max(per_column, MIN_BINS)))
@@ -82,7 +88,24 @@ def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN,
     return edges
 
 
-class PiecewiseLinearEncoding(nn.Module):
+class ColumnEncoding(nn.Module):
+    """Base of the input encodings: ``per_column`` holds each column's encoding data,
+    None for a column that passes through unchanged (ahead of the encoded ones)."""
+
+    def __init__(self, per_column):
+        super().__init__()
+        self.passthrough = [j for j, value in enumerate(per_column) if value is None]
+        self.encoded = [j for j, value in enumerate(per_column) if value is not None]
+        self.register_buffer("passthrough_index", torch.tensor(self.passthrough,
+                                                               dtype=torch.long))
+        self.register_buffer("encoded_index", torch.tensor(self.encoded, dtype=torch.long))
+
+    def _join(self, X, encoded):
+        """The passed-through columns of ``X``, then ``encoded`` flattened per row."""
+        return torch.cat([X[:, self.passthrough_index], encoded.flatten(1)], dim=1)
+
+
+class PiecewiseLinearEncoding(ColumnEncoding):
     """Piecewise-linear encoding of numeric columns (Gorishniy et al., 2022).
 
     A value in bin ``t`` of its column encodes as ``[1, ..., 1, frac, 0, ..., 0]``: the
@@ -92,9 +115,7 @@ class PiecewiseLinearEncoding(nn.Module):
     """
 
     def __init__(self, bin_edges):
-        super().__init__()
-        self.passthrough = [j for j, e in enumerate(bin_edges) if e is None]
-        self.encoded = [j for j, e in enumerate(bin_edges) if e is not None]
+        super().__init__(bin_edges)
         n_bins = max((len(bin_edges[j]) - 1 for j in self.encoded), default=1)
         lefts = np.zeros((len(self.encoded), n_bins), dtype=np.float32)
         widths = np.ones_like(lefts)
@@ -110,15 +131,12 @@ class PiecewiseLinearEncoding(nn.Module):
         for name, value in (("lefts", lefts), ("widths", widths), ("low", low),
                             ("high", high)):
             self.register_buffer(name, torch.from_numpy(value))
-        self.register_buffer("passthrough_index", torch.tensor(self.passthrough,
-                                                               dtype=torch.long))
-        self.register_buffer("encoded_index", torch.tensor(self.encoded, dtype=torch.long))
         self.n_outputs = len(self.passthrough) + lefts.size
 
     def forward(self, X):
         values = X[:, self.encoded_index].unsqueeze(-1)
         encoded = torch.clamp((values - self.lefts) / self.widths, self.low, self.high)
-        return torch.cat([X[:, self.passthrough_index], encoded.flatten(1)], dim=1)
+        return self._join(X, encoded)
 
 
 #: Frequencies per numeric column of the periodic encoding.
@@ -134,15 +152,11 @@ def numeric_scaling(X):
     """Per column, ``(mean, standard deviation)`` of the training rows; None for
     columns with two or fewer values (binary columns pass through an encoding)."""
     X = np.asarray(X, dtype=np.float64)
-    scaling = []
-    for column in X.T:
-        numeric = len(np.unique(column)) > 2
-        scaling.append((float(column.mean()), float(max(column.std(), 1e-12)))
-                       if numeric else None)
-    return scaling
+    return [(float(column.mean()), float(max(column.std(), 1e-12))) if numeric else None
+            for column, numeric in zip(X.T, numeric_columns(X))]
 
 
-class PeriodicEncoding(nn.Module):
+class PeriodicEncoding(ColumnEncoding):
     """Periodic encoding of numeric columns with a linear-ReLU layer per column
     ("PLR", Gorishniy et al., 2022).
 
@@ -156,9 +170,7 @@ class PeriodicEncoding(nn.Module):
 
     def __init__(self, scaling, n_frequencies=N_FREQUENCIES,
                  frequency_scale=FREQUENCY_SCALE):
-        super().__init__()
-        self.passthrough = [j for j, s in enumerate(scaling) if s is None]
-        self.encoded = [j for j, s in enumerate(scaling) if s is not None]
+        super().__init__(scaling)
         n_encoded = len(self.encoded)
         n_outputs = int(np.clip(MAX_ENCODED_INPUTS // max(n_encoded, 1), 2,
                                 MAX_PERIODIC_OUTPUTS))
@@ -166,9 +178,6 @@ class PeriodicEncoding(nn.Module):
         scale = np.array([scaling[j][1] for j in self.encoded], dtype=np.float32)
         self.register_buffer("center", torch.from_numpy(center))
         self.register_buffer("scale", torch.from_numpy(scale))
-        self.register_buffer("passthrough_index", torch.tensor(self.passthrough,
-                                                               dtype=torch.long))
-        self.register_buffer("encoded_index", torch.tensor(self.encoded, dtype=torch.long))
         self.frequencies = nn.Parameter(
             torch.randn(n_encoded, n_frequencies) * frequency_scale)
         bound = 1.0 / np.sqrt(2 * n_frequencies)
@@ -183,7 +192,7 @@ class PeriodicEncoding(nn.Module):
         features = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
         encoded = torch.relu(torch.einsum("nfk,fko->nfo", features, self.weight)
                              + self.bias)
-        return torch.cat([X[:, self.passthrough_index], encoded.flatten(1)], dim=1)
+        return self._join(X, encoded)
 
 
 def widest_within_budget(n_features, n_classes, hidden_units, max_nbytes,

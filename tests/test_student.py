@@ -10,11 +10,11 @@ import torch
 from skhpmkd.student import (
     MAX_BINS,
     MAX_ENCODED_INPUTS,
+    MAX_PERIODIC_OUTPUTS,
     MAX_WIDTH,
     MIN_BINS,
     MIN_ROWS_PER_BIN,
     MIN_WIDTH,
-    MAX_PERIODIC_OUTPUTS,
     MLPModule,
     PeriodicEncoding,
     PiecewiseLinearEncoding,
