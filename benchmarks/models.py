@@ -47,8 +47,9 @@ def teacher_average(fitted_teachers, X_train, y_train):
 
 
 #: Every HPM-KD distillation component off: what the plain MLP and vanilla KD rows are
-#: trained with. They keep the student architecture (numeric_embedding="ple"), so the
-#: rows compare ways of training the same network.
+#: trained with. They keep the student architecture (numeric_embedding="ple") and its
+#: training loop (early stopping, weight averaging), so the rows compare ways of
+#: training the same network on different targets.
 PLAIN = {"ensemble": "mean", "temperature_schedule": "constant", "chain": "off",
          "augment": "off", "config": "default", "numeric_embedding": "ple",
          "memory": None}
@@ -99,6 +100,7 @@ COMPONENTS = {
     "augment": ("augment", "auto", "off"),
     "config": ("config", "auto", "default"),
     "search": ("search_budget", 6, 0),
+    "averaging": ("weight_averaging", 0.99, 0.0),
 }
 
 

@@ -173,6 +173,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         Share of rows held out from the student for early stopping.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
+    weight_averaging : float in [0, 1), default=0.99
+        Decay, per training batch, of an exponential moving average of the student's
+        weights (Polyak averaging). The averaged weights are the ones validated,
+        early-stopped and kept, which smooths out the noise of the last batches. 0
+        keeps the raw weights of the last (or best) epoch.
     device : str, default="auto"
         Torch device for the student: "auto" (CUDA when available), "cpu", "cuda",
         "cuda:1", ... A model fitted on CUDA unpickles on a CPU-only machine.
@@ -288,6 +293,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "weight_averaging": [Interval(Real, 0, 1, closed="left")],
         "device": [str],
         "teacher_cache": [None, str, HasMethods(["cache"])],
         "memory": [None, "boolean", str, os.PathLike, HasMethods(["record"])],
@@ -302,9 +308,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  numeric_embedding=None, config="auto", search_budget=6,
                  min_compression=10.0, augment=None, early_stopping=True,
                  validation_fraction=0.1,
-                 n_iter_no_change=10, device="auto", teacher_cache=None, memory="auto",
-                 n_jobs=None,
-                 random_state=None, verbose=0):
+                 n_iter_no_change=10, weight_averaging=0.99, device="auto",
+                 teacher_cache=None, memory="auto", n_jobs=None, random_state=None,
+                 verbose=0):
         self.teachers = teachers
         self.teacher_cv = teacher_cv
         self.student = student
@@ -323,6 +329,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.weight_averaging = weight_averaging
         self.device = device
         self.teacher_cache = teacher_cache
         self.memory = memory
@@ -423,7 +430,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=None if self.min_compression is None
             else self.teacher_nbytes_ / self.min_compression,
-            verbose=self.verbose >= 2)
+            weight_averaging=self.weight_averaging, verbose=self.verbose >= 2)
         self._log(f"distilling into the student on {self.device_} ({len(train)} rows), "
                   f"{len(candidates)} candidate configuration(s) from "
                   f"{self.config_source_}")
@@ -565,7 +572,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     #: Parameters recorded in the optimization memory with each fit.
     _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
                           "min_compression", "early_stopping", "validation_fraction",
-                          "n_iter_no_change", "search_budget")
+                          "n_iter_no_change", "weight_averaging", "search_budget")
 
     def _remember(self, memory, fingerprint, teacher_task_seconds):
         """Record this fit in the shared optimization memory (never fails the fit)."""

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.utils import to_tensor
@@ -349,9 +349,59 @@ def _silent(*_):
     """Message sink that drops skorch's early-stopping notice."""
 
 
+class WeightAveraging(Callback):
+    """Exponential moving average of the module's parameters (Polyak averaging).
+
+    After every training batch the average moves towards the current weights by
+    ``1 - d``, with ``d = min(decay, (1 + n) / (10 + n))`` after ``n`` batches (a
+    short warm-up, so the random initial weights fade quickly). The averaged weights
+    are what the validation rows see, so early stopping judges and keeps them; the
+    optimizer goes on from the raw weights at the next epoch. Without validation rows
+    the averaged weights are loaded when training ends.
+    """
+
+    def __init__(self, decay=0.99):
+        self.decay = decay
+
+    def on_train_begin(self, net, **kwargs):
+        self.live_ = [parameter.detach() for parameter in net.module_.parameters()]
+        self.average_ = [value.detach().clone() for value in self.live_]
+        self.raw_ = None
+        self.n_batches_ = 0
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        self.n_batches_ += 1
+        decay = min(self.decay, (1 + self.n_batches_) / (10 + self.n_batches_))
+        with torch.no_grad():
+            torch._foreach_lerp_(self.average_, self.live_, 1.0 - decay)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training and self.raw_ is None:  # first validation batch of the epoch
+            self.raw_ = self._swap_in(self.average_)
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.raw_ is not None:
+            self._swap_in(self.raw_)
+            self.raw_ = None
+
+    def on_train_end(self, net, **kwargs):
+        if self.raw_ is None:  # no validation rows: keep the average
+            self._swap_in(self.average_)
+        self.live_ = self.average_ = self.raw_ = None
+
+    def _swap_in(self, values):
+        """Copy ``values`` into the module's weights; returns the weights they replace."""
+        with torch.no_grad():
+            replaced = [value.clone() for value in self.live_]
+            torch._foreach_copy_(self.live_, values)
+        return replaced
+
+
 def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,
                 alpha, lr=None, callbacks=(), patience=10, device="cpu", seed=0,
-                max_epochs=None, verbose=False):
+                max_epochs=None, weight_averaging=0.0, verbose=False):
     """Train one student from a template; early stopping when validation rows are given.
 
     Parameters
@@ -380,6 +430,8 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         restored afterwards.
     max_epochs : int or None
         Caps the template's ``max_epochs`` (None: the template's).
+    weight_averaging : float
+        Decay of :class:`WeightAveraging` per batch; 0 trains without it.
     verbose : bool
         Print skorch's epoch table.
 
@@ -405,6 +457,8 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         params["max_epochs"] = min(int(max_epochs), template.max_epochs)
     params.update({f"module__{key}": value
                    for key, value in (module_params or {}).items()})
+    if weight_averaging > 0:
+        extra.append(("hpmkd_weight_averaging", WeightAveraging(weight_averaging)))
     if valid is not None:
         params["train_split"] = predefined_split(Dataset(*valid))
         extra.append(("hpmkd_early_stopping",

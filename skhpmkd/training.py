@@ -55,6 +55,8 @@ class StudentTrainer:
     their soft targets under that teacher mixture. ``valid`` is ``(X, targets)`` of
     the validation rows, or None. ``student_budget`` is the largest pickled size of a
     default-sized module (teacher bytes / ``min_compression``), or None for no budget.
+    ``weight_averaging`` is the per-batch decay of the students' weight average (0:
+    none).
     """
 
     template: Any
@@ -66,6 +68,7 @@ class StudentTrainer:
     device: str
     seed: int
     student_budget: Any = None
+    weight_averaging: float = 0.0
     verbose: bool = False
 
     @property
@@ -129,7 +132,8 @@ class StudentTrainer:
             alpha=config["alpha"], lr=config["lr"],
             callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],
             patience=self.patience, device=self.device, seed=self.seed,
-            max_epochs=max_epochs, verbose=self.verbose)
+            max_epochs=max_epochs, weight_averaging=self.weight_averaging,
+            verbose=self.verbose)
 
     def valid_row_losses(self, net):
         """Per-row log-loss of a trained student on the validation rows."""

@@ -339,6 +339,16 @@ def test_numeric_embedding_switch(data3):
     assert fast_classifier(numeric_embedding="none").fit(X, y).student_.module_.encoding is None
 
 
+def test_weight_averaging_switch(data3):
+    X, y = data3
+    averaged = fast_classifier(early_stopping=False).fit(X, y)
+    assert averaged.weight_averaging == 0.99
+    raw = fast_classifier(early_stopping=False, weight_averaging=0.0).fit(X, y)
+    assert not np.allclose(averaged.predict_proba(X), raw.predict_proba(X))
+    again = fast_classifier(early_stopping=False, weight_averaging=0.0).fit(X, y)
+    np.testing.assert_array_equal(raw.predict_proba(X), again.predict_proba(X))
+
+
 def test_min_compression_budget_narrows_the_default_student(data3):
     X, y = data3
     template = make_student(max_epochs=2)  # no hidden_units: the default size

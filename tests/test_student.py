@@ -18,7 +18,10 @@ from skhpmkd.student import (
     MLPModule,
     PeriodicEncoding,
     PiecewiseLinearEncoding,
+    WeightAveraging,
     default_hidden_units,
+    fit_student,
+    make_student,
     numeric_scaling,
     predict_proba_fast,
     quantile_bin_edges,
@@ -184,3 +187,50 @@ fit_student(make_student(max_epochs=1), X, targets, temperature=2.0, alpha=0.5)
     result = subprocess.run([sys.executable, "-W", "default", "-c", script],
                             capture_output=True, text=True, timeout=120, check=True)
     assert "not writable" not in result.stderr
+
+
+def test_weight_averaging_is_the_moving_average_validated_and_kept():
+    net = type("FakeNet", (), {})()
+    net.module_ = torch.nn.Linear(1, 1, bias=False)
+    weight = net.module_.weight
+    averaging = WeightAveraging(decay=0.5)
+    with torch.no_grad():
+        weight.fill_(0.0)
+    averaging.on_train_begin(net)
+    expected = 0.0
+    for n, value in enumerate([4.0, 8.0, 2.0], start=1):
+        with torch.no_grad():
+            weight.fill_(value)
+        averaging.on_batch_end(net, training=True)
+        decay = min(0.5, (1 + n) / (10 + n))
+        expected = decay * expected + (1 - decay) * value
+    averaging.on_batch_end(net, training=False)  # validation batches do not move it
+    assert float(averaging.average_[0]) == pytest.approx(expected)
+    averaging.on_batch_begin(net, training=False)  # validation sees the average
+    assert float(weight.detach()) == pytest.approx(expected)
+    averaging.on_epoch_begin(net)  # training goes on from the raw weights
+    assert float(weight.detach()) == 2.0
+    averaging.on_train_end(net)  # no validation since: the average is kept
+    assert float(weight.detach()) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("weight_averaging", [0.0, 0.9])
+def test_fit_student_keeps_the_weights_it_validated(weight_averaging):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(96, 3)).astype(np.float32)
+    labels = (X[:, 0] + 0.5 * rng.normal(size=96) > 0).astype(np.int64)
+    targets = {"label": labels, "teacher_logits": np.zeros((96, 1, 2)),
+               "teacher_weights": np.ones((96, 1))}
+    valid = (X[64:], {key: value[64:] for key, value in targets.items()})
+    train = (X[:64], {key: value[:64] for key, value in targets.items()})
+    net, valid_loss = fit_student(
+        make_student(max_epochs=15, lr=5e-2, batch_size=16), *train, valid=valid,
+        temperature=2.0, alpha=0.5, patience=15, weight_averaging=weight_averaging)
+    proba = predict_proba_fast(net.module_, X[64:])
+    kept_loss = -np.mean(np.log(proba[np.arange(32), labels[64:]]))
+    assert kept_loss == pytest.approx(valid_loss, rel=1e-4)
+    if weight_averaging:
+        raw, _ = fit_student(
+            make_student(max_epochs=15, lr=5e-2, batch_size=16), *train, valid=valid,
+            temperature=2.0, alpha=0.5, patience=15)
+        assert not np.allclose(predict_proba_fast(raw.module_, X[64:]), proba)
