@@ -375,28 +375,29 @@ class WeightAveraging(Callback):
         self.n_batches_ += 1
         decay = min(self.decay, (1 + self.n_batches_) / (10 + self.n_batches_))
         with torch.no_grad():
-            torch._foreach_lerp_(self.average_, self.live_, 1.0 - decay)
+            for average, live in zip(self.average_, self.live_):
+                average.lerp_(live, 1.0 - decay)
 
     def on_batch_begin(self, net, training=False, **kwargs):
         if not training and self.raw_ is None:  # first validation batch of the epoch
-            self.raw_ = self._swap_in(self.average_)
+            self.raw_ = [value.clone() for value in self.live_]
+            self._load(self.average_)
 
     def on_epoch_begin(self, net, **kwargs):
         if self.raw_ is not None:
-            self._swap_in(self.raw_)
+            self._load(self.raw_)
             self.raw_ = None
 
     def on_train_end(self, net, **kwargs):
         if self.raw_ is None:  # no validation rows: keep the average
-            self._swap_in(self.average_)
+            self._load(self.average_)
         self.live_ = self.average_ = self.raw_ = None
 
-    def _swap_in(self, values):
-        """Copy ``values`` into the module's weights; returns the weights they replace."""
+    def _load(self, values):
+        """Copy ``values`` into the module's parameters."""
         with torch.no_grad():
-            replaced = [value.clone() for value in self.live_]
-            torch._foreach_copy_(self.live_, values)
-        return replaced
+            for live, value in zip(self.live_, values):
+                live.copy_(value)
 
 
 def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,

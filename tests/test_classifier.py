@@ -500,7 +500,8 @@ def test_student_of_wrong_type_is_rejected(data3):
 
 def test_invalid_parameters_are_rejected(data3):
     X, y = data3
-    for bad in ({"temperature": 0}, {"alpha": 1.5}, {"teacher_cv": "sometimes"}):
+    for bad in ({"temperature": 0}, {"alpha": 1.5}, {"teacher_cv": "sometimes"},
+                {"weight_averaging": 1.0}):
         with pytest.raises(ValueError, match=list(bad)[0]):
             fast_classifier(**bad).fit(X, y)
 
