@@ -38,7 +38,7 @@ def soft_kl(student_logits, teacher_logits, teacher_weights, temperature):
 
 
 def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *,
-                      temperature, alpha):
+                      temperature, alpha, return_soft=False):
     """Hinton-style distillation loss against a per-sample teacher mixture.
 
     ``(1 - alpha) * T**2 * KL(mixture_T || student_T) + alpha * CE(student, labels)``.
@@ -56,16 +56,21 @@ def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *
     temperature : float
     alpha : float in [0, 1]
         Weight of the hard-label cross-entropy term.
+    return_soft : bool, default=False
+        Also return the KL term alone (:func:`soft_kl`), the student-teacher gap.
 
     Returns
     -------
-    scalar tensor
+    loss : scalar tensor
+    soft : scalar tensor
+        Only with ``return_soft``.
     """
     soft = soft_kl(student_logits, teacher_logits, teacher_weights, temperature)
     labelled = labels >= 0
     hard = (F.cross_entropy(student_logits[labelled], labels[labelled])
             if bool(labelled.any()) else student_logits.new_zeros(()))
-    return (1.0 - alpha) * temperature**2 * soft + alpha * hard
+    loss = (1.0 - alpha) * temperature**2 * soft + alpha * hard
+    return (loss, soft) if return_soft else loss
 
 
 class DistillationLoss(torch.nn.Module):
@@ -77,15 +82,23 @@ class DistillationLoss(torch.nn.Module):
         Softmax temperature of the soft term.
     alpha : float, default=0.5
         Weight of the hard-label cross-entropy term.
+
+    Attributes
+    ----------
+    last_soft_kl_ : tensor or None
+        The KL term of the last call, detached (the student-teacher gap).
     """
 
     def __init__(self, temperature=4.0, alpha=0.5):
         super().__init__()
         self.temperature = float(temperature)
         self.alpha = float(alpha)
+        self.last_soft_kl_ = None
 
     def forward(self, student_logits, labels, teacher_logits, teacher_weights):
-        return distillation_loss(
+        loss, soft = distillation_loss(
             student_logits, teacher_logits, teacher_weights, labels,
-            temperature=self.temperature, alpha=self.alpha,
+            temperature=self.temperature, alpha=self.alpha, return_soft=True,
         )
+        self.last_soft_kl_ = soft.detach()
+        return loss

@@ -55,3 +55,14 @@ def test_criterion_module_uses_its_temperature():
     first = criterion(student, labels, teacher_logits, weights)
     criterion.temperature = 6.0
     assert not torch.isclose(first, criterion(student, labels, teacher_logits, weights))
+
+
+def test_criterion_keeps_its_soft_term():
+    student, teacher_logits, weights, labels = random_batch()
+    criterion = DistillationLoss(temperature=3.0, alpha=0.25)
+    loss = criterion(student, labels, teacher_logits, weights)
+    expected, soft = distillation_loss(student, teacher_logits, weights, labels,
+                                       temperature=3.0, alpha=0.25, return_soft=True)
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(criterion.last_soft_kl_, soft.detach())
+    assert not criterion.last_soft_kl_.requires_grad

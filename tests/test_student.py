@@ -15,10 +15,12 @@ from skhpmkd.student import (
     MIN_BINS,
     MIN_ROWS_PER_BIN,
     MIN_WIDTH,
+    BatchedDataset,
     MLPModule,
     PeriodicEncoding,
     PiecewiseLinearEncoding,
     WeightAveraging,
+    collate_rows,
     default_hidden_units,
     fit_student,
     make_student,
@@ -234,3 +236,80 @@ def test_fit_student_keeps_the_weights_it_validated(weight_averaging):
             make_student(max_epochs=15, lr=5e-2, batch_size=16), *train, valid=valid,
             temperature=2.0, alpha=0.5, patience=15)
         assert not np.allclose(predict_proba_fast(raw.module_, X[64:]), proba)
+
+
+def small_task(n=96, seed=0):
+    """Rows, per-row distillation targets and a validation split of a toy task."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    labels = (X[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(np.int64)
+    targets = {"label": labels, "teacher_logits": rng.normal(size=(n, 2, 2)),
+               "teacher_weights": np.full((n, 2), 0.5)}
+    cut = 2 * n // 3
+    return ((X[:cut], {key: value[:cut] for key, value in targets.items()}),
+            (X[cut:], {key: value[cut:] for key, value in targets.items()}))
+
+
+@pytest.mark.parametrize("with_y", [True, False])
+def test_batched_dataset_gives_the_rows_skorch_would_collate(with_y):
+    from skorch.dataset import Dataset
+    from torch.utils.data import default_collate
+
+    (X, targets), _ = small_task()
+    y = targets if with_y else None
+    rows = [5, 0, 17, 3]
+    batch = collate_rows(BatchedDataset(X, y).__getitems__(rows))
+    per_row = default_collate([Dataset(X, y)[i] for i in rows])
+    torch.testing.assert_close(batch[0], per_row[0])
+    if with_y:
+        for key in targets:
+            torch.testing.assert_close(batch[1][key], per_row[1][key])
+    else:
+        assert batch[1].shape == (len(rows),)
+
+
+def test_fetching_whole_batches_trains_the_same_weights():
+    from skorch.dataset import Dataset
+
+    train, valid = small_task()
+    fits = [fit_student(make_student(max_epochs=4, batch_size=16, **params), *train,
+                        valid=valid, temperature=2.0, alpha=0.5, weight_averaging=0.9)
+            for params in ({}, {"dataset": Dataset})]
+    (batched, batched_loss), (per_row, per_row_loss) = fits
+    assert batched_loss == per_row_loss
+    for a, b in zip(batched.module_.parameters(), per_row.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_fit_student_uses_the_multi_tensor_update_unless_told_otherwise():
+    train, _ = small_task()
+    net, _ = fit_student(make_student(max_epochs=1), *train, temperature=2.0, alpha=0.5)
+    assert net.optimizer_.defaults["foreach"] is True
+    net, _ = fit_student(make_student(max_epochs=1, optimizer__foreach=False), *train,
+                         temperature=2.0, alpha=0.5)
+    assert net.optimizer_.defaults["foreach"] is False
+    # an optimizer without the option trains as it is
+    net, _ = fit_student(make_student(max_epochs=1, optimizer=torch.optim.LBFGS,
+                                      lr=0.1), *train, temperature=2.0, alpha=0.5)
+    assert len(net.history) == 1
+
+
+def test_distill_kl_is_recorded_with_any_criterion():
+    from skhpmkd.losses import DistillationLoss
+
+    class OwnLoss(torch.nn.Module):
+        def __init__(self, temperature, alpha):
+            super().__init__()
+            self.temperature = temperature
+
+        def forward(self, logits, labels, teacher_logits, teacher_weights):
+            return torch.nn.functional.cross_entropy(logits, labels)
+
+    train, _ = small_task()
+    gaps = []
+    for criterion in (DistillationLoss, OwnLoss):
+        net, _ = fit_student(make_student(max_epochs=2, criterion=criterion), *train,
+                             temperature=2.0, alpha=0.5)
+        gaps.append(net.history[:, "batches", :, "distill_kl"])
+    for gap in gaps:
+        assert np.all(np.isfinite(np.concatenate(gap))) and np.min(np.concatenate(gap)) >= 0
