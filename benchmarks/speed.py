@@ -5,12 +5,17 @@
   a time, each using the cores as its library does), at ``n_jobs=1`` on one thread
   (every library capped to one core: the serial baseline) and at ``n_jobs=2`` (two
   fits at once, each capped to its share of the cores).
+- Student epochs: the static default student trained for a few epochs as skorch
+  would by default (one dataset lookup per row, then stacking; the single-tensor
+  AdamW update on CPU) and as it trains now (whole batches, the multi-tensor update);
+  same seed, so the predictions must be identical.
 - Warm memory: a cold ``HPMKDClassifier`` fit (empty optimization memory, empty teacher
   cache), then the same fit again with the memory warm (the past search is reused), and
   with both the memory and the teacher cache warm. Same seed, so the accuracy must
   match.
 """
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +24,9 @@ import numpy as np
 from sklearn.preprocessing import LabelEncoder
 from threadpoolctl import threadpool_limits
 
-from skhpmkd import HPMKDClassifier
+from skorch.dataset import Dataset
+
+from skhpmkd import HPMKDClassifier, make_student
 from skhpmkd.teachers import default_teachers, fit_teachers
 
 from .runner import split_dataset, timed_fit
@@ -37,6 +44,22 @@ def _teacher_stage_seconds(X, y, n_jobs, seed, one_thread=False):
         fit_teachers(teachers, X, encoder.transform(y), label_encoder=encoder,
                      teacher_cv=5, seeds=seeds, n_jobs=n_jobs)
     return time.perf_counter() - start
+
+
+#: The student's data loading and optimizer update as skorch would do them by default.
+PER_ROW_LOADING = {"dataset": Dataset, "optimizer__foreach": False}
+#: Epochs of the student epoch figure.
+EPOCHS = 5
+
+
+def _student_epochs(X, y, seed, teacher_cache, **student_params):
+    """Mean seconds per epoch of the static default student trained for
+    :data:`EPOCHS` epochs, and its probabilities on ``X`` (to compare two ways)."""
+    clf = HPMKDClassifier(config="default", memory=None, teacher_cache=teacher_cache,
+                          random_state=seed,
+                          student=make_student(max_epochs=EPOCHS, **student_params))
+    clf.fit(X, y)
+    return float(np.mean(clf.student_.history[:, "dur"])), clf.predict_proba(X)
 
 
 def _fit_and_score(X_train, y_train, X_test, y_test, **params):
@@ -58,6 +81,16 @@ def speed_figures(name, seed=0, log=print):
         log(f"teacher stage, {key}: {result[key]:.1f} s")
     with tempfile.TemporaryDirectory(prefix="skhpmkd-speed-") as work:
         memory, cache = str(Path(work) / "memory.sqlite"), str(Path(work) / "teachers")
+        per_row, per_row_proba = _student_epochs(X_train, y_train, seed, cache,
+                                                 **PER_ROW_LOADING)
+        batched, batched_proba = _student_epochs(X_train, y_train, seed, cache)
+        result["student_epoch"] = {"per_row": per_row, "batched": batched,
+                                   "identical": bool(np.array_equal(per_row_proba,
+                                                                    batched_proba))}
+        log(f"student epoch: per-row loading {per_row:.2f} s, whole batches "
+            f"{batched:.2f} s, identical predictions: "
+            f"{result['student_epoch']['identical']}")
+        shutil.rmtree(cache)  # the cold fit below starts with an empty teacher cache
         fits = {"cold": {"memory": memory, "teacher_cache": cache},
                 "warm memory": {"memory": memory},
                 "warm memory + teacher cache": {"memory": memory, "teacher_cache": cache}}
@@ -79,6 +112,11 @@ def format_speed(result):
              f"({result['teachers_n_jobs_1'] / parallel:.2f}x); "
              f"n_jobs=1 on one thread {result['teachers_one_thread']:.1f} s "
              f"({result['teachers_one_thread'] / parallel:.2f}x)"]
+    epoch = result.get("student_epoch")
+    if epoch:
+        lines.append(f"  student epoch: {epoch['batched']:.2f} s vs {epoch['per_row']:.2f} s"
+                     f" with per-row loading ({epoch['per_row'] / epoch['batched']:.2f}x "
+                     f"faster), identical predictions: {epoch['identical']}")
     for label in ("warm memory", "warm memory + teacher cache"):
         warm = result[label]
         lines.append(f"  {label}: {warm['seconds']:.1f} s vs cold {cold['seconds']:.1f} s"

@@ -167,12 +167,15 @@ def test_speed_figures_are_formatted_as_ratios():
     fit = lambda seconds, accuracy: {"seconds": seconds, "accuracy": accuracy}
     text = format_speed({"dataset": "toy", "seed": 0, "teachers_n_jobs_1": 30.0,
                          "teachers_n_jobs_2": 16.0, "teachers_one_thread": 32.0,
+                         "student_epoch": {"per_row": 1.5, "batched": 1.0,
+                                           "identical": True},
                          "cold": fit(60.0, 0.85),
                          "warm memory": fit(30.0, 0.85),
                          "warm memory + teacher cache": fit(12.0, 0.852)})
     assert "n_jobs=1 30.0 s (1.88x)" in text and "one thread 32.0 s (2.00x)" in text
     assert "(2.00x faster), accuracy +0.00 pp" in text
     assert "(5.00x faster), accuracy +0.20 pp" in text
+    assert "1.00 s vs 1.50 s with per-row loading (1.50x faster)" in text
 
 
 def test_summary_from_saved_csvs_lets_later_files_win(tmp_path, capsys):
