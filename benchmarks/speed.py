@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from joblib.externals.loky import get_reusable_executor
 from sklearn.preprocessing import LabelEncoder
-from threadpoolctl import threadpool_limits
-
 from skorch.dataset import Dataset
+from threadpoolctl import threadpool_limits
 
 from skhpmkd import HPMKDClassifier, make_student
 from skhpmkd.teachers import default_teachers, fit_teachers
@@ -79,6 +79,10 @@ def speed_figures(name, seed=0, log=print):
     for key, (n_jobs, one_thread) in stages.items():
         result[key] = _teacher_stage_seconds(X_train, y_train, n_jobs, seed, one_thread)
         log(f"teacher stage, {key}: {result[key]:.1f} s")
+    # The fits below run at the default n_jobs, in this process. Idle loky workers
+    # left by the n_jobs=2 stage slowed this process's student training 2x on the
+    # benchmark machine (much system time), so they are shut down first.
+    get_reusable_executor().shutdown(wait=True)
     with tempfile.TemporaryDirectory(prefix="skhpmkd-speed-") as work:
         memory, cache = str(Path(work) / "memory.sqlite"), str(Path(work) / "teachers")
         per_row, per_row_proba = _student_epochs(X_train, y_train, seed, cache,
