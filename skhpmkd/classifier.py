@@ -33,6 +33,7 @@ from .config import (
 )
 from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
 from .memory import data_fingerprint, open_memory
+from .parallel import release_workers
 from .search import successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
@@ -405,6 +406,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 n_jobs=self.n_jobs,
                 past_seconds=past_runs[0]["timings"].get("teacher_tasks")
                 if past_runs else None))
+        release_workers(self.n_jobs)
         self.named_teachers_ = Bunch(**{name: est for (name, _), est
                                         in zip(teachers, self.teachers_)})
         self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
@@ -553,6 +555,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 cost=lambda config: (1.0 if config["numeric_embedding"] == "none" else 2.0)
                 * config["width"] * rows(config),
                 row_losses=trainer.valid_row_losses, n_jobs=1 if cuda else self.n_jobs)
+            release_workers(1 if cuda else self.n_jobs)
             first = (net, records[-1]["valid_loss"], records[-1]["seconds"])
             self.config_search_ = [dict(record, config=candidates[record["candidate"]])
                                    for record in records]

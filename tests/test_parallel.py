@@ -8,7 +8,13 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info
 
-from skhpmkd.parallel import Task, estimate_fit_cost, run_tasks, threads_per_task
+from skhpmkd.parallel import (
+    Task,
+    estimate_fit_cost,
+    release_workers,
+    run_tasks,
+    threads_per_task,
+)
 
 
 def _echo(value, log=None):
@@ -42,6 +48,19 @@ def test_workers_are_thread_limited_when_parallel():
     limit = threads_per_task(2)
     for limits in run_tasks(tasks, n_jobs=2):
         assert all(n <= limit for n in limits)
+
+
+def test_idle_loky_workers_are_released_after_a_parallel_stage():
+    def worker_pids():
+        return set(run_tasks([Task(os.getpid) for _ in range(4)], n_jobs=2))
+
+    first = worker_pids()
+    assert os.getpid() not in first
+    assert release_workers(2)
+    assert not worker_pids() & first  # released: the next stage starts new ones
+    assert not release_workers(1) and not release_workers(None)
+    with parallel_config(backend="threading"):
+        assert not release_workers(2)
 
 
 def test_cost_model_orders_heavier_fits_first():
