@@ -35,9 +35,12 @@ class Task:
     kwargs: dict = field(default_factory=dict)
 
 
-def threads_per_task(n_jobs):
-    """CPU threads each concurrently running task may use, or None when tasks run alone."""
+def threads_per_task(n_jobs, n_tasks=None):
+    """CPU threads each concurrently running task may use, or None when tasks run alone
+    (one job, or a single task: :func:`run_tasks` then runs it in this process)."""
     n_workers = effective_n_jobs(n_jobs)
+    if n_tasks is not None:
+        n_workers = min(n_workers, n_tasks)
     if n_workers <= 1:
         return None
     return max(1, (os.cpu_count() or 1) // n_workers)
@@ -83,7 +86,9 @@ def run_tasks(tasks, n_jobs=None, verbose=0, return_seconds=False):
         Task name -> seconds; only with ``return_seconds``.
     """
     order = np.argsort([-task.cost for task in tasks], kind="stable")
-    n_threads = threads_per_task(n_jobs)
+    n_threads = threads_per_task(n_jobs, len(tasks))
+    if n_threads is None:  # nothing to run side by side: this process, all its cores
+        n_jobs = 1
     outputs = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_run_limited)(tasks[i], n_threads) for i in order
     )

@@ -116,12 +116,12 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         ``rows``, ``valid_loss`` and ``seconds``.
     """
     alive = list(range(len(candidates)))
-    n_threads = threads_per_task(n_jobs)
     records = []
     schedule = rung_schedule(len(candidates), max_epochs, n_rows, eta, min_epochs,
                              min_rows)
     for rung, (size, epochs, rows) in enumerate(schedule):
         alive = alive[:size]
+        n_threads = threads_per_task(n_jobs, len(alive))
         tasks = [Task(_train_capped, (train, candidates[i], epochs, rows, n_threads),
                       cost=epochs * (rows or 1) * (cost(candidates[i]) if cost else 1.0),
                       name=f"rung{rung}:candidate{i}") for i in alive]

@@ -41,6 +41,13 @@ def test_threads_per_task():
     assert threads_per_task(2) == max(1, (os.cpu_count() or 1) // 2)
     with parallel_config(n_jobs=2):
         assert threads_per_task(None) == max(1, (os.cpu_count() or 1) // 2)
+    assert threads_per_task(2, n_tasks=1) is None
+    assert threads_per_task(2, n_tasks=5) == threads_per_task(2)
+
+
+def test_a_single_task_runs_here_on_every_core():
+    (pid, limits), = run_tasks([Task(lambda: (os.getpid(), _thread_limits()))], n_jobs=2)
+    assert pid == os.getpid() and limits == _thread_limits()
 
 
 def test_workers_are_thread_limited_when_parallel():
