@@ -195,8 +195,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         user's cache directory (``~/.cache/skhpmkd``). None or False: off. A corrupt,
         locked or read-only store gives a warning and the fit goes on without it.
     n_jobs : int, default=None
-        Parallel teacher fits (teachers x folds), as in joblib. Workers share the
-        cores, so each is limited to ``cores // n_jobs`` threads.
+        Parallel teacher fits (teachers x folds) and search trainings, as in joblib.
+        Workers share the cores, so each is limited to ``cores // n_jobs`` threads;
+        joblib's idle loky workers are shut down before the student trains here.
     random_state : int, RandomState instance or None, default=None
         Seeds folds, teachers whose ``random_state`` is unset, the validation split and
         the student's initialisation and batches; the global RNGs are left untouched.
