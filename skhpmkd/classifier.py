@@ -407,7 +407,6 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 n_jobs=self.n_jobs,
                 past_seconds=past_runs[0]["timings"].get("teacher_tasks")
                 if past_runs else None))
-        release_workers(self.n_jobs)
         self.named_teachers_ = Bunch(**{name: est for (name, _), est
                                         in zip(teachers, self.teachers_)})
         self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
@@ -556,7 +555,6 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 cost=lambda config: (1.0 if config["numeric_embedding"] == "none" else 2.0)
                 * config["width"] * rows(config),
                 row_losses=trainer.valid_row_losses, n_jobs=1 if cuda else self.n_jobs)
-            release_workers(1 if cuda else self.n_jobs)
             first = (net, records[-1]["valid_loss"], records[-1]["seconds"])
             self.config_search_ = [dict(record, config=candidates[record["candidate"]])
                                    for record in records]
@@ -569,6 +567,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
         def train(hidden_units, previous):
             return trainer(self.config_, hidden_units, previous)
+
+        release_workers(self.n_jobs)  # the teachers' or the search's, before training here
 
         return run_chain(train, target_units, assistants, self.chain_min_gain,
                          has_validation=trainer.valid is not None, first=first)

@@ -8,8 +8,8 @@ them through :class:`joblib.Parallel`, whose backend the caller chooses with
 ``joblib.parallel_config`` (loky by default; ``"dask"`` or ``"ray"`` for a cluster).
 When several tasks run at once each is limited to its share of the cores (BLAS, OpenMP
 and the estimators' own ``n_jobs``), so ``n_jobs=2`` on 2 cores does not oversubscribe.
-:func:`release_workers` stops the idle loky workers once a stage is done, before the
-student trains in the calling process.
+:func:`release_workers` stops idle loky workers before work runs in the calling process
+(a single task, or the student's final training): left alive, they slowed it.
 """
 
 import os
@@ -88,6 +88,7 @@ def run_tasks(tasks, n_jobs=None, verbose=0, return_seconds=False):
     order = np.argsort([-task.cost for task in tasks], kind="stable")
     n_threads = threads_per_task(n_jobs, len(tasks))
     if n_threads is None:  # nothing to run side by side: this process, all its cores
+        release_workers(n_jobs)
         n_jobs = 1
     outputs = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_run_limited)(tasks[i], n_threads) for i in order
@@ -101,7 +102,7 @@ def run_tasks(tasks, n_jobs=None, verbose=0, return_seconds=False):
 
 
 def release_workers(n_jobs):
-    """Shut down joblib's idle loky worker processes after a stage that used them.
+    """Shut down joblib's idle loky worker processes before work runs in this process.
 
     Left alive, idle workers slowed the calling process's own torch training about 2x
     on a 2-core benchmark machine; the next parallel stage starts new ones. Nothing
