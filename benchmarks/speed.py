@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from joblib.externals.loky import get_reusable_executor
 from sklearn.preprocessing import LabelEncoder
 from skorch.dataset import Dataset
 from threadpoolctl import threadpool_limits
 
 from skhpmkd import HPMKDClassifier, make_student
+from skhpmkd.parallel import release_workers
 from skhpmkd.teachers import default_teachers, fit_teachers
 
 from .runner import split_dataset, timed_fit
@@ -79,10 +79,9 @@ def speed_figures(name, seed=0, log=print):
     for key, (n_jobs, one_thread) in stages.items():
         result[key] = _teacher_stage_seconds(X_train, y_train, n_jobs, seed, one_thread)
         log(f"teacher stage, {key}: {result[key]:.1f} s")
-    # The fits below run at the default n_jobs, in this process. Idle loky workers
-    # left by the n_jobs=2 stage slowed this process's student training 2x on the
-    # benchmark machine (much system time), so they are shut down first.
-    get_reusable_executor().shutdown(wait=True)
+    # The fits below run at the default n_jobs, in this process: the n_jobs=2 stage's
+    # idle workers go first (left alive, they slowed the student training 2x here).
+    release_workers(2)
     with tempfile.TemporaryDirectory(prefix="skhpmkd-speed-") as work:
         memory, cache = str(Path(work) / "memory.sqlite"), str(Path(work) / "teachers")
         per_row, per_row_proba = _student_epochs(X_train, y_train, seed, cache,

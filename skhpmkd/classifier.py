@@ -547,8 +547,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return len(trainer.transfer_set(config)[0])
 
         first = None
+        cuda = str(self.device_).startswith("cuda")
+        if len(candidates) == 1 or cuda:
+            # the teacher stage's idle workers: what follows trains in this process (a
+            # search on CPU releases them itself before its last, single training)
+            release_workers(self.n_jobs)
         if len(candidates) > 1:
-            cuda = str(self.device_).startswith("cuda")
             best, net, records = successive_halving(
                 candidates, trainer, trainer.template.max_epochs,
                 n_rows=max(map(rows, candidates)),
@@ -567,8 +571,6 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
         def train(hidden_units, previous):
             return trainer(self.config_, hidden_units, previous)
-
-        release_workers(self.n_jobs)  # the teachers' or the search's, before training here
 
         return run_chain(train, target_units, assistants, self.chain_min_gain,
                          has_validation=trainer.valid is not None, first=first)

@@ -311,8 +311,8 @@ class BatchedDataset(Dataset):
         if not _is_arrays(self.X) or not (self.y is None or _is_arrays(self.y)):
             return _Batch(super().__getitem__(indices))
         y = (np.zeros(len(indices), dtype=np.float32) if self.y is None
-             else _take_rows(self.y, indices))
-        return _Batch((_take_rows(self.X, indices), y))
+             else take_rows(self.y, indices))
+        return _Batch((take_rows(self.X, indices), y))
 
 
 def _is_arrays(data):
@@ -322,8 +322,8 @@ def _is_arrays(data):
     return isinstance(data, np.ndarray)
 
 
-def _take_rows(data, indices):
-    """Rows ``indices`` of a numpy array or of each array of a dict."""
+def take_rows(data, indices):
+    """Rows ``indices`` of a numpy array or of each array of a dict (per-row targets)."""
     if isinstance(data, dict):
         return {key: value[indices] for key, value in data.items()}
     return data[indices]

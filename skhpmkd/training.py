@@ -21,15 +21,11 @@ from .student import (
     predict_proba_fast,
     quantile_bin_edges,
     scaled_units,
+    take_rows,
     widest_within_budget,
 )
 from .teachers import proba_to_logits
 from .temperature import TemperatureScheduler, make_schedule
-
-
-def target_rows(targets, index):
-    """The rows ``index`` of a dict of per-row target arrays."""
-    return {key: value[index] for key, value in targets.items()}
 
 
 def distillation_targets(labels, teacher_proba, teacher_weights):
@@ -121,7 +117,7 @@ class StudentTrainer:
         if max_rows is not None and max_rows < len(X):
             order = np.random.default_rng(self.seed).permutation(len(X))
             rows = np.sort(order[:max_rows])
-            X, targets = X[rows], target_rows(targets, rows)
+            X, targets = X[rows], take_rows(targets, rows)
         if previous is not None:
             targets = with_previous_student(targets, previous, X, CHAIN_MIX)
         schedule = make_schedule(config["temperature_schedule"], config["temperature"],
