@@ -8,10 +8,15 @@ differ only in what the student learns from:
   (in-sample), ``T=4``, ``alpha=0.5``;
 - ``hpmkd``: ``HPMKDClassifier`` with its defaults, fitting its own teachers
   (``config="auto"``: the learned prior proposes, successive halving picks);
-- ``hpmkd -X`` / ``hpmkd +X``: HPM-KD with component X switched off / on against its
-  default. These share the teacher stage
-  of the ``hpmkd`` row of the same seed through ``teacher_cache``, so their fit time
-  excludes the teachers (the ``hpmkd`` row's includes them);
+- ``hpmkd -config`` / ``hpmkd -search``: HPM-KD without the configuration manager
+  (static defaults) / with the prior's first proposal (no search);
+- ``hpmkd -X`` / ``hpmkd +X`` (with ``--ablate``): HPM-KD with component X switched
+  off / on at the configuration the ``hpmkd`` row of the same seed chose
+  (:func:`component_flips`).
+
+Every ``hpmkd`` variant shares the teacher stage of the ``hpmkd`` row of the same
+seed through ``teacher_cache``, so its fit time excludes the teachers (the ``hpmkd``
+row's includes them).
 - ``grid T=t a=a`` (with ``--grid``): HPM-KD with ``config="default"`` and the
   temperature and alpha set by hand, the manual grid the configuration manager is
   compared with.
@@ -59,8 +64,7 @@ GRID_TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
 GRID_ALPHAS = (0.1, 0.5, 0.9)
 
 
-def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None,
-                  grid=False):
+def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False):
     """Student models to fit, by row name.
 
     Returns
@@ -80,9 +84,7 @@ def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None,
     }
     students.update({name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
                                             memory=None, **params), False)
-                     for name, params in ablation_params(ALWAYS_ABLATED).items()})
-    if ablate:
-        students.update(ablations(fitted_teachers, seed, teacher_cache))
+                     for name, params in ablation_params().items()})
     if grid:
         students.update({
             f"grid T={t:g} a={a:g}": (HPMKDClassifier(
@@ -92,47 +94,74 @@ def make_students(fitted_teachers, average, seed, ablate, teacher_cache=None,
     return students
 
 
-#: HPM-KD components: (parameter, value when on, value when off).
-COMPONENTS = {
-    "attention": ("ensemble", "attention", "mean"),
-    "adaptive_T": ("temperature_schedule", "adaptive", "constant"),
-    "chain": ("chain", "auto", "off"),
-    "augment": ("augment", "auto", "off"),
+#: Components of the configuration manager, flipped for the whole fit (a row of their
+#: own in every run, not only with ``--ablate``): ``hpmkd -config`` (T=4, alpha=0.5,
+#: "ple": no prior, no search) and ``hpmkd -search`` (the prior's first proposal),
+#: cheap next to the teachers and the main question of a run.
+MANAGER_COMPONENTS = {
     "config": ("config", "auto", "default"),
     "search": ("search_budget", 6, 0),
+}
+
+#: Components the configuration manager chooses per task: (searched parameter, value
+#: when on, value when off). ``--ablate`` flips each at the configuration the
+#: ``hpmkd`` row chose; "on" for the input encoding is the static default.
+CHOSEN_COMPONENTS = {
+    "attention": ("ensemble", "attention", "mean"),
+    "adaptive_T": ("temperature_schedule", "adaptive", "constant"),
+    "embedding": ("numeric_embedding", "ple", "none"),
+    "augment": ("augment", "auto", "off"),
+}
+
+#: Components set by the classifier's own parameters, not chosen by the manager:
+#: (parameter, value when on, value when off).
+FIXED_COMPONENTS = {
+    "chain": ("chain", "auto", "off"),
     "averaging": ("weight_averaging", 0.99, 0.0),
 }
 
 
-#: Components flipped in every run, not only with ``--ablate``: the configuration
-#: manager's rows (``hpmkd -config``: T=4, alpha=0.5, "ple"; ``hpmkd -search``: the
-#: prior's first proposal), cheap next to the teachers and the main question of a run.
-ALWAYS_ABLATED = ("config", "search")
-
-
-def ablation_params(components=None):
+def ablation_params(components=MANAGER_COMPONENTS):
     """Row name -> parameters that flip one component against HPMKDClassifier's default.
 
     A component on by default gets a row ``hpmkd -name`` (switched off); one off by
     default gets ``hpmkd +name`` (switched on). Either way the row measures it.
-    ``components``: only these names (default: all of :data:`COMPONENTS`).
     """
     defaults = HPMKDClassifier().get_params()
     rows = {}
-    for name, (param, on, off) in COMPONENTS.items():
-        if components is not None and name not in components:
-            continue
+    for name, (param, on, off) in components.items():
         is_on = defaults[param] == on
         rows[f"hpmkd {'-' if is_on else '+'}{name}"] = {param: off if is_on else on}
     return rows
 
 
-def ablations(fitted_teachers, seed, teacher_cache=None):
-    """HPM-KD with one component flipped at a time (same row format as make_students)."""
+def component_flips(chosen):
+    """Row name -> parameters: each component flipped at the configuration ``chosen``
+    (a fitted ``hpmkd``'s ``config_``), everything else kept, no search.
+
+    A component the chosen configuration (or the default parameters) uses gets a row
+    ``hpmkd -name`` (switched off); one it leaves off gets ``hpmkd +name`` (switched
+    on). ``HPMKDClassifier(config=chosen)`` reproduces the ``hpmkd`` row exactly, so
+    each row differs from it in that one component only.
+    """
+    rows = {}
+    for name, (param, on, off) in CHOSEN_COMPONENTS.items():
+        is_on = chosen[param] != off
+        rows[f"hpmkd {'-' if is_on else '+'}{name}"] = {
+            "config": {**chosen, param: off if is_on else on}}
+    for name, params in ablation_params(FIXED_COMPONENTS).items():
+        rows[name] = {"config": dict(chosen), **params}
+    return rows
+
+
+def ablations(chosen, fitted_teachers, seed, teacher_cache=None):
+    """HPM-KD with one component flipped at a time at the chosen configuration (same
+    row format as make_students)."""
     rows = {name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
                                    memory=None, **params), False)
-            for name, params in ablation_params().items()}
+            for name, params in component_flips(chosen).items()}
     # in-sample soft labels from the benchmark's teachers instead of out-of-fold ones
     rows["hpmkd -oof"] = (HPMKDClassifier(teachers=frozen(fitted_teachers),
-                                          random_state=seed, memory=None), True)
+                                          config=dict(chosen), random_state=seed,
+                                          memory=None), True)
     return rows

@@ -13,7 +13,7 @@ from skhpmkd.config import describe_config
 from .datasets import load_dataset
 from .deepbridge_adapter import deepbridge_available, run_deepbridge_hpmkd
 from .measure import latencies, model_size, normalised_proba, scores
-from .models import make_students, make_teachers, teacher_average
+from .models import ablations, make_students, make_teachers, teacher_average
 from .preprocessing import make_preprocessor
 
 SPLIT_SEED = 0
@@ -89,22 +89,37 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, models
     rows.append(_row(name, seed, "teacher average", "teacher", average.predict_proba,
                      average, teacher_seconds, split))
     log(f"  seed {seed}: teachers fitted in {teacher_seconds:.1f} s")
-    for model_name, (student, reuses_teachers) in make_students(
-            fitted_teachers, average, seed, ablate, teacher_cache, grid).items():
+    students = make_students(fitted_teachers, average, seed, teacher_cache, grid)
+    fitted = {}
+    for model_name, (student, reuses_teachers) in students.items():
         if models is not None and model_name not in models:
             continue
-        student, seconds = timed_fit(clone(student), X_train, y_train)
-        seconds += teacher_seconds if reuses_teachers else 0.0
-        rows.append(_row(name, seed, model_name, "student", student.predict_proba,
-                         student, seconds, split))
-        if student.config_source_ in ("search", "prior", "memory"):
-            rows[-1]["note"] = _config_note(student)
-        log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
-            f"fit {seconds:.1f} s  {rows[-1]['note']}")
+        fitted[model_name] = _fit_student(name, seed, model_name, student, reuses_teachers,
+                                          teacher_seconds, split, rows, log)
+    if ablate and "hpmkd" in fitted:
+        for model_name, (student, reuses_teachers) in ablations(
+                fitted["hpmkd"].config_, fitted_teachers, seed, teacher_cache).items():
+            _fit_student(name, seed, model_name, student, reuses_teachers,
+                         teacher_seconds, split, rows, log)
     if deepbridge:
         rows.append(deepbridge_row(name, seed, split))
         log(f"  seed {seed}: deepbridge {rows[-1]['note'] or rows[-1]['accuracy']}")
     return rows
+
+
+def _fit_student(name, seed, model_name, student, reuses_teachers, teacher_seconds,
+                 split, rows, log):
+    """Fit one student row, append its measurements to ``rows``; return it fitted."""
+    X_train, _, y_train, _, _ = split
+    student, seconds = timed_fit(clone(student), X_train, y_train)
+    seconds += teacher_seconds if reuses_teachers else 0.0
+    rows.append(_row(name, seed, model_name, "student", student.predict_proba,
+                     student, seconds, split))
+    if student.config_source_ in ("search", "prior", "memory", "config"):
+        rows[-1]["note"] = _config_note(student)
+    log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
+        f"fit {seconds:.1f} s  {rows[-1]['note']}")
+    return student
 
 
 def _config_note(student):

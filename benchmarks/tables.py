@@ -173,14 +173,15 @@ def format_headline(summary, markdown=False):
 def component_effects(frame):
     """Each component's effect on hpmkd's test accuracy in pp, per dataset over seeds.
 
-    ``hpmkd -X`` rows (X on by default) give ``hpmkd - row``; ``hpmkd +X`` rows (off by
-    default) give ``row - hpmkd``: positive always means the component helps.
+    ``hpmkd -X`` rows (X on in the ``hpmkd`` row) give ``hpmkd - row``; ``hpmkd +X``
+    rows (X off there) give ``row - hpmkd``: positive always means the component
+    helps. Each cell ends with the number of seeds where ``hpmkd`` had X on.
 
     Returns
     -------
     DataFrame
-        One row per dataset, one "mean [min, max]" text column per component, plus a
-        final "mean" row over datasets; empty without ablation rows.
+        One row per dataset, one "mean [min, max] on k/n" text column per component,
+        plus a final "mean" row over datasets; empty without ablation rows.
     """
     base = frame[frame.model == "hpmkd"].set_index(["dataset", "seed"]).accuracy
     ablated = frame[frame.model.str.match(r"hpmkd [+-]")]
@@ -188,16 +189,18 @@ def component_effects(frame):
         return pd.DataFrame()
     effects = []
     for row in ablated.itertuples():
-        sign = -1.0 if row.model.startswith("hpmkd -") else 1.0
+        was_on = row.model.startswith("hpmkd -")
         effects.append({"dataset": row.dataset, "component": row.model[7:],
-                        "pp": 100 * sign * (row.accuracy - base[(row.dataset, row.seed)])})
+                        "on": was_on, "pp": 100 * (-1.0 if was_on else 1.0)
+                        * (row.accuracy - base[(row.dataset, row.seed)])})
     effects = pd.DataFrame(effects)
-    stats = effects.groupby(["dataset", "component"], sort=False).pp.agg(
-        ["mean", "min", "max"])
-    cells = stats.apply(lambda s: f"{s['mean']:+.2f} [{s['min']:+.2f}, {s['max']:+.2f}]",
+    stats = effects.groupby(["dataset", "component"], sort=False).agg(
+        mean=("pp", "mean"), min=("pp", "min"), max=("pp", "max"), on=("on", "sum"),
+        n=("on", "size"))
+    cells = stats.apply(lambda s: f"{s['mean']:+.2f} [{s['min']:+.2f}, {s['max']:+.2f}] "
+                                  f"on {s['on']:.0f}/{s['n']:.0f}",
                         axis=1).unstack("component")
-    means = effects.groupby(["dataset", "component"], sort=False).pp.mean().unstack(
-        "component").mean()
+    means = stats["mean"].unstack("component").mean()
     cells.loc["mean"] = [f"{means[c]:+.2f}" for c in cells.columns]
     return cells.reset_index()
 

@@ -52,8 +52,8 @@ def test_component_effects_sign_means_helps():
                  row("hpmkd -embedding", "student", minus, 10, seed),
                  row("hpmkd +chain", "student", plus, 10, seed)]
     table = component_effects(add_derived_columns(rows)).set_index("dataset")
-    assert table.loc["toy", "embedding"] == "+2.00 [+2.00, +2.00]"
-    assert table.loc["toy", "chain"] == "+0.00 [-1.00, +1.00]"
+    assert table.loc["toy", "embedding"] == "+2.00 [+2.00, +2.00] on 2/2"
+    assert table.loc["toy", "chain"] == "+0.00 [-1.00, +1.00] on 0/2"
     assert table.loc["mean", "embedding"] == "+2.00"
 
 
@@ -110,37 +110,49 @@ def test_models_option_runs_only_the_named_students():
 
 
 def test_baselines_use_no_hpmkd_component():
-    from benchmarks.models import COMPONENTS, PLAIN, ablation_params, make_students
+    from benchmarks.models import (
+        CHOSEN_COMPONENTS, FIXED_COMPONENTS, MANAGER_COMPONENTS, PLAIN, make_students)
 
-    students = make_students([], average=None, seed=0, ablate=False)
+    students = make_students([], average=None, seed=0)
     for name in ("mlp", "kd"):
         params = students[name][0].get_params()
         assert all(params[key] == value for key, value in PLAIN.items()), name
-    # every component that PLAIN switches off has its own ablation row (the input
-    # encoding is the shared architecture; the memory is measured by --speed)
-    components = {param for param, _, _ in COMPONENTS.values()}
-    assert set(PLAIN) - {"numeric_embedding", "memory"} <= components | {"alpha"}
-    assert "search_budget" in components
+    # every component that PLAIN switches off has its own ablation row (the memory is
+    # measured by --speed)
+    components = {param for table in (CHOSEN_COMPONENTS, FIXED_COMPONENTS,
+                                      MANAGER_COMPONENTS)
+                  for param, _, _ in table.values()}
+    assert set(PLAIN) - {"memory"} <= components | {"alpha"}
+    assert {"hpmkd -config", "hpmkd -search"} <= set(students)
 
 
-def test_ablation_rows_flip_each_component_against_the_default():
-    from benchmarks.models import COMPONENTS, ablation_params
-    from skhpmkd import HPMKDClassifier
+def test_ablation_rows_flip_one_component_at_the_chosen_config():
+    from benchmarks.models import (
+        CHOSEN_COMPONENTS, FIXED_COMPONENTS, ablations, component_flips)
+    from skhpmkd.config import STATIC_DEFAULTS
 
-    defaults = HPMKDClassifier().get_params()
-    rows = ablation_params()
-    assert len(rows) == len(COMPONENTS)
-    for name, (param, on, off) in COMPONENTS.items():
-        (row, params), = [(r, p) for r, p in rows.items() if r.endswith(name)]
-        assert params[param] != defaults[param]
-        assert row.startswith("hpmkd -" if defaults[param] == on else "hpmkd +")
+    chosen = {**STATIC_DEFAULTS, "numeric_embedding": "periodic", "augment": "auto",
+              "temperature": 1.0}
+    rows = component_flips(chosen)
+    assert set(rows) == {"hpmkd +attention", "hpmkd +adaptive_T", "hpmkd -embedding",
+                         "hpmkd -augment", "hpmkd +chain", "hpmkd -averaging"}
+    for name, (param, on, off) in CHOSEN_COMPONENTS.items():
+        (params,) = [p for row, p in rows.items() if row.endswith(name)]
+        changed = {key for key in chosen if params["config"][key] != chosen[key]}
+        assert changed == {param}
+        assert params["config"][param] == (off if chosen[param] != off else on)
+    for name, (param, on, off) in FIXED_COMPONENTS.items():
+        (params,) = [p for row, p in rows.items() if row.endswith(name)]
+        assert params["config"] == chosen and param in params
+    oof = ablations(chosen, [], seed=0)["hpmkd -oof"][0]
+    assert oof.config == chosen and oof.memory is None
 
 
 def test_grid_rows_and_the_comparison_with_auto():
     from benchmarks.models import GRID_ALPHAS, GRID_TEMPERATURES, make_students
     from benchmarks.tables import grid_comparison
 
-    students = make_students([], average=None, seed=0, ablate=False, grid=True)
+    students = make_students([], average=None, seed=0, grid=True)
     grid = {name: est for name, (est, _) in students.items() if name.startswith("grid")}
     assert len(grid) == len(GRID_TEMPERATURES) * len(GRID_ALPHAS)
     assert grid["grid T=8 a=0.1"].get_params()["temperature"] == 8.0
