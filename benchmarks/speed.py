@@ -10,9 +10,12 @@
   AdamW update on CPU) and as it trains now (whole batches, the multi-tensor update);
   same seed, so the predictions must be identical.
 - Warm memory: a cold ``HPMKDClassifier`` fit (empty optimization memory, empty teacher
-  cache), then the same fit again with the memory warm (the past search is reused), and
-  with both the memory and the teacher cache warm. Same seed, so the accuracy must
-  match.
+  cache), then the same fit again with the memory warm (the teachers are refitted and
+  the stored student is restored), and with both the memory and the teacher cache warm.
+  Same seed, so the accuracy must match.
+- Warm memory, another seed: a cold fit with the next seed (its own empty memory),
+  against the same fit with the first fit's memory, where only the past search is
+  reused (a new seed is a new fit: nothing is restored).
 """
 
 import shutil
@@ -67,6 +70,7 @@ def _fit_and_score(X_train, y_train, X_test, y_test, **params):
     return {"seconds": seconds,
             "accuracy": float(clf.score(X_test, y_test)),
             "config_source": clf.config_source_, "config": clf.config_,
+            "restored": bool(clf.restored_),
             "stages": clf.fit_times_}
 
 
@@ -94,20 +98,23 @@ def speed_figures(name, seed=0, log=print):
             f"{batched:.2f} s, identical predictions: "
             f"{result['student_epoch']['identical']}")
         shutil.rmtree(cache)  # the cold fit below starts with an empty teacher cache
+        fresh = str(Path(work) / "fresh.sqlite")
         fits = {"cold": {"memory": memory, "teacher_cache": cache},
                 "warm memory": {"memory": memory},
-                "warm memory + teacher cache": {"memory": memory, "teacher_cache": cache}}
+                "warm memory + teacher cache": {"memory": memory, "teacher_cache": cache},
+                "cold, next seed": {"memory": fresh, "random_state": seed + 1},
+                "warm memory, next seed": {"memory": memory, "random_state": seed + 1}}
         for label, params in fits.items():
             result[label] = _fit_and_score(X_train, y_train, X_test, y_test,
-                                           random_state=seed, **params)
+                                           **{"random_state": seed, **params})
             log(f"{label}: {result[label]['seconds']:.1f} s, accuracy "
-                f"{result[label]['accuracy']:.4f} ({result[label]['config_source']})")
+                f"{result[label]['accuracy']:.4f} ({result[label]['config_source']}"
+                f"{', restored' if result[label]['restored'] else ''})")
     return result
 
 
 def format_speed(result):
     """The figures as text lines, with the ratios the targets are stated in."""
-    cold = result["cold"]
     parallel = result["teachers_n_jobs_2"]
     lines = [f"{result['dataset']} (seed {result['seed']}):",
              f"  teacher + out-of-fold stage: n_jobs=2 {parallel:.1f} s; "
@@ -120,9 +127,15 @@ def format_speed(result):
         lines.append(f"  student epoch: {epoch['batched']:.2f} s vs {epoch['per_row']:.2f} s"
                      f" with per-row loading ({epoch['per_row'] / epoch['batched']:.2f}x "
                      f"faster), identical predictions: {epoch['identical']}")
-    for label in ("warm memory", "warm memory + teacher cache"):
-        warm = result[label]
-        lines.append(f"  {label}: {warm['seconds']:.1f} s vs cold {cold['seconds']:.1f} s"
-                     f" ({cold['seconds'] / warm['seconds']:.2f}x faster), accuracy "
-                     f"{100 * (warm['accuracy'] - cold['accuracy']):+.2f} pp")
+    pairs = [("warm memory", "cold"), ("warm memory + teacher cache", "cold"),
+             ("warm memory, next seed", "cold, next seed")]
+    for label, baseline in pairs:
+        warm, cold = result.get(label), result.get(baseline)
+        if warm is None or cold is None:  # a result saved before this figure existed
+            continue
+        lines.append(f"  {label}: {warm['seconds']:.1f} s vs {baseline} "
+                     f"{cold['seconds']:.1f} s ({cold['seconds'] / warm['seconds']:.2f}x "
+                     f"faster), accuracy {100 * (warm['accuracy'] - cold['accuracy']):+.2f}"
+                     f" pp ({warm['config_source']}"
+                     f"{', restored' if warm.get('restored') else ''})")
     return "\n".join(lines)

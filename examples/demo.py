@@ -86,9 +86,15 @@ def main():
     print(f"fit: {fit_seconds:.1f} s (teachers {clf.fit_times_['teachers']:.1f} s, "
           f"configuration search and student {clf.fit_times_['student']:.1f} s)")
     origin = {"memory": "reused from the memory: a past search on the same data",
-              "search": "from the search; a second run reuses it from the memory"}
+              "search": "from the search"}
     print(f"configuration: {describe_config(clf.config_)} "
           f"({origin.get(clf.config_source_, 'from ' + clf.config_source_)})")
+    if clf.restored_:
+        print("this exact fit ran before: its student was restored from the optimization "
+              "memory, not trained (pass memory=None to train it again)")
+    else:
+        print("running the demo again restores this student from the optimization "
+              "memory instead of training it")
 
 
 if __name__ == "__main__":

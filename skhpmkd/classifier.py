@@ -34,6 +34,7 @@ from .config import (
 from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
 from .memory import data_fingerprint, open_memory
 from .parallel import release_workers
+from .reuse import fit_key, load_fit, store_fit, teacher_signature
 from .search import successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
@@ -42,6 +43,7 @@ from .student import (
     make_student,
     predict_proba_fast,
     resolve_device,
+    restore_student,
 )
 from .teachers import (
     DEFAULT_TEACHER_NAMES,
@@ -194,6 +196,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         JSON in a SQLite file. "auto": ``$SKHPMKD_MEMORY`` or ``memory.sqlite`` in the
         user's cache directory (``~/.cache/skhpmkd``). None or False: off. A corrupt,
         locked or read-only store gives a warning and the fit goes on without it.
+        A fit with an int ``random_state`` also stores its student there (weights as
+        JSON text, the 32 most recent fits kept): fitting the same estimator on the
+        same data again restores it instead of training it (``restored_``), once the
+        refitted teachers are checked to give the same outputs.
     n_jobs : int, default=None
         Parallel teacher fits (teachers x folds) and search trainings, as in joblib.
         Workers share the cores, so each is limited to ``cores // n_jobs`` threads;
@@ -261,7 +267,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         ``teacher_nbytes_ / student_nbytes_``.
     memory_run_id_ : int or None
         Row of this fit in the optimization memory (None when it could not be
-        recorded); absent when ``memory`` is off.
+        recorded); absent when ``memory`` is off. For a restored fit, the row of the
+        fit that trained the student.
+    restored_ : bool
+        Whether the student was restored from the memory instead of trained: the same
+        fit (data, parameters, device, package versions, an int ``random_state``)
+        was stored there before (see :mod:`skhpmkd.reuse`).
 
     Examples
     --------
@@ -417,6 +428,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.meta_features_ = meta_features(X, y_encoded, proba,
                                             teacher_nbytes=self.teacher_nbytes_)
         train, valid = self._validation_split(y_encoded, seed_split)
+        key = (fit_key(self.get_params(deep=False), fingerprint, self.device_)
+               if memory is not None else None)
+        signature = teacher_signature(proba, y_encoded)
+        stored = load_fit(memory, key, signature) if key is not None else None
+        if stored is not None:
+            return self._restore(stored, student, X, proba, y_encoded, seed_weights,
+                                 teacher_seconds)
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None)
         weightings, transfer_sets = self._transfer_sets(
@@ -448,6 +466,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                            "student": perf_counter() - start}
         self._account_sizes()
         self._remember(memory, fingerprint, task_seconds)
+        if key is not None:
+            store_fit(memory, key, signature, self.student_,
+                      {name: getattr(self, name) for name in self._STORED_ATTRIBUTES},
+                      run_id=self.memory_run_id_)
+        self.restored_ = False
         self._log(f"done: config {self.config_}, chain length {self.chain_length_}, "
                   f"compression {self.compression_ratio_:.1f}x")
         return self
@@ -604,6 +627,30 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             fingerprint=fingerprint, meta_features=features, config=config,
             scores=scores, timings=dict(self.fit_times_,
                                         teacher_tasks=teacher_task_seconds))
+
+    #: Fitted attributes stored with the student for a repeated fit (see ``memory``).
+    _STORED_ATTRIBUTES = ("config_", "config_source_", "config_search_", "chain_",
+                          "chain_length_", "n_synthetic_")
+
+    def _restore(self, stored, student, X, proba, y, seed_weights, teacher_seconds):
+        """Finish the fit with the student that the same fit stored in the memory."""
+        start = perf_counter()
+        for name in self._STORED_ATTRIBUTES:
+            setattr(self, name, stored[name])
+        self.teacher_weighting_ = TeacherWeighting(
+            self.config_["ensemble"], random_state=seed_weights).fit(X, proba, y)
+        self.teacher_weights_ = self.teacher_weighting_.mean_weights_
+        weighting_seconds = perf_counter() - start
+        start = perf_counter()
+        self.student_ = restore_student(student, stored["student"], self.device_)
+        self.memory_run_id_ = stored["run_id"]
+        self.restored_ = True
+        self.fit_times_ = {"teachers": teacher_seconds, "weighting": weighting_seconds,
+                           "student": perf_counter() - start}
+        self._account_sizes()
+        self._log(f"restored the student of the same fit from the memory (run "
+                  f"{self.memory_run_id_}): config {self.config_}")
+        return self
 
     def _account_sizes(self):
         nodes = [count_tree_nodes(t) for t in self.teachers_]

@@ -3,9 +3,14 @@
 Every ``fit`` may record one row: the data's fingerprint and meta-features, the
 configuration tried, its validation scores, timings and package versions. Later fits
 look up the runs on the same data (:meth:`OptimizationMemory.runs`) or on the most
-similar data (:meth:`OptimizationMemory.nearest`) to propose configurations.
+similar data (:meth:`OptimizationMemory.nearest`) to propose configurations. A seeded
+fit also stores its trained student under a key of everything the fit depends on
+(:meth:`OptimizationMemory.store_student`), so that repeating the same fit restores
+it instead of training it again.
 
-Values are JSON text, never pickles, so opening a memory file cannot run code. The
+Values are JSON text, never pickles, so opening a memory file cannot run code: arrays
+(a student's weights) are stored as base64 text of their raw bytes with their dtype
+and shape (:func:`encode_arrays`), and only plain numeric dtypes are read back. The
 file is in WAL mode with a busy timeout, and carries a schema version. Only the process
 that called ``fit`` writes; parallel workers return their results to it.
 
@@ -15,6 +20,7 @@ naming the path and the problem. It never raises a storage error to the caller a
 never deletes the user's file.
 """
 
+import base64
 import contextlib
 import hashlib
 import importlib.metadata
@@ -30,7 +36,14 @@ from pathlib import Path
 import numpy as np
 
 #: Version of the table layout, kept in ``PRAGMA user_version``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Students kept (the most recently stored); older ones are deleted when a new one is
+#: stored.
+MAX_STORED_STUDENTS = 32
+
+#: Largest stored student, in characters of JSON (a larger one is not stored).
+MAX_STUDENT_CHARS = 32_000_000
 
 #: Seconds a write waits for another process's lock before giving up on that write.
 DEFAULT_TIMEOUT = 10.0
@@ -60,6 +73,20 @@ CREATE TABLE IF NOT EXISTS runs (
 
 _CREATE_FINGERPRINT_INDEX = (
     "CREATE INDEX IF NOT EXISTS runs_fingerprint ON runs (fingerprint)")
+
+_CREATE_STUDENTS = """
+CREATE TABLE IF NOT EXISTS students (
+    key TEXT PRIMARY KEY,
+    created REAL,
+    run_id INTEGER,
+    payload TEXT
+)"""
+
+#: Tables and indexes of a skhpmkd memory (SQLite's own are not listed).
+_OWN_NAMES = {"runs", "runs_fingerprint", "students"}
+
+#: Dtypes :func:`decode_arrays` reads back (plain numbers: no objects, no pickles).
+_ARRAY_KINDS = "biuf"
 
 #: Distributions whose versions are recorded with each run (plus Python itself).
 _VERSIONED_DISTRIBUTIONS = ("numpy", "scikit-learn", "torch", "skorch", "xgboost",
@@ -221,6 +248,45 @@ def _to_json(value, where="value"):
         return [_to_json(item, f"{where}[{index}]") for index, item in enumerate(value)]
     raise TypeError(f"{where} is a {type(value).__name__}, which is not JSON "
                     "serialisable; the memory stores JSON only, never pickles.")
+
+
+def encode_arrays(value):
+    """``value`` with every ndarray replaced by JSON text of its bytes.
+
+    An array becomes ``{"__ndarray__": <base64 of its bytes>, "dtype": ..., "shape":
+    ...}``; dicts, lists and tuples are walked. The exact values come back through
+    :func:`decode_arrays`. Arrays of objects are refused (TypeError).
+    """
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in _ARRAY_KINDS:
+            raise TypeError(f"cannot store an array of dtype {value.dtype}; only "
+                            "numbers are stored.")
+        return {"__ndarray__": base64.b64encode(np.ascontiguousarray(value).data)
+                .decode("ascii"), "dtype": value.dtype.str, "shape": list(value.shape)}
+    if isinstance(value, dict):
+        return {key: encode_arrays(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_arrays(item) for item in value]
+    return value
+
+
+def decode_arrays(value):
+    """Inverse of :func:`encode_arrays` (tuples come back as lists).
+
+    Raises ValueError for an encoded array whose dtype is not a plain number or whose
+    bytes do not fit its shape.
+    """
+    if isinstance(value, dict) and "__ndarray__" in value:
+        dtype = np.dtype(value["dtype"])
+        if dtype.kind not in _ARRAY_KINDS:
+            raise ValueError(f"stored array has dtype {dtype}; only numbers are read.")
+        data = base64.b64decode(value["__ndarray__"].encode("ascii"), validate=True)
+        return np.frombuffer(data, dtype=dtype).reshape(value["shape"]).copy()
+    if isinstance(value, dict):
+        return {key: decode_arrays(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [decode_arrays(item) for item in value]
+    return value
 
 
 def _dumps(value, name):
@@ -453,6 +519,69 @@ class OptimizationMemory:
 
         return self._attempt(closest, [], write=False, action="no past runs are read")
 
+    def store_student(self, key, payload, run_id=None):
+        """Store a trained student under ``key`` (replacing one stored there).
+
+        Only the :data:`MAX_STORED_STUDENTS` most recent students are kept; a payload
+        larger than :data:`MAX_STUDENT_CHARS` is not stored.
+
+        Parameters
+        ----------
+        key : str
+            What the student depends on, hashed (see ``HPMKDClassifier``).
+        payload : dict
+            JSON values; arrays go through :func:`encode_arrays` first.
+        run_id : int or None, default=None
+            The run of :meth:`record` that trained it.
+
+        Returns
+        -------
+        bool
+            Whether it was stored.
+        """
+        text = _dumps(payload, "payload")
+        if len(text) > MAX_STUDENT_CHARS:
+            return False
+
+        def insert(connection):
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(
+                    "INSERT OR REPLACE INTO students (key, created, run_id, payload) "
+                    "VALUES (?, ?, ?, ?)", (str(key), time.time(), run_id, text))
+                connection.execute(
+                    "DELETE FROM students WHERE key NOT IN (SELECT key FROM students "
+                    "ORDER BY created DESC LIMIT ?)", (MAX_STORED_STUDENTS,))
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            return True
+
+        return self._attempt(insert, False, write=True,
+                             action="the student is not stored")
+
+    def stored_student(self, key):
+        """The payload stored under ``key`` with its ``run_id``, or None."""
+        def select(connection):
+            if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                  "name = 'students'").fetchone() is None:
+                return None  # a version 1 file this process may not upgrade
+            return connection.execute("SELECT run_id, payload FROM students WHERE key = ?",
+                                      (str(key),)).fetchone()
+
+        found = self._attempt(select, None, write=False,
+                              action="no stored student is read")
+        if found is None:
+            return None
+        try:
+            payload = json.loads(found[1])
+        except (TypeError, ValueError):
+            self._warn("skipped a stored student whose value is not valid JSON")
+            return None
+        return {"run_id": found[0], "payload": payload}
+
     def __len__(self):
         def count(connection):
             return connection.execute("SELECT count(*) FROM runs").fetchone()[0]
@@ -548,6 +677,7 @@ class OptimizationMemory:
                     if self._schema_needs_setup(connection):  # another process may
                         connection.execute(_CREATE_RUNS)       # have done it meanwhile
                         connection.execute(_CREATE_FINGERPRINT_INDEX)
+                        connection.execute(_CREATE_STUDENTS)
                         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     connection.execute("COMMIT")
                 except BaseException:
@@ -566,12 +696,12 @@ class OptimizationMemory:
         names = {row[0] for row in connection.execute(
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') "
             "AND name NOT LIKE 'sqlite_%'")}
-        foreign = names - {"runs", "runs_fingerprint"}
+        foreign = names - _OWN_NAMES
         columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
         if foreign or (columns and not set(_COLUMNS) <= columns):
             raise _Unusable("it is a SQLite file but not a skhpmkd memory; it is left "
                             "untouched")
-        return version < SCHEMA_VERSION or names != {"runs", "runs_fingerprint"}
+        return version < SCHEMA_VERSION or names != _OWN_NAMES
 
     def _move_aside(self, exc):
         """Move a corrupt file (and its side files) aside; True if the path is free."""

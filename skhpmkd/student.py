@@ -10,6 +10,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
+from skorch.history import History
 from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
@@ -527,8 +528,7 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
                       EarlyStopping(monitor="valid_loss", patience=patience,
                                     load_best=True, sink=_silent)))
     net.set_params(callbacks=own_callbacks + extra, **params)
-    cuda_devices = [torch.device(device).index or 0] if "cuda" in str(device) else []
-    with torch.random.fork_rng(devices=cuda_devices), warnings.catch_warnings():
+    with torch.random.fork_rng(devices=_cuda_devices(device)), warnings.catch_warnings():
         # In joblib workers the rows are read-only memory maps; torch only reads them.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         torch.manual_seed(seed)
@@ -539,6 +539,51 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
     valid_loss = (float(np.min(net.history[:, "valid_loss"])) if valid is not None
                   else float("nan"))
     return net, valid_loss
+
+
+#: Net parameters that a training sets beyond the module's (see :func:`fit_student`)
+#: and a restored student gets back.
+_TRAINING_PARAMS = ("lr", "max_epochs", "optimizer__foreach", "criterion__temperature",
+                    "criterion__alpha")
+
+
+def student_snapshot(net):
+    """A fitted student as data: its module parameters, weights and history.
+
+    Returns
+    -------
+    dict
+        ``params`` (the module's and the training's parameters), ``state`` (name to
+        ndarray: the module's weights and buffers, on CPU) and ``history`` (skorch's,
+        as a list of dicts). :func:`restore_student` turns it back into a net.
+    """
+    params = {name: value for name, value in net.get_params().items()
+              if name.startswith("module__") or name in _TRAINING_PARAMS}
+    state = {name: tensor.detach().cpu().numpy()
+             for name, tensor in net.module_.state_dict().items()}
+    return {"params": params, "state": state, "history": list(net.history)}
+
+
+def restore_student(template, snapshot, device):
+    """A net from ``template`` with the parameters, weights and history of
+    ``snapshot`` (from :func:`student_snapshot`), on ``device``.
+
+    Torch's global random state is left as it was (initialising the module draws
+    weights that the snapshot's then replace).
+    """
+    net = clone(template)
+    net.set_params(**snapshot["params"], device=device, train_split=None)
+    with torch.random.fork_rng(devices=_cuda_devices(device)):
+        net.initialize()
+    net.module_.load_state_dict({name: torch.from_numpy(np.asarray(array))
+                                 for name, array in snapshot["state"].items()})
+    net.history = History(snapshot["history"])
+    return net
+
+
+def _cuda_devices(device):
+    """The CUDA device indices whose random state a training on ``device`` touches."""
+    return [torch.device(device).index or 0] if "cuda" in str(device) else []
 
 
 def resolve_device(device):

@@ -31,9 +31,10 @@ def fast_classifier(**params):
     return HPMKDClassifier(**defaults)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def isolated_memory(tmp_path_factory):
-    """Point the default optimization memory at a temporary file, not the user's cache."""
+    """Point the default optimization memory at a fresh temporary file for each test,
+    not the user's cache (so no test restores a student another test trained)."""
     with pytest.MonkeyPatch.context() as patch:
         path = tmp_path_factory.mktemp("memory") / "memory.sqlite"
         patch.setenv("SKHPMKD_MEMORY", str(path))

@@ -176,17 +176,23 @@ def test_grid_rows_and_the_comparison_with_auto():
 def test_speed_figures_are_formatted_as_ratios():
     from benchmarks.speed import format_speed
 
-    fit = lambda seconds, accuracy: {"seconds": seconds, "accuracy": accuracy}
+    fit = lambda seconds, accuracy, source="search", restored=False: {
+        "seconds": seconds, "accuracy": accuracy, "config_source": source,
+        "restored": restored}
     text = format_speed({"dataset": "toy", "seed": 0, "teachers_n_jobs_1": 30.0,
                          "teachers_n_jobs_2": 16.0, "teachers_one_thread": 32.0,
                          "student_epoch": {"per_row": 1.5, "batched": 1.0,
                                            "identical": True},
                          "cold": fit(60.0, 0.85),
-                         "warm memory": fit(30.0, 0.85),
-                         "warm memory + teacher cache": fit(12.0, 0.852)})
+                         "warm memory": fit(30.0, 0.85, restored=True),
+                         "warm memory + teacher cache": fit(12.0, 0.852, restored=True),
+                         "cold, next seed": fit(50.0, 0.84),
+                         "warm memory, next seed": fit(40.0, 0.845, "memory")})
     assert "n_jobs=1 30.0 s (1.88x)" in text and "one thread 32.0 s (2.00x)" in text
-    assert "(2.00x faster), accuracy +0.00 pp" in text
+    assert "(2.00x faster), accuracy +0.00 pp (search, restored)" in text
     assert "(5.00x faster), accuracy +0.20 pp" in text
+    assert ("warm memory, next seed: 40.0 s vs cold, next seed 50.0 s (1.25x faster), "
+            "accuracy +0.50 pp (memory)") in text
     assert "1.00 s vs 1.50 s with per-row loading (1.50x faster)" in text
 
 

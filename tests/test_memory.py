@@ -408,7 +408,7 @@ def test_newer_schema_version_is_left_alone(memory_path):
     before = memory_path.read_bytes()
 
     memory = OptimizationMemory(memory_path)
-    with pytest.warns(MemoryWarning, match="schema version 2"):
+    with pytest.warns(MemoryWarning, match=f"schema version {SCHEMA_VERSION + 1}"):
         assert record_run(memory) is None
     assert not memory.available
     assert memory.runs() == [] and len(memory) == 0
@@ -551,3 +551,62 @@ def test_writer_killed_mid_transaction_leaves_a_readable_store(memory_path):
         assert record_run(reopened) is not None
         assert len(reopened) == 4
     assert corrupt_copies(memory_path) == []
+
+
+# -- stored students -----------------------------------------------------------------
+
+def test_arrays_round_trip_exactly_as_json_text():
+    from skhpmkd.memory import decode_arrays, encode_arrays
+
+    value = {"w": np.arange(6, dtype=np.float32).reshape(2, 3) / 7,
+             "edges": [np.array([0.1, 0.2]), None], "n": (3, 4), "name": "ple",
+             "flag": np.array([True, False]), "empty": np.zeros((0, 2), np.int64)}
+    text = json.dumps(encode_arrays(value))
+    back = decode_arrays(json.loads(text))
+    for name in ("w", "flag", "empty"):
+        assert back[name].dtype == value[name].dtype
+        assert np.array_equal(back[name], value[name])
+    assert np.array_equal(back["edges"][0], value["edges"][0]) and back["edges"][1] is None
+    assert back["n"] == [3, 4] and back["name"] == "ple"
+    with pytest.raises(TypeError, match="dtype object"):
+        encode_arrays(np.array([object()]))
+    with pytest.raises(ValueError, match="only numbers"):
+        decode_arrays({"__ndarray__": "", "dtype": "|O", "shape": [0]})
+
+
+def test_students_are_stored_replaced_and_pruned(memory_path, no_memory_warnings,
+                                                 monkeypatch):
+    import skhpmkd.memory
+
+    memory = OptimizationMemory(memory_path)
+    assert memory.stored_student("a") is None
+    assert memory.store_student("a", {"v": 1}, run_id=3)
+    assert memory.stored_student("a") == {"run_id": 3, "payload": {"v": 1}}
+    assert memory.store_student("a", {"v": 2})
+    assert memory.stored_student("a")["payload"] == {"v": 2}
+    monkeypatch.setattr(skhpmkd.memory, "MAX_STORED_STUDENTS", 2)
+    for key in "bcd":
+        assert memory.store_student(key, {"v": key})
+    assert [memory.stored_student(key) is not None for key in "abcd"] == [
+        False, False, True, True]
+    monkeypatch.setattr(skhpmkd.memory, "MAX_STUDENT_CHARS", 20)
+    assert not memory.store_student("e", {"v": "x" * 30})
+    assert memory.stored_student("e") is None
+    with sqlite3.connect(memory_path) as connection:  # JSON text, not pickles
+        (payload,) = connection.execute(
+            "SELECT payload FROM students WHERE key = 'd'").fetchone()
+    connection.close()
+    assert json.loads(payload) == {"v": "d"}
+
+
+def test_a_version_1_file_gains_the_students_table(memory_path, no_memory_warnings):
+    with sqlite3.connect(memory_path) as connection:
+        connection.execute(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY, created REAL, fingerprint TEXT, "
+            "meta_features TEXT, config TEXT, scores TEXT, timings TEXT, versions TEXT)")
+        connection.execute("PRAGMA user_version = 1")
+    connection.close()
+    memory = OptimizationMemory(memory_path)
+    assert memory.stored_student("a") is None
+    assert memory.store_student("a", {"v": 1})
+    assert memory.stored_student("a")["payload"] == {"v": 1}

@@ -1,0 +1,136 @@
+"""Repeated fits: a seeded fit's student kept in the optimization memory and restored
+when the same fit runs again (a notebook cell run twice, a script rerun).
+
+A fit is the same when the data (its fingerprint), the estimator's parameters (the
+teachers and the student template included, hashed by joblib), the device, the
+package versions and this package's code are, and its ``random_state`` is an int: a fit seeded otherwise is
+not repeatable, and is never restored. The parameters that only say where and how
+loudly a fit runs (:data:`NEUTRAL_PARAMS`) are left out.
+
+Before a stored student is used, the teachers just fitted must give the out-of-fold
+outputs the stored fit had (their log-loss on the labels, per teacher, to a relative
+1e-4). A teacher whose behaviour changed while its parameters did not (a teacher
+class of the user's own, edited) therefore makes the fit train again.
+
+The stored student is JSON (weights as base64 text of their bytes, see
+:func:`skhpmkd.memory.encode_arrays`), never a pickle.
+"""
+
+import functools
+import hashlib
+from numbers import Integral
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from .memory import decode_arrays, encode_arrays, package_versions
+from .student import student_snapshot
+
+#: Parameters that do not change what a fit learns: where it runs in parallel, what it
+#: prints, and the caches themselves.
+NEUTRAL_PARAMS = ("memory", "teacher_cache", "n_jobs", "verbose")
+
+#: Relative tolerance of the teachers' out-of-fold log-loss between a stored fit and
+#: this one (thread counts move the last digits of tree ensembles' outputs).
+SIGNATURE_RTOL = 1e-4
+
+
+def fit_key(params, fingerprint, device):
+    """The key of a fit's student, or None when the fit is not repeatable.
+
+    Parameters
+    ----------
+    params : dict
+        The estimator's ``get_params(deep=False)``.
+    fingerprint : str
+        The data's :func:`skhpmkd.memory.data_fingerprint`.
+    device : str
+        The resolved torch device.
+
+    Returns
+    -------
+    str or None
+        None when ``random_state`` is not an int, or a parameter cannot be hashed.
+    """
+    seed = params.get("random_state")
+    if not isinstance(seed, Integral) or isinstance(seed, bool):
+        return None
+    relevant = {name: value for name, value in params.items()
+                if name not in NEUTRAL_PARAMS}
+    try:
+        return joblib.hash(["skhpmkd-student-v1", fingerprint, relevant, str(device),
+                            package_versions(), code_digest()])
+    except Exception:  # a parameter that cannot be pickled for hashing
+        return None
+
+
+@functools.cache
+def code_digest():
+    """SHA-256 of this package's source files: a source checkout's version number
+    does not change when its code does, so the code itself is part of a fit's key."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def teacher_signature(proba, y):
+    """Per teacher, the mean log-loss of its out-of-fold probabilities on the labels.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_teachers, n_classes)
+    y : ndarray of shape (n_samples,)
+        Encoded labels.
+
+    Returns
+    -------
+    list of float
+    """
+    picked = proba[np.arange(len(y)), :, y]
+    return (-np.log(np.clip(picked, 1e-12, None))).mean(axis=0).tolist()
+
+
+def store_fit(memory, key, signature, student, attributes, run_id=None):
+    """Store a fitted student and the fitted attributes that go with it.
+
+    Never fails the fit: a student that cannot be stored as data (a module of the
+    user's own with parameters that are not numbers, arrays or text) is skipped.
+
+    Returns
+    -------
+    bool
+        Whether it was stored.
+    """
+    try:
+        payload = dict(attributes, teacher_signature=signature,
+                       student=encode_arrays(student_snapshot(student)))
+        return bool(memory.store_student(key, payload, run_id=run_id))
+    except (TypeError, ValueError):
+        return False
+
+
+def load_fit(memory, key, signature):
+    """The fit stored under ``key`` if its teachers' signature matches ``signature``.
+
+    Returns
+    -------
+    dict or None
+        The stored attributes, ``student`` (a snapshot for
+        :func:`skhpmkd.student.restore_student`) and ``run_id``; None when nothing
+        usable is stored.
+    """
+    stored = memory.stored_student(key)
+    if stored is None:
+        return None
+    payload = stored["payload"]
+    try:
+        stored_signature = np.asarray(payload["teacher_signature"], dtype=float)
+        if stored_signature.shape != (len(signature),) or not np.allclose(
+                stored_signature, signature, rtol=SIGNATURE_RTOL, atol=0.0):
+            return None
+        return dict(payload, student=decode_arrays(payload["student"]),
+                    run_id=stored["run_id"])
+    except (KeyError, TypeError, ValueError):
+        return None

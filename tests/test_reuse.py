@@ -1,0 +1,129 @@
+"""Repeated fits: a seeded fit's student stored in the memory and restored."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import fast_classifier
+from skhpmkd import HPMKDClassifier
+from skhpmkd.memory import OptimizationMemory
+from skhpmkd.reuse import fit_key, load_fit, store_fit, teacher_signature
+
+
+def fit_twice(X, y, path, **second_params):
+    first = fast_classifier(memory=str(path)).fit(X, y)
+    second = fast_classifier(memory=str(path), **second_params)
+    return first, second.fit(X, y)
+
+
+def test_the_same_fit_restores_the_student_without_training(data3, tmp_path):
+    X, y = data3
+    first = fast_classifier(memory=str(tmp_path / "m.sqlite")).fit(X, y)
+    assert first.restored_ is False
+    second = fast_classifier(memory=str(tmp_path / "m.sqlite"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(HPMKDClassifier, "_distil", lambda *a: pytest.fail("trained"))
+        rng_before = torch.random.get_rng_state()
+        second.fit(X, y)
+        assert torch.equal(torch.random.get_rng_state(), rng_before)
+    assert second.restored_ is True
+    assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
+    for name in ("config_", "config_source_", "chain_length_", "n_synthetic_",
+                 "memory_run_id_", "student_n_params_", "compression_ratio_"):
+        assert getattr(second, name) == getattr(first, name), name
+    assert second.chain_ == pickle.loads(pickle.dumps(second.chain_))
+    assert [e["valid_loss"] for e in second.student_.history] == [
+        e["valid_loss"] for e in first.student_.history]
+    assert np.allclose(second.teacher_weights_, first.teacher_weights_)
+    # one run recorded: the restored fit adds none
+    assert len(OptimizationMemory(tmp_path / "m.sqlite")) == 1
+    again = pickle.loads(pickle.dumps(second))
+    assert np.array_equal(again.predict_proba(X), first.predict_proba(X))
+
+
+def test_where_and_how_loudly_a_fit_runs_do_not_matter(data3, tmp_path):
+    X, y = data3
+    _, second = fit_twice(X, y, tmp_path / "m.sqlite", n_jobs=2, verbose=0)
+    assert second.restored_
+
+
+@pytest.mark.parametrize("change", [{"alpha": 0.3}, {"teacher_cv": 2},
+                                    {"random_state": 1}])
+def test_another_fit_trains(data3, tmp_path, change):
+    X, y = data3
+    _, second = fit_twice(X, y, tmp_path / "m.sqlite", **change)
+    assert second.restored_ is False
+
+
+def test_other_data_trains(data3, tmp_path):
+    X, y = data3
+    path = tmp_path / "m.sqlite"
+    fast_classifier(memory=str(path)).fit(X, y)
+    X_other = X.copy()
+    X_other[0, 0] += 1.0
+    assert fast_classifier(memory=str(path)).fit(X_other, y).restored_ is False
+
+
+def test_unseeded_fits_are_never_stored(data3, tmp_path):
+    X, y = data3
+    path = tmp_path / "m.sqlite"
+    fast_classifier(memory=str(path), random_state=None).fit(X, y)
+    again = fast_classifier(memory=str(path), random_state=None).fit(X, y)
+    assert again.restored_ is False
+    assert fit_key({"random_state": np.random.RandomState(0)}, "data", "cpu") is None
+    assert fit_key({"random_state": True}, "data", "cpu") is None
+
+
+def test_fit_key_ignores_neutral_params_only():
+    base = {"random_state": 0, "alpha": 0.5, "n_jobs": None, "verbose": 0}
+    key = fit_key(base, "data", "cpu")
+    assert key == fit_key(dict(base, n_jobs=4, verbose=2), "data", "cpu")
+    assert key != fit_key(dict(base, alpha=0.6), "data", "cpu")
+    assert key != fit_key(base, "other data", "cpu")
+    assert key != fit_key(base, "data", "cuda")
+
+
+def test_teachers_that_changed_behaviour_make_the_fit_train(data3, tmp_path):
+    X, y = data3
+    first = fast_classifier(memory=str(tmp_path / "m.sqlite")).fit(X, y)
+    memory = OptimizationMemory(tmp_path / "m.sqlite")
+    key = fit_key(first.get_params(deep=False), _fingerprint(X, y), "cpu")
+    proba = np.full((len(y), 2, 3), 1 / 3)
+    assert load_fit(memory, key, teacher_signature(proba, y)) is None
+    stored = memory.stored_student(key)["payload"]["teacher_signature"]
+    assert load_fit(memory, key, stored) is not None
+    assert load_fit(memory, key, np.asarray(stored) * (1 + 1e-3)) is None
+    assert load_fit(memory, key, stored[:1]) is None
+
+
+def _fingerprint(X, y):
+    from skhpmkd.memory import data_fingerprint
+    return data_fingerprint(X.astype(np.float32), np.unique(y, return_inverse=True)[1])
+
+
+def test_teacher_signature_is_each_teachers_log_loss():
+    y = np.array([0, 1, 1])
+    proba = np.array([[[0.5, 0.5], [1.0, 0.0]],
+                      [[0.5, 0.5], [0.0, 1.0]],
+                      [[0.5, 0.5], [0.0, 1.0]]])
+    signature = teacher_signature(proba, y)
+    assert signature == pytest.approx([np.log(2), 0.0])
+
+
+def test_a_student_that_is_not_data_is_not_stored(data3, tmp_path, monkeypatch):
+    import skhpmkd.reuse
+    from skhpmkd.student import student_snapshot
+
+    X, y = data3
+    clf = fast_classifier(memory=None).fit(X, y)
+    memory = OptimizationMemory(tmp_path / "m.sqlite")
+    snapshot = student_snapshot(clf.student_)
+    monkeypatch.setattr(skhpmkd.reuse, "student_snapshot", lambda net: dict(
+        snapshot, params={**snapshot["params"], "module__activation": torch.nn.ReLU}))
+    assert store_fit(memory, "key", [0.1], clf.student_, {"config_": clf.config_}) is False
+    assert memory.stored_student("key") is None
+    monkeypatch.setattr(skhpmkd.reuse, "student_snapshot", lambda net: snapshot)
+    assert store_fit(memory, "key", [0.1], clf.student_, {"config_": clf.config_}) is True
+    assert memory.stored_student("key")["payload"]["config_"] == clf.config_
