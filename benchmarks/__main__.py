@@ -87,7 +87,7 @@ def main(argv=None):
     print(format_text(summary))
     print("\n== headline (medians over seeds)")
     print(format_headline(summary))
-    if args.ablate:
+    if args.ablate or frame.model.str.match(r"hpmkd [+-]").any():
         print("\n== component effects on hpmkd accuracy, pp (mean [min, max] over seeds)")
         print(format_component_effects(frame))
     if args.grid or frame.model.str.startswith("grid ").any():
