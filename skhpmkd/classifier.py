@@ -34,7 +34,7 @@ from .config import (
 from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
 from .memory import data_fingerprint, open_memory
 from .parallel import release_workers
-from .reuse import fit_key, load_fit, store_fit, teacher_signature
+from .reuse import fit_key, is_restorable, load_fit, store_fit, teacher_signature
 from .search import successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
@@ -199,7 +199,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         A fit with an int ``random_state`` also stores its student there (weights as
         JSON text, the 32 most recent fits kept): fitting the same estimator on the
         same data again restores it instead of training it (``restored_``), once the
-        refitted teachers are checked to give the same outputs.
+        refitted teachers are checked to give the same outputs (default module and
+        loss only: see :mod:`skhpmkd.reuse`).
     n_jobs : int, default=None
         Parallel teacher fits (teachers x folds) and search trainings, as in joblib.
         Workers share the cores, so each is limited to ``cores // n_jobs`` threads;
@@ -429,12 +430,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                             teacher_nbytes=self.teacher_nbytes_)
         train, valid = self._validation_split(y_encoded, seed_split)
         key = (fit_key(self.get_params(deep=False), fingerprint, self.device_)
-               if memory is not None else None)
+               if memory is not None and is_restorable(student) else None)
         signature = teacher_signature(proba, y_encoded)
         stored = load_fit(memory, key, signature) if key is not None else None
         if stored is not None:
-            return self._restore(stored, student, X, proba, y_encoded, seed_weights,
-                                 teacher_seconds)
+            try:
+                return self._restore(stored, student, X, proba, y_encoded, seed_weights,
+                                     teacher_seconds)
+            except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+                self._log(f"the stored student does not fit this model ({exc}); "
+                          "training it")
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None)
         weightings, transfer_sets = self._transfer_sets(

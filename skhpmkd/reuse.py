@@ -5,7 +5,8 @@ A fit is the same when the data (its fingerprint), the estimator's parameters (t
 teachers and the student template included, hashed by joblib), the device, the
 package versions and this package's code are, and its ``random_state`` is an int: a fit seeded otherwise is
 not repeatable, and is never restored. The parameters that only say where and how
-loudly a fit runs (:data:`NEUTRAL_PARAMS`) are left out.
+loudly a fit runs (:data:`NEUTRAL_PARAMS`) are left out. Only students of the default
+module and loss are stored (:func:`is_restorable`).
 
 Before a stored student is used, the teachers just fitted must give the out-of-fold
 outputs the stored fit had (their log-loss on the labels, per teacher, to a relative
@@ -24,8 +25,9 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from .losses import DistillationLoss
 from .memory import decode_arrays, encode_arrays, package_versions
-from .student import student_snapshot
+from .student import has_default_module, student_snapshot
 
 #: Parameters that do not change what a fit learns: where it runs in parallel, what it
 #: prints, and the caches themselves.
@@ -34,6 +36,14 @@ NEUTRAL_PARAMS = ("memory", "teacher_cache", "n_jobs", "verbose")
 #: Relative tolerance of the teachers' out-of-fold log-loss between a stored fit and
 #: this one (thread counts move the last digits of tree ensembles' outputs).
 SIGNATURE_RTOL = 1e-4
+
+
+def is_restorable(student):
+    """Whether a student template is built from this package's code only: the default
+    MLP module and :class:`~skhpmkd.losses.DistillationLoss`. A module or loss class of
+    the user's own is known by its name, not its code, so an edited one would restore
+    a stale student; such fits always train."""
+    return has_default_module(student) and student.criterion is DistillationLoss
 
 
 def fit_key(params, fingerprint, device):

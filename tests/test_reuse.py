@@ -1,6 +1,7 @@
 """Repeated fits: a seeded fit's student stored in the memory and restored."""
 
 import pickle
+import sqlite3
 
 import numpy as np
 import pytest
@@ -127,3 +128,44 @@ def test_a_student_that_is_not_data_is_not_stored(data3, tmp_path, monkeypatch):
     monkeypatch.setattr(skhpmkd.reuse, "student_snapshot", lambda net: snapshot)
     assert store_fit(memory, "key", [0.1], clf.student_, {"config_": clf.config_}) is True
     assert memory.stored_student("key")["payload"]["config_"] == clf.config_
+
+
+class TinyModule(torch.nn.Module):
+    """A module of the user's own: known by its name only, so never restored."""
+
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_classes)
+
+    def forward(self, X):
+        return self.linear(X)
+
+
+def test_a_module_of_the_users_own_always_trains(data3, tmp_path):
+    from skhpmkd import make_student
+
+    X, y = data3
+    student = make_student(module=TinyModule, max_epochs=5)
+    path = str(tmp_path / "m.sqlite")
+    fast_classifier(memory=path, student=student).fit(X, y)
+    second = fast_classifier(memory=path, student=student).fit(X, y)
+    assert second.restored_ is False
+    with sqlite3.connect(tmp_path / "m.sqlite") as connection:  # nothing was stored
+        assert connection.execute("SELECT count(*) FROM students").fetchone() == (0,)
+    connection.close()
+
+
+def test_a_stored_student_that_does_not_fit_is_trained_again(data3, tmp_path,
+                                                           monkeypatch):
+    import skhpmkd.classifier
+
+    X, y = data3
+    first = fast_classifier(memory=str(tmp_path / "m.sqlite")).fit(X, y)
+
+    def broken(*args):
+        raise RuntimeError("size mismatch for layers.0.weight")
+
+    monkeypatch.setattr(skhpmkd.classifier, "restore_student", broken)
+    second = fast_classifier(memory=str(tmp_path / "m.sqlite")).fit(X, y)
+    assert second.restored_ is False
+    assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
