@@ -257,7 +257,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         The device the student was trained on.
     fit_times_ : dict
         Wall-clock seconds of the ``"teachers"``, ``"weighting"`` (teacher weights and
-        transfer set) and ``"student"`` stages.
+        transfer set) and ``"student"`` stages (for a restored fit, the seconds it
+        took to restore the student).
     teacher_nbytes_, student_nbytes_ : int
         Pickled sizes of the teacher ensemble and of the student module.
     teacher_n_nodes_ : int or None
