@@ -12,14 +12,14 @@ differ only in what the student learns from:
   (static defaults) / with the prior's first proposal (no search);
 - ``hpmkd -X`` / ``hpmkd +X`` (with ``--ablate``): HPM-KD with component X switched
   off / on at the configuration the ``hpmkd`` row of the same seed chose
-  (:func:`component_flips`).
+  (:func:`component_flips`);
+- ``grid T=t a=a`` (with ``--grid``): HPM-KD with ``config="default"`` and the
+  temperature and alpha set by hand, the manual grid the configuration manager is
+  compared with.
 
 Every ``hpmkd`` variant shares the teacher stage of the ``hpmkd`` row of the same
 seed through ``teacher_cache``, so its fit time excludes the teachers (the ``hpmkd``
 row's includes them).
-- ``grid T=t a=a`` (with ``--grid``): HPM-KD with ``config="default"`` and the
-  temperature and alpha set by hand, the manual grid the configuration manager is
-  compared with.
 
 Every HPM-KD row runs with ``memory=None``: each fit starts cold, so no row learns
 from another through the optimization memory.
@@ -130,9 +130,15 @@ def ablation_params(components=MANAGER_COMPONENTS):
     defaults = HPMKDClassifier().get_params()
     rows = {}
     for name, (param, on, off) in components.items():
-        is_on = defaults[param] == on
-        rows[f"hpmkd {'-' if is_on else '+'}{name}"] = {param: off if is_on else on}
+        row, value = _flipped(name, on, off, is_on=defaults[param] == on)
+        rows[row] = {param: value}
     return rows
+
+
+def _flipped(name, on, off, is_on):
+    """Row name and value that flip component ``name``: ``hpmkd -name`` and ``off``
+    where it is on, ``hpmkd +name`` and ``on`` where it is off."""
+    return (f"hpmkd -{name}", off) if is_on else (f"hpmkd +{name}", on)
 
 
 def component_flips(chosen):
@@ -146,9 +152,8 @@ def component_flips(chosen):
     """
     rows = {}
     for name, (param, on, off) in CHOSEN_COMPONENTS.items():
-        is_on = chosen[param] != off
-        rows[f"hpmkd {'-' if is_on else '+'}{name}"] = {
-            "config": {**chosen, param: off if is_on else on}}
+        row, value = _flipped(name, on, off, is_on=chosen[param] != off)
+        rows[row] = {"config": {**chosen, param: value}}
     for name, params in ablation_params(FIXED_COMPONENTS).items():
         rows[name] = {"config": dict(chosen), **params}
     return rows

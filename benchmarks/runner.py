@@ -94,8 +94,9 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, models
     for model_name, (student, reuses_teachers) in students.items():
         if models is not None and model_name not in models:
             continue
-        fitted[model_name] = _fit_student(name, seed, model_name, student, reuses_teachers,
-                                          teacher_seconds, split, rows, log)
+        fitted[model_name] = _fit_student(name, seed, model_name, student,
+                                          reuses_teachers, teacher_seconds, split, rows,
+                                          log)
     if ablate and "hpmkd" in fitted:
         for model_name, (student, reuses_teachers) in ablations(
                 fitted["hpmkd"].config_, fitted_teachers, seed, teacher_cache).items():

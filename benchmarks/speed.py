@@ -135,7 +135,8 @@ def format_speed(result):
             continue
         lines.append(f"  {label}: {warm['seconds']:.1f} s vs {baseline} "
                      f"{cold['seconds']:.1f} s ({cold['seconds'] / warm['seconds']:.2f}x "
-                     f"faster), accuracy {100 * (warm['accuracy'] - cold['accuracy']):+.2f}"
-                     f" pp ({warm['config_source']}"
+                     f"faster), accuracy "
+                     f"{100 * (warm['accuracy'] - cold['accuracy']):+.2f} pp "
+                     f"({warm['config_source']}"
                      f"{', restored' if warm.get('restored') else ''})")
     return "\n".join(lines)

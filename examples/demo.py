@@ -83,7 +83,8 @@ def main():
           f"{ensemble['latency_10k'] / student['latency_10k']:.1f}x")
     print(f"speed-up on 1 row vs teacher average:         "
           f"{ensemble['latency_1'] / student['latency_1']:.1f}x")
-    student_stage = "student restored" if clf.restored_ else "configuration search and student"
+    student_stage = ("student restored" if clf.restored_
+                     else "configuration search and student")
     print(f"fit: {fit_seconds:.1f} s (teachers {clf.fit_times_['teachers']:.1f} s, "
           f"{student_stage} {clf.fit_times_['student']:.1f} s)")
     origin = {"memory": "reused from the memory: a past search on the same data",

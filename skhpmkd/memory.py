@@ -295,6 +295,20 @@ def _dumps(value, name):
     return json.dumps(_to_json(value, name), sort_keys=True)
 
 
+@contextlib.contextmanager
+def _write_transaction(connection):
+    """An immediate (write-locking) transaction: committed at the end of the block,
+    rolled back if the block raises."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
 def _fault_kind(exc):
     """``"corrupt"``, ``"locked"``, ``"read-only"`` or ``"other"`` for a sqlite3 error."""
     code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
@@ -544,19 +558,13 @@ class OptimizationMemory:
             return False
 
         def insert(connection):
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            with _write_transaction(connection):
                 connection.execute(
                     "INSERT OR REPLACE INTO students (key, created, run_id, payload) "
                     "VALUES (?, ?, ?, ?)", (str(key), time.time(), run_id, text))
                 connection.execute(
                     "DELETE FROM students WHERE key NOT IN (SELECT key FROM students "
                     "ORDER BY created DESC LIMIT ?)", (MAX_STORED_STUDENTS,))
-                connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
             return True
 
         return self._attempt(insert, False, write=True,
@@ -568,8 +576,8 @@ class OptimizationMemory:
             if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
                                   "name = 'students'").fetchone() is None:
                 return None  # a version 1 file this process may not upgrade
-            return connection.execute("SELECT run_id, payload FROM students WHERE key = ?",
-                                      (str(key),)).fetchone()
+            return connection.execute(
+                "SELECT run_id, payload FROM students WHERE key = ?", (str(key),)).fetchone()
 
         found = self._attempt(select, None, write=False,
                               action="no stored student is read")
@@ -672,18 +680,12 @@ class OptimizationMemory:
             if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 connection.execute("PRAGMA journal_mode = WAL")
             if needs_setup:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
+                with _write_transaction(connection):
                     if self._schema_needs_setup(connection):  # another process may
                         connection.execute(_CREATE_RUNS)       # have done it meanwhile
                         connection.execute(_CREATE_FINGERPRINT_INDEX)
                         connection.execute(_CREATE_STUDENTS)
                         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                    connection.execute("COMMIT")
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
         self._opened = True
 
     def _schema_needs_setup(self, connection):

@@ -3,10 +3,10 @@ when the same fit runs again (a notebook cell run twice, a script rerun).
 
 A fit is the same when the data (its fingerprint), the estimator's parameters (the
 teachers and the student template included, hashed by joblib), the device, the
-package versions and this package's code are, and its ``random_state`` is an int: a fit seeded otherwise is
-not repeatable, and is never restored. The parameters that only say where and how
-loudly a fit runs (:data:`NEUTRAL_PARAMS`) are left out. Only students of the default
-module and loss are stored (:func:`is_restorable`).
+package versions and this package's code are, and its ``random_state`` is an int: a
+fit seeded otherwise is not repeatable, and is never restored. The parameters that
+only say where and how loudly a fit runs (:data:`NEUTRAL_PARAMS`) are left out. Only
+students of the default module and loss are stored (:func:`is_restorable`).
 
 Before a stored student is used, the teachers just fitted must give the out-of-fold
 outputs the stored fit had (their log-loss on the labels, per teacher, to a relative

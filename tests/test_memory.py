@@ -566,7 +566,8 @@ def test_arrays_round_trip_exactly_as_json_text():
     for name in ("w", "flag", "empty"):
         assert back[name].dtype == value[name].dtype
         assert np.array_equal(back[name], value[name])
-    assert np.array_equal(back["edges"][0], value["edges"][0]) and back["edges"][1] is None
+    assert np.array_equal(back["edges"][0], value["edges"][0])
+    assert back["edges"][1] is None
     assert back["n"] == [3, 4] and back["name"] == "ple"
     with pytest.raises(TypeError, match="dtype object"):
         encode_arrays(np.array([object()]))

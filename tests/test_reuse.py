@@ -123,10 +123,11 @@ def test_a_student_that_is_not_data_is_not_stored(data3, tmp_path, monkeypatch):
     snapshot = student_snapshot(clf.student_)
     monkeypatch.setattr(skhpmkd.reuse, "student_snapshot", lambda net: dict(
         snapshot, params={**snapshot["params"], "module__activation": torch.nn.ReLU}))
-    assert store_fit(memory, "key", [0.1], clf.student_, {"config_": clf.config_}) is False
+    attributes = {"config_": clf.config_}
+    assert store_fit(memory, "key", [0.1], clf.student_, attributes) is False
     assert memory.stored_student("key") is None
     monkeypatch.setattr(skhpmkd.reuse, "student_snapshot", lambda net: snapshot)
-    assert store_fit(memory, "key", [0.1], clf.student_, {"config_": clf.config_}) is True
+    assert store_fit(memory, "key", [0.1], clf.student_, attributes) is True
     assert memory.stored_student("key")["payload"]["config_"] == clf.config_
 
 
