@@ -64,8 +64,10 @@ GRID_TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
 GRID_ALPHAS = (0.1, 0.5, 0.9)
 
 
-def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False):
-    """Student models to fit, by row name.
+def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False,
+                  ablate=False):
+    """Student models to fit, by row name (with ``ablate``, also the rows of
+    :data:`SEARCH_COMPONENTS`).
 
     Returns
     -------
@@ -85,6 +87,11 @@ def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False
     students.update({name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
                                             memory=None, **params), False)
                      for name, params in ablation_params().items()})
+    if ablate:
+        students.update({name: (HPMKDClassifier(random_state=seed,
+                                                teacher_cache=teacher_cache, memory=None,
+                                                **params), False)
+                         for name, params in ablation_params(SEARCH_COMPONENTS).items()})
     if grid:
         students.update({
             f"grid T={t:g} a={a:g}": (HPMKDClassifier(
@@ -101,6 +108,13 @@ def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False
 MANAGER_COMPONENTS = {
     "config": ("config", "auto", "default"),
     "search": ("search_budget", 6, 0),
+}
+
+#: Settings of the search, flipped for the whole fit with ``--ablate`` only:
+#: ``search_folds`` cross-validates the short rungs on small data (a whole search per
+#: row; the same fit as ``hpmkd`` where the validation split has 1,000 rows).
+SEARCH_COMPONENTS = {
+    "cv": ("search_folds", "auto", 1),
 }
 
 #: Components the configuration manager chooses per task: (searched parameter, value

@@ -89,7 +89,8 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, models
     rows.append(_row(name, seed, "teacher average", "teacher", average.predict_proba,
                      average, teacher_seconds, split))
     log(f"  seed {seed}: teachers fitted in {teacher_seconds:.1f} s")
-    students = make_students(fitted_teachers, average, seed, teacher_cache, grid)
+    students = make_students(fitted_teachers, average, seed, teacher_cache, grid,
+                             ablate)
     fitted = {}
     for model_name, (student, reuses_teachers) in students.items():
         if models is not None and model_name not in models:

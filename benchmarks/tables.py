@@ -185,6 +185,7 @@ def component_effects(frame):
     """
     base = frame[frame.model == "hpmkd"].set_index(["dataset", "seed"]).accuracy
     ablated = frame[frame.model.str.match(r"hpmkd [+-]")]
+    ablated = ablated[[key in base.index for key in zip(ablated.dataset, ablated.seed)]]
     if ablated.empty:
         return pd.DataFrame()
     effects = []
@@ -201,6 +202,7 @@ def component_effects(frame):
                                   f"on {s['on']:.0f}/{s['n']:.0f}",
                         axis=1).unstack("component")
     means = stats["mean"].unstack("component").mean()
+    cells = cells.fillna("-")  # a component not run on a dataset
     cells.loc["mean"] = [f"{means[c]:+.2f}" for c in cells.columns]
     return cells.reset_index()
 

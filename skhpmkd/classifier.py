@@ -2,6 +2,7 @@
 
 import logging
 import os
+from dataclasses import replace
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -35,7 +36,7 @@ from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
 from .memory import data_fingerprint, open_memory
 from .parallel import release_workers
 from .reuse import fit_key, is_restorable, load_fit, store_fit, teacher_signature
-from .search import successive_halving
+from .search import search_folds, successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
     DistillationNet,
@@ -54,7 +55,12 @@ from .teachers import (
     validate_teachers,
 )
 from .temperature import TEMPERATURE_SCHEDULES
-from .training import StudentTrainer, distillation_targets, transfer_key
+from .training import (
+    CrossValidatedTrainer,
+    StudentTrainer,
+    distillation_targets,
+    transfer_key,
+)
 
 logger = logging.getLogger("skhpmkd")
 
@@ -148,6 +154,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         proposal, no search. The search needs ``early_stopping`` (validation rows);
         without it the prior's proposal is taken. Its trainings run in parallel
         with ``n_jobs``.
+    search_folds : "auto" or int, default=1
+        Validation folds of the search's short rungs. 1: the fit's own validation
+        split. A split of a few dozen rows tells configurations apart only by large
+        margins; with more folds each candidate trains once per fold (disjoint
+        stratified folds, each holding out ``validation_fraction`` of the rows) and
+        is judged on all their rows pooled. "auto": enough folds to pool 1,000
+        validation rows (at most ``1 / validation_fraction``; one from 10,000 rows
+        up). The last rung always trains the winner once, on the fit's own split.
+        On the benchmark suite "auto" lowered test log-loss on breast_cancer and
+        penguins but not accuracy, at 2-4x the fit time on small data, so it is
+        not the default.
     min_compression : float or None, default=10.0
         Size budget of the default student: its hidden layers are halved (from the
         size chosen by :func:`skhpmkd.student.default_hidden_units`) until the pickled
@@ -257,7 +274,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         The device the student was trained on.
     fit_times_ : dict
         Wall-clock seconds of the ``"teachers"``, ``"weighting"`` (teacher weights and
-        transfer set) and ``"student"`` stages (for a restored fit, the seconds it
+        transfer sets, the search's folds included) and ``"student"`` stages (for a restored fit, the seconds it
         took to restore the student).
     teacher_nbytes_, student_nbytes_ : int
         Pickled sizes of the teacher ensemble and of the student module.
@@ -302,6 +319,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "numeric_embedding": [StrOptions({"ple", "periodic", "none"}), None],
         "config": [StrOptions({"auto", "default"}), dict],
         "search_budget": [Interval(Integral, 0, None, closed="left")],
+        "search_folds": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
         "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left"),
                     None],
@@ -321,7 +339,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  temperature_schedule=None, temperature_params=None, alpha=None,
                  ensemble=None, chain="off", chain_min_gain=0.005,
                  numeric_embedding=None, config="auto", search_budget=6,
-                 min_compression=10.0, augment=None, early_stopping=True,
+                 search_folds=1, min_compression=10.0, augment=None, early_stopping=True,
                  validation_fraction=0.1,
                  n_iter_no_change=10, weight_averaging=0.99, device="auto",
                  teacher_cache=None, memory="auto", n_jobs=None, random_state=None,
@@ -339,6 +357,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.numeric_embedding = numeric_embedding
         self.config = config
         self.search_budget = search_budget
+        self.search_folds = search_folds
         self.min_compression = min_compression
         self.augment = augment
         self.early_stopping = early_stopping
@@ -443,24 +462,35 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                           "training it")
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None)
-        weightings, transfer_sets = self._transfer_sets(
-            candidates, X, proba, y_encoded, train, seed_weights, seed_augment)
-        valid_set = None if valid is None else (X[valid], distillation_targets(
-            y_encoded[valid], proba[valid],
-            weightings[candidates[0]["ensemble"]].weights(X[valid], proba[valid])))
-        weighting_seconds = perf_counter() - start
-
-        start = perf_counter()
+        weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
+            X, proba, y_encoded) for method in dict.fromkeys(
+                config["ensemble"] for config in candidates)}
+        data = (X, proba, y_encoded, weightings, candidates, seed_augment)
         trainer = StudentTrainer(
-            student, transfer_sets, valid_set, len(self.classes_),
+            student, self._transfer_sets(*data, train),
+            self._valid_set(*data, valid), len(self.classes_),
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=None if self.min_compression is None
             else self.teacher_nbytes_ / self.min_compression,
             weight_averaging=self.weight_averaging, verbose=self.verbose >= 2)
+        search_trainer = trainer
+        folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
+                              self.search_folds)
+                 if len(candidates) > 1 and valid is not None else [])
+        if folds:
+            search_trainer = CrossValidatedTrainer([replace(
+                trainer, transfer_sets=self._transfer_sets(*data, fold_train),
+                valid=self._valid_set(*data, fold_valid))
+                for fold_train, fold_valid in folds])
+        weighting_seconds = perf_counter() - start
+
+        start = perf_counter()
         self._log(f"distilling into the student on {self.device_} ({len(train)} rows), "
                   f"{len(candidates)} candidate configuration(s) from "
-                  f"{self.config_source_}")
-        self.student_, steps, self.chain_length_ = self._distil(trainer, candidates)
+                  f"{self.config_source_}"
+                  + (f", searched on {len(folds)} folds" if folds else ""))
+        self.student_, steps, self.chain_length_ = self._distil(
+            trainer, candidates, search_trainer)
         self.teacher_weighting_ = weightings[self.config_["ensemble"]]
         self.teacher_weights_ = self.teacher_weighting_.mean_weights_
         self.n_synthetic_ = len(trainer.transfer_set(self.config_)[0]) - len(train)
@@ -498,17 +528,21 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  if self.early_stopping else None)
         return split if split is not None else (np.arange(len(y)), None)
 
-    def _transfer_sets(self, configs, X, proba, y, train, seed_weights, seed_augment):
-        """The teacher weightings and transfer sets the ``configs`` train on.
+    def _valid_set(self, X, proba, y, weightings, configs, seed_augment, valid):
+        """``(X, targets)`` of the ``valid`` rows (None for None); their targets mix
+        the teachers as the first configuration does."""
+        if valid is None:
+            return None
+        weights = weightings[configs[0]["ensemble"]].weights(X[valid], proba[valid])
+        return X[valid], distillation_targets(y[valid], proba[valid], weights)
 
-        Returns ``{method: fitted TeacherWeighting}`` and ``{transfer_key: (X,
-        targets)}``: the training rows, then MUNGE rows labelled by the fitted
-        teachers (each augmentation drawn once), with their soft targets mixed by the
-        configuration's weighting. Weightings are fitted on all rows' out-of-fold
-        outputs.
+    def _transfer_sets(self, X, proba, y, weightings, configs, seed_augment, train):
+        """``{transfer_key: (X, targets)}`` that the ``configs`` train on: the
+        ``train`` rows, then MUNGE rows near them labelled by the fitted teachers
+        (each augmentation drawn once), with their soft targets mixed by the
+        configuration's teacher weighting (``weightings``: method -> fitted
+        TeacherWeighting, fitted on all rows' out-of-fold outputs).
         """
-        weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
-            X, proba, y) for method in dict.fromkeys(c["ensemble"] for c in configs)}
         synthetic = {augment: self._synthetic_rows(X[train], augment, seed_augment)
                      for augment in dict.fromkeys(c["augment"] for c in configs)}
         sets = {}
@@ -522,7 +556,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             labels = np.concatenate([y[train], np.full(len(X_synthetic), -1)])
             weights = weightings[config["ensemble"]].weights(X_all, proba_all)
             sets[key] = (X_all, distillation_targets(labels, proba_all, weights))
-        return weightings, sets
+        return sets
 
     def _synthetic_rows(self, X, augment, seed):
         """MUNGE rows near ``X`` for ``augment`` and the teachers' probabilities on
@@ -570,8 +604,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return [config for config, _ in candidates], (
             "search" if len(candidates) > 1 else candidates[0][1])
 
-    def _distil(self, trainer, candidates):
-        """Pick the configuration, then train the student (through a chain if it pays)."""
+    def _distil(self, trainer, candidates, search_trainer):
+        """Pick the configuration (the short rungs of a search train with
+        ``search_trainer``), then train the student (through a chain if it pays)."""
         def rows(config):
             return len(trainer.transfer_set(config)[0])
 
@@ -583,11 +618,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             release_workers(self.n_jobs)
         if len(candidates) > 1:
             best, net, records = successive_halving(
-                candidates, trainer, trainer.template.max_epochs,
+                candidates, search_trainer, trainer.template.max_epochs,
                 n_rows=max(map(rows, candidates)),
                 cost=lambda config: (1.0 if config["numeric_embedding"] == "none" else 2.0)
                 * config["width"] * rows(config),
-                row_losses=trainer.valid_row_losses, n_jobs=1 if cuda else self.n_jobs)
+                row_losses=search_trainer.valid_row_losses, final_train=trainer,
+                n_jobs=1 if cuda else self.n_jobs)
             first = (net, records[-1]["valid_loss"], records[-1]["seconds"])
             self.config_search_ = [dict(record, config=candidates[record["candidate"]])
                                    for record in records]
@@ -607,7 +643,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     #: Parameters recorded in the optimization memory with each fit.
     _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
                           "min_compression", "early_stopping", "validation_fraction",
-                          "n_iter_no_change", "weight_averaging", "search_budget")
+                          "n_iter_no_change", "weight_averaging", "search_budget",
+                          "search_folds")
 
     def _remember(self, memory, fingerprint, teacher_task_seconds):
         """Record this fit in the shared optimization memory (never fails the fit)."""

@@ -14,13 +14,21 @@ race only when its loss is lower beyond paired noise
 (:func:`skhpmkd.ensemble.significantly_lower`). The leader is the best of several
 challengers, so the threshold grows with their number (:func:`challenger_z`). On a
 small validation split the search thus keeps the favourite instead of chasing noise.
+
+A small validation split shows little beyond noise, so on small data the short rungs
+are cross-validated (:func:`search_folds`): each candidate trains once per fold of
+disjoint stratified validation rows, and the rung compares the candidates on every
+fold's rows pooled, at least ``MIN_POOLED_VALID_ROWS`` of them where the data has
+that many. The last rung trains the winner once, on the fit's own split.
 """
 
 import math
+from itertools import islice
 
 import numpy as np
 import torch
 from scipy.stats import norm
+from sklearn.model_selection import StratifiedKFold
 
 from .ensemble import SIGNIFICANCE_Z, significantly_lower
 from .parallel import Task, run_tasks, threads_per_task
@@ -32,6 +40,32 @@ MIN_RUNG_EPOCHS = 10
 #: Most training rows of the first rung; each later rung may use ``ETA`` times more.
 #: On large data the short rungs thus cost little next to the final training.
 MIN_RUNG_ROWS = 5000
+#: Validation rows the short rungs compare candidates on, pooled over folds, where the
+#: data has that many. About ten times as many training rows go into each rung's
+#: trainings, whatever the size of the data, so the folds cost a bounded amount.
+MIN_POOLED_VALID_ROWS = 1000
+
+
+def search_folds(y, validation_fraction, seed, n_folds="auto",
+                 min_rows=MIN_POOLED_VALID_ROWS):
+    """``[(train, valid), ...]``: disjoint stratified validation folds for the short
+    rungs of the search, or ``[]`` for the fit's single validation split.
+
+    Each fold holds out about ``validation_fraction`` of the rows (the folds of a
+    ``StratifiedKFold`` of ``1 / validation_fraction`` splits, at most the smallest
+    class's count). ``n_folds="auto"`` takes as many folds as pool ``min_rows``
+    validation rows; an int takes that many (1: none). There are never more folds
+    than splits.
+    """
+    y = np.asarray(y)
+    if n_folds == "auto":
+        n_folds = math.ceil(min_rows / max(1.0, len(y) * validation_fraction))
+    n_splits = min(max(2, round(1 / validation_fraction)), int(np.bincount(y).min()))
+    n_folds = min(int(n_folds), n_splits)
+    if n_folds < 2:
+        return []
+    splitter = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+    return list(islice(splitter.split(np.zeros(len(y)), y), n_folds))
 
 
 def rung_schedule(n_candidates, max_epochs, n_rows=None, eta=ETA,
@@ -77,9 +111,16 @@ def _ranked(alive, losses, row_losses):
     return [favourite] + [i for i in order if i != favourite]
 
 
+def _epochs_run(net):
+    """Epochs a network trained (the most of a fold's networks)."""
+    if isinstance(net, tuple):
+        return max(map(_epochs_run, net))
+    return len(net.history)
+
+
 def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
-                       row_losses=None, n_jobs=None, eta=ETA, min_epochs=MIN_RUNG_EPOCHS,
-                       min_rows=MIN_RUNG_ROWS):
+                       row_losses=None, final_train=None, n_jobs=None, eta=ETA,
+                       min_epochs=MIN_RUNG_EPOCHS, min_rows=MIN_RUNG_ROWS):
     """Pick the configuration whose student has the lowest validation log-loss.
 
     Parameters
@@ -89,7 +130,8 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
     train : callable
         ``train(config, max_epochs=..., max_rows=...) -> (net, valid_loss)``, where
         ``max_rows`` (None: all) caps the training rows; picklable when ``n_jobs``
-        runs workers in other processes.
+        runs workers in other processes. ``net`` may be a tuple of networks (one per
+        fold, see :class:`skhpmkd.training.CrossValidatedTrainer`).
     max_epochs : int
         Epochs of the last rung.
     n_rows : int or None
@@ -101,6 +143,9 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         ``row_losses(net)``: per-row validation losses, for the paired noise guard
         that keeps the best-ranked candidate unless it is beaten significantly. None:
         plain ranking by ``valid_loss``.
+    final_train : callable, optional
+        Trains the last rung's single candidate (None: ``train``), whose network is
+        the result; ``row_losses`` is not called on it.
     n_jobs : int or None
         Parallel trainings per rung, as in joblib.
     eta, min_epochs, min_rows : int
@@ -113,7 +158,8 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
     net : the chosen candidate's network from the last rung
     records : list of dict
         One per training: ``candidate``, ``rung``, ``max_epochs``, ``epochs`` (run),
-        ``rows``, ``valid_loss`` and ``seconds``.
+        ``rows``, ``folds`` (networks trained: 1, or one per fold), ``valid_loss``
+        and ``seconds``.
     """
     alive = list(range(len(candidates)))
     records = []
@@ -121,8 +167,10 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
                              min_rows)
     for rung, (size, epochs, rows) in enumerate(schedule):
         alive = alive[:size]
+        last = rung == len(schedule) - 1
+        rung_train = final_train if last and final_train is not None else train
         n_threads = threads_per_task(n_jobs, len(alive))
-        tasks = [Task(_train_capped, (train, candidates[i], epochs, rows, n_threads),
+        tasks = [Task(_train_capped, (rung_train, candidates[i], epochs, rows, n_threads),
                       cost=epochs * (rows or 1) * (cost(candidates[i]) if cost else 1.0),
                       name=f"rung{rung}:candidate{i}") for i in alive]
         results, seconds = run_tasks(tasks, n_jobs=n_jobs, return_seconds=True)
@@ -130,10 +178,11 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         for task, i, (net, loss) in zip(tasks, alive, results):
             nets[i] = net
             losses.append(loss if np.isfinite(loss) else np.inf)
-            if row_losses is not None:
+            if row_losses is not None and len(alive) > 1:
                 per_row[i] = row_losses(net)
             records.append({"candidate": i, "rung": rung, "max_epochs": epochs,
-                            "epochs": len(net.history), "rows": rows,
+                            "epochs": _epochs_run(net), "rows": rows,
+                            "folds": len(net) if isinstance(net, tuple) else 1,
                             "valid_loss": float(loss), "seconds": seconds[task.name]})
-        alive = _ranked(alive, losses, per_row if row_losses is not None else None)
+        alive = _ranked(alive, losses, per_row if per_row else None)
     return alive[0], nets[alive[0]], records

@@ -137,3 +137,27 @@ class StudentTrainer:
         proba = predict_proba_fast(net.module_, X_valid)
         label_proba = proba[np.arange(len(X_valid)), targets["label"]]
         return -np.log(np.clip(label_proba, 1e-12, None))
+
+
+@dataclass
+class CrossValidatedTrainer:
+    """Train a configuration once per fold and judge it on every fold's validation
+    rows pooled (the search's short rungs on small data; see
+    :func:`skhpmkd.search.search_folds`).
+
+    ``trainers`` holds one :class:`StudentTrainer` per fold, each with that fold's
+    training rows as its transfer sets and its held-out rows as ``valid``.
+    """
+
+    trainers: list
+
+    def __call__(self, config, max_epochs=None, max_rows=None):
+        """Train one student per fold; returns ``(tuple of nets, pooled log-loss)``."""
+        nets = tuple(trainer(config, max_epochs=max_epochs, max_rows=max_rows)[0]
+                     for trainer in self.trainers)
+        return nets, float(np.mean(self.valid_row_losses(nets)))
+
+    def valid_row_losses(self, nets):
+        """Per-row log-loss on every fold's validation rows, fold after fold."""
+        return np.concatenate([trainer.valid_row_losses(net)
+                               for trainer, net in zip(self.trainers, nets)])

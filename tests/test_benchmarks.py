@@ -55,6 +55,11 @@ def test_component_effects_sign_means_helps():
     assert table.loc["toy", "embedding"] == "+2.00 [+2.00, +2.00] on 2/2"
     assert table.loc["toy", "chain"] == "+0.00 [-1.00, +1.00] on 0/2"
     assert table.loc["mean", "embedding"] == "+2.00"
+    # an ablation row without its hpmkd row (a run of --models "hpmkd +cv") is left out
+    alone = [row("xgb", "teacher", 0.9, 400, 5), row("hpmkd +cv", "student", 0.8, 10, 5)]
+    assert component_effects(add_derived_columns(alone)).empty
+    assert component_effects(add_derived_columns(rows + alone)).equals(
+        component_effects(add_derived_columns(rows)))
 
 
 def test_gap_closed_is_undefined_when_the_gap_is_small():
@@ -124,6 +129,9 @@ def test_baselines_use_no_hpmkd_component():
                   for param, _, _ in table.values()}
     assert set(PLAIN) - {"memory"} <= components | {"alpha"}
     assert {"hpmkd -config", "hpmkd -search"} <= set(students)
+    assert "hpmkd +cv" not in students
+    with_ablation = make_students([], average=None, seed=0, ablate=True)
+    assert with_ablation["hpmkd +cv"][0].get_params()["search_folds"] == "auto"
 
 
 def test_ablation_rows_flip_one_component_at_the_chosen_config():

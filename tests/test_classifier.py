@@ -653,3 +653,15 @@ def test_the_search_trains_each_candidate_on_its_own_transfer_set(data3):
         flipped = fast_classifier(config="auto", augment=None, memory=None).fit(X, y)
     assert flipped.config_search_[0]["config"] == other
     assert (flipped.n_synthetic_ > 0) == (flipped.config_ == other)
+
+
+def test_the_search_judges_small_data_on_pooled_folds(data3):
+    X, y = data3
+    folds = [r["folds"] for r in fast_classifier(
+        config="auto", search_budget=3, memory=None,
+        search_folds="auto").fit(X, y).config_search_]
+    assert folds == [10, 10, 10, 1]  # 12 validation rows: as many folds as allowed
+    three = fast_classifier(config="auto", search_budget=3, memory=None, search_folds=3)
+    assert [r["folds"] for r in three.fit(X, y).config_search_] == [3, 3, 3, 1]
+    default = fast_classifier(config="auto", search_budget=3, memory=None)
+    assert [r["folds"] for r in default.fit(X, y).config_search_] == [1, 1, 1, 1]

@@ -80,3 +80,73 @@ def test_short_rungs_train_on_fewer_rows():
     _, _, records = successive_halving(candidates, train, 50, n_rows=1000, min_rows=100)
     assert seen == [100, 100, 100, None]  # the last rung: every row
     assert [r["rows"] for r in records] == seen
+
+
+def test_search_folds_pool_enough_disjoint_stratified_validation_rows():
+    import numpy as np
+
+    from skhpmkd.search import search_folds
+
+    y = np.repeat([0, 1, 2], [150, 100, 50])
+    folds = search_folds(y, 0.1, seed=0)  # 30 validation rows: as many folds as allowed
+    assert len(folds) == 10
+    held_out = np.concatenate([valid for _, valid in folds])
+    assert len(np.unique(held_out)) == len(held_out) == len(y)
+    for train, valid in folds:
+        assert len(np.intersect1d(train, valid)) == 0 and len(train) + len(valid) == 300
+        assert np.bincount(y[valid]).tolist() == [15, 10, 5]
+    assert len(search_folds(y, 0.1, seed=0, min_rows=90)) == 3
+    assert len(search_folds(y, 0.1, seed=0, n_folds=4)) == 4
+    assert search_folds(y, 0.1, seed=0, n_folds=1) == []
+    assert len(search_folds(y, 0.25, seed=0)) == 4  # never more folds than splits
+    assert search_folds(np.repeat([0, 1], [9000, 1000]), 0.1, seed=0) == []
+    assert len(search_folds(np.repeat([0, 1], [40, 3]), 0.1, seed=0)) == 3
+    assert search_folds(np.repeat([0, 1], [40, 1]), 0.1, seed=0) == []
+    same = search_folds(y, 0.1, seed=0)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, same))
+
+
+def test_the_last_rung_trains_with_final_train_and_is_not_row_scored():
+    calls = []
+
+    def fold_train(config, max_epochs, max_rows=None):
+        calls.append(("folds", max_epochs))
+        nets = (FakeNet(max_epochs), FakeNet(max_epochs - 1))
+        return nets, config["quality"] + 1.0 / max_epochs
+
+    def final_train(config, max_epochs, max_rows=None):
+        calls.append(("final", max_epochs))
+        return fake_train(config, max_epochs)
+
+    def row_losses(nets):
+        assert isinstance(nets, tuple)
+        return [0.0, 0.0]
+
+    candidates = [{"quality": q} for q in (0.5, 0.2, 0.9)]
+    best, net, records = successive_halving(candidates, fold_train, 40,
+                                            row_losses=row_losses,
+                                            final_train=final_train)
+    assert calls == [("folds", 10)] * 3 + [("final", 40)]
+    assert [r["folds"] for r in records] == [2, 2, 2, 1]
+    assert records[0]["epochs"] == 10 and len(net.history) == 40
+
+
+def test_cross_validated_trainer_pools_the_folds_validation_rows():
+    import numpy as np
+
+    from skhpmkd.training import CrossValidatedTrainer
+
+    class FoldTrainer:
+        def __init__(self, losses):
+            self.losses = np.asarray(losses)
+
+        def __call__(self, config, max_epochs=None, max_rows=None):
+            return FakeNet(max_epochs), float(self.losses.mean())
+
+        def valid_row_losses(self, net):
+            return self.losses
+
+    trainer = CrossValidatedTrainer([FoldTrainer([1.0, 2.0, 3.0]), FoldTrainer([6.0])])
+    nets, loss = trainer({}, max_epochs=5)
+    assert len(nets) == 2 and loss == 3.0  # the rows' mean, not the folds'
+    assert trainer.valid_row_losses(nets).tolist() == [1.0, 2.0, 3.0, 6.0]
