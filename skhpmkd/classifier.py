@@ -619,7 +619,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if len(candidates) > 1:
             best, net, records = successive_halving(
                 candidates, search_trainer, trainer.template.max_epochs,
-                n_rows=max(map(rows, candidates)),
+                n_rows=trainer.n_labelled,
                 cost=lambda config: (1.0 if config["numeric_embedding"] == "none" else 2.0)
                 * config["width"] * rows(config),
                 row_losses=search_trainer.valid_row_losses, final_train=trainer,

@@ -1,6 +1,7 @@
 """Budgeted search: successive halving over candidate configurations on validation rows.
 
-Every candidate is first trained for a few epochs on at most ``MIN_RUNG_ROWS`` rows;
+Every candidate is first trained for a few epochs on at most ``MIN_RUNG_ROWS``
+labelled rows (and the same share of its synthetic rows, if it augments);
 the best ``1 / eta`` of them go on to a rung ``eta`` times longer on ``eta`` times more
 rows, and so on, until one candidate is trained with the
 full epoch budget (and early stopping). That last network is the search's result, so
@@ -8,9 +9,9 @@ the winner is not trained twice. Candidates of a rung are independent and run as
 parallel tasks (:func:`skhpmkd.parallel.run_tasks`), costliest first.
 
 The candidates come ranked, the favourite first (the static defaults; see
-:func:`skhpmkd.config.propose_candidates`), and that ranking is the null hypothesis:
-with per-row validation losses, a candidate overtakes the best-ranked one still in the
-race only when its loss is lower beyond paired noise
+:func:`skhpmkd.config.propose_candidates`), and the favourite is the null hypothesis:
+with per-row validation losses, a candidate overtakes it only when its loss is lower
+beyond paired noise
 (:func:`skhpmkd.ensemble.significantly_lower`). The leader is the best of several
 challengers, so the threshold grows with their number (:func:`challenger_z`). On a
 small validation split the search thus keeps the favourite instead of chasing noise.
@@ -37,7 +38,8 @@ from .parallel import Task, run_tasks, threads_per_task
 ETA = 3
 #: Epochs of the first rung; each later rung trains ``ETA`` times longer.
 MIN_RUNG_EPOCHS = 10
-#: Most training rows of the first rung; each later rung may use ``ETA`` times more.
+#: Most labelled training rows of the first rung; each later rung may use ``ETA`` times
+#: more (a candidate with augmentation adds the same share of its synthetic rows).
 #: On large data the short rungs thus cost little next to the final training.
 MIN_RUNG_ROWS = 5000
 #: Validation rows the short rungs compare candidates on, pooled over folds, where the
@@ -100,13 +102,16 @@ def challenger_z(n_challengers, z=SIGNIFICANCE_Z):
 
 
 def _ranked(alive, losses, row_losses):
-    """``alive`` best first: by loss, but the best-ranked candidate (lowest index) stays
-    first unless the leader's per-row losses are significantly lower."""
+    """``alive`` best first: by loss, but the favourite (candidate 0) stays first
+    unless the leader's per-row losses are significantly lower. Once the favourite is
+    out, the challengers are ranked by loss alone: the prior's order among them is
+    not a belief worth a noise guard."""
     order = [alive[j] for j in np.argsort(losses, kind="stable")]
-    favourite = min(alive)
-    if row_losses is None or order[0] == favourite or significantly_lower(
-            row_losses[order[0]], row_losses[favourite],
-            z=challenger_z(len(alive) - 1)):
+    favourite = 0
+    if row_losses is None or favourite not in alive or order[0] == favourite or (
+            significantly_lower(
+                row_losses[order[0]], row_losses[favourite],
+                z=challenger_z(len(alive) - 1))):
         return order
     return [favourite] + [i for i in order if i != favourite]
 
@@ -129,14 +134,14 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         Configurations, best guess first (ties keep the earlier one).
     train : callable
         ``train(config, max_epochs=..., max_rows=...) -> (net, valid_loss)``, where
-        ``max_rows`` (None: all) caps the training rows; picklable when ``n_jobs``
+        ``max_rows`` (None: all) caps the labelled training rows; picklable when ``n_jobs``
         runs workers in other processes. ``net`` may be a tuple of networks (one per
         fold, see :class:`skhpmkd.training.CrossValidatedTrainer`).
     max_epochs : int
         Epochs of the last rung.
     n_rows : int or None
-        Most training rows of the short rungs (None: never capped); the last rung
-        trains on all rows.
+        Labelled training rows (the short rungs use at most ``min_rows * eta ** rung``
+        of them; None: never capped); the last rung trains on all rows.
     cost : callable, optional
         ``cost(config)``: relative cost of one epoch, to start the slowest first.
     row_losses : callable, optional

@@ -36,6 +36,24 @@ def distillation_targets(labels, teacher_proba, teacher_weights):
             "teacher_weights": teacher_weights}
 
 
+def short_rung_rows(labels, max_labelled, seed):
+    """Rows a short rung of the search trains on: ``max_labelled`` random labelled
+    rows (the same ones for every configuration) and the same share of the synthetic
+    rows (label -1), so that a configuration with augmentation is judged on a scaled-
+    down version of its full transfer set rather than on fewer labelled rows. All
+    rows when there are at most ``max_labelled`` labelled rows."""
+    labelled, synthetic = np.flatnonzero(labels >= 0), np.flatnonzero(labels < 0)
+    if max_labelled >= len(labelled):
+        return np.arange(len(labels))
+    share = max_labelled / len(labelled)
+    keep = labelled[np.sort(np.random.default_rng(seed).permutation(
+        len(labelled))[:max_labelled])]
+    n_synthetic = int(round(share * len(synthetic)))
+    keep_synthetic = synthetic[np.sort(np.random.default_rng(seed + 1).permutation(
+        len(synthetic))[:n_synthetic])]
+    return np.concatenate([keep, keep_synthetic])
+
+
 def transfer_key(config):
     """Which transfer set a configuration trains on: its teacher mixture and its
     augmentation."""
@@ -72,6 +90,12 @@ class StudentTrainer:
         """Whether the template uses the default MLP (which the trainer sizes itself)."""
         return has_default_module(self.template)
 
+    @property
+    def n_labelled(self):
+        """Labelled training rows (every transfer set has the same ones)."""
+        _, targets = next(iter(self.transfer_sets.values()))
+        return int(np.sum(targets["label"] >= 0))
+
     def transfer_set(self, config):
         """``(X, targets)`` that a student of ``config`` learns from."""
         return self.transfer_sets[transfer_key(config)]
@@ -106,17 +130,17 @@ class StudentTrainer:
         ``hidden_units`` overrides the planned size (chain assistants), ``previous``
         is the chain's previous network (it joins the teachers in the soft targets),
         ``max_epochs`` and ``max_rows`` cap training (the search's short rungs train
-        on a random subset of the rows, the same for every candidate). The size and
-        the encoding are always planned on all rows.
+        on a random subset of the labelled rows, the same for every candidate, and
+        the same share of its synthetic rows: see :func:`short_rung_rows`). The size
+        and the encoding are always planned on all rows.
         """
         module_params, target_units = self.plan(config)
         if module_params is not None:
             module_params = {**module_params,
                              "hidden_units": hidden_units or target_units}
         X, targets = self.transfer_set(config)
-        if max_rows is not None and max_rows < len(X):
-            order = np.random.default_rng(self.seed).permutation(len(X))
-            rows = np.sort(order[:max_rows])
+        if max_rows is not None:
+            rows = short_rung_rows(targets["label"], max_rows, self.seed)
             X, targets = X[rows], take_rows(targets, rows)
         if previous is not None:
             targets = with_previous_student(targets, previous, X, CHAIN_MIX)

@@ -150,3 +150,42 @@ def test_cross_validated_trainer_pools_the_folds_validation_rows():
     nets, loss = trainer({}, max_epochs=5)
     assert len(nets) == 2 and loss == 3.0  # the rows' mean, not the folds'
     assert trainer.valid_row_losses(nets).tolist() == [1.0, 2.0, 3.0, 6.0]
+
+
+def test_short_rungs_keep_the_labelled_rows_and_scale_the_synthetic_ones():
+    import numpy as np
+
+    from skhpmkd.training import short_rung_rows
+
+    plain = np.zeros(100, dtype=int)
+    augmented = np.concatenate([plain, np.full(900, -1)])
+    rows_plain = short_rung_rows(plain, 20, seed=3)
+    rows_augmented = short_rung_rows(augmented, 20, seed=3)
+    # the same labelled rows for both, and a fifth of the synthetic ones
+    assert np.array_equal(rows_augmented[:20], rows_plain) and len(rows_plain) == 20
+    assert len(rows_augmented) == 20 + 180 and (rows_augmented[20:] >= 100).all()
+    assert len(np.unique(rows_augmented)) == len(rows_augmented)
+    # at most max_labelled labelled rows: everything, synthetic rows included
+    assert np.array_equal(short_rung_rows(augmented, 100, seed=3), np.arange(1000))
+
+
+def test_once_the_favourite_is_out_the_challengers_rank_by_loss():
+    import numpy as np
+
+    def row_losses(net):
+        return net.rows
+
+    def train(config, max_epochs, max_rows=None):
+        net = FakeNet(max_epochs)
+        noise = np.random.default_rng(config["seed"]).normal(size=50)
+        net.rows = config["quality"] + noise - noise.mean()
+        return net, float(net.rows.mean())
+
+    # the favourite (0) is clearly worst and leaves at the first rung; candidate 2 is
+    # lower than 1 but not beyond noise: it wins, as the lower loss
+    candidates = [{"quality": 5.0, "seed": 0}, {"quality": 0.50, "seed": 1},
+                  {"quality": 0.45, "seed": 2}]
+    best, _, records = successive_halving(candidates, train, 30, row_losses=row_losses,
+                                          eta=2)
+    assert {r["candidate"] for r in records if r["rung"] == 1} == {1, 2}
+    assert best == 2
