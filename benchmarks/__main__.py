@@ -7,7 +7,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .datasets import DATASETS, SMALL_DATASETS
+from .datasets import DATASETS, HOLDOUT_DATASETS, SMALL_DATASETS
 from .runner import machine_description, run
 from .speed import format_speed, speed_figures
 from .tables import (
@@ -27,9 +27,14 @@ def parse_args(argv):
         prog="python -m benchmarks",
         description="skhpmkd benchmark: teachers, plain MLP, vanilla KD and HPM-KD on "
                     "real tabular data (offline).")
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS),
+    parser.add_argument("--datasets", nargs="+",
+                        choices=[*DATASETS, *HOLDOUT_DATASETS],
                         help="datasets to run (default: all eight; with --quick the "
-                             "four small ones)")
+                             "four small ones; with --holdout the real datasets "
+                             "outside the suite)")
+    parser.add_argument("--holdout", action="store_true",
+                        help="run the held-out real datasets (credit_data, mlc_churn, "
+                             "attrition, cells) that nothing was tuned on")
     parser.add_argument("--seeds", type=int, default=None,
                         help="number of seeds of the models' randomness (default 3; "
                              "1 with --quick)")
@@ -67,7 +72,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.speed:
         return speed_main(args)
-    datasets = args.datasets or list(SMALL_DATASETS if args.quick else DATASETS)
+    datasets = args.datasets or list(SMALL_DATASETS if args.quick else
+                                     HOLDOUT_DATASETS if args.holdout else DATASETS)
     n_seeds = args.seeds or (1 if args.quick else 3)
     start = time.perf_counter()
     if args.from_csv:

