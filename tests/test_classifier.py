@@ -665,3 +665,14 @@ def test_the_search_judges_small_data_on_pooled_folds(data3):
     assert [r["folds"] for r in three.fit(X, y).config_search_] == [3, 3, 3, 1]
     default = fast_classifier(config="auto", search_budget=3, memory=None)
     assert [r["folds"] for r in default.fit(X, y).config_search_] == [1, 1, 1, 1]
+
+
+def test_cross_validated_search_runs_in_parallel_workers(data3):
+    X, y = data3
+    make = lambda n_jobs: fast_classifier(config="auto", search_budget=3, memory=None,
+                                          search_folds=3, n_jobs=n_jobs)
+    serial, parallel = make(None).fit(X, y), make(2).fit(X, y)
+    assert [r["folds"] for r in parallel.config_search_] == [3, 3, 3, 1]
+    assert parallel.config_ == serial.config_
+    assert [r["valid_loss"] for r in parallel.config_search_] == pytest.approx(
+        [r["valid_loss"] for r in serial.config_search_], rel=1e-4)
