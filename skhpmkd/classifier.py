@@ -274,8 +274,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         The device the student was trained on.
     fit_times_ : dict
         Wall-clock seconds of the ``"teachers"``, ``"weighting"`` (teacher weights and
-        transfer sets, the search's folds included) and ``"student"`` stages (for a restored fit, the seconds it
-        took to restore the student).
+        transfer sets, the search's folds included) and ``"student"`` stages (for a
+        restored fit, the seconds it took to restore the student).
     teacher_nbytes_, student_nbytes_ : int
         Pickled sizes of the teacher ensemble and of the student module.
     teacher_n_nodes_ : int or None
@@ -468,7 +468,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         data = (X, proba, y_encoded, weightings, candidates, seed_augment)
         trainer = StudentTrainer(
             student, self._transfer_sets(*data, train),
-            self._valid_set(*data, valid), len(self.classes_),
+            self._valid_set(X, proba, y_encoded, weightings[candidates[0]["ensemble"]],
+                            valid), len(self.classes_),
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=None if self.min_compression is None
             else self.teacher_nbytes_ / self.min_compression,
@@ -480,7 +481,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if folds:
             search_trainer = CrossValidatedTrainer([replace(
                 trainer, transfer_sets=self._transfer_sets(*data, fold_train),
-                valid=self._valid_set(*data, fold_valid))
+                valid=self._valid_set(X, proba, y_encoded,
+                                      weightings[candidates[0]["ensemble"]], fold_valid))
                 for fold_train, fold_valid in folds])
         weighting_seconds = perf_counter() - start
 
@@ -528,12 +530,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  if self.early_stopping else None)
         return split if split is not None else (np.arange(len(y)), None)
 
-    def _valid_set(self, X, proba, y, weightings, configs, seed_augment, valid):
-        """``(X, targets)`` of the ``valid`` rows (None for None); their targets mix
-        the teachers as the first configuration does."""
+    @staticmethod
+    def _valid_set(X, proba, y, weighting, valid):
+        """``(X, targets)`` of the ``valid`` rows (None for None), the teachers mixed
+        by ``weighting`` (the first candidate's)."""
         if valid is None:
             return None
-        weights = weightings[configs[0]["ensemble"]].weights(X[valid], proba[valid])
+        weights = weighting.weights(X[valid], proba[valid])
         return X[valid], distillation_targets(y[valid], proba[valid], weights)
 
     def _transfer_sets(self, X, proba, y, weightings, configs, seed_augment, train):

@@ -40,11 +40,11 @@ def short_rung_rows(labels, max_labelled, seed):
     """Rows a short rung of the search trains on: ``max_labelled`` random labelled
     rows (the same ones for every configuration) and the same share of the synthetic
     rows (label -1), so that a configuration with augmentation is judged on a scaled-
-    down version of its full transfer set rather than on fewer labelled rows. All
-    rows when there are at most ``max_labelled`` labelled rows."""
+    down version of its full transfer set rather than on fewer labelled rows. None
+    (every row) when there are at most ``max_labelled`` labelled rows."""
     labelled, synthetic = np.flatnonzero(labels >= 0), np.flatnonzero(labels < 0)
     if max_labelled >= len(labelled):
-        return np.arange(len(labels))
+        return None
     share = max_labelled / len(labelled)
     keep = labelled[np.sort(np.random.default_rng(seed).permutation(
         len(labelled))[:max_labelled])]
@@ -139,8 +139,9 @@ class StudentTrainer:
             module_params = {**module_params,
                              "hidden_units": hidden_units or target_units}
         X, targets = self.transfer_set(config)
-        if max_rows is not None:
-            rows = short_rung_rows(targets["label"], max_rows, self.seed)
+        rows = (None if max_rows is None
+                else short_rung_rows(targets["label"], max_rows, self.seed))
+        if rows is not None:
             X, targets = X[rows], take_rows(targets, rows)
         if previous is not None:
             targets = with_previous_student(targets, previous, X, CHAIN_MIX)

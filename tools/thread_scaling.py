@@ -19,16 +19,14 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.runner import split_dataset  # noqa: E402
+from benchmarks.runner import split_dataset, timed_fit  # noqa: E402
 from skhpmkd.teachers import default_teachers  # noqa: E402
 
 
-def timed_fit(estimator, X, y, threads=None):
+def limited_fit_seconds(estimator, X, y, threads=None):
     """Seconds of one fit, with every thread pool capped to ``threads`` (None: as is)."""
-    start = time.perf_counter()
     with threadpool_limits(threads):
-        estimator.fit(X, y)
-    return time.perf_counter() - start
+        return timed_fit(estimator, X, y)[1]
 
 
 def main(name="adult"):
@@ -39,10 +37,11 @@ def main(name="adult"):
         single = clone(estimator)
         if "n_jobs" in single.get_params():
             single.set_params(n_jobs=1)
-        own = timed_fit(clone(estimator), X, y)
-        one = timed_fit(clone(single), X, y, threads=1)
+        own = limited_fit_seconds(clone(estimator), X, y)
+        one = limited_fit_seconds(clone(single), X, y, threads=1)
         start = time.perf_counter()
-        Parallel(n_jobs=2)(delayed(timed_fit)(clone(single), X, y, 1) for _ in range(2))
+        Parallel(n_jobs=2)(delayed(limited_fit_seconds)(clone(single), X, y, 1)
+                           for _ in range(2))
         pair = time.perf_counter() - start
         print(f"{teacher_name}: own threads {own:.2f} s; one thread {one:.2f} s "
               f"({one / own:.2f}x slower); two one-thread fits in two workers "
