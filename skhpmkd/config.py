@@ -92,6 +92,7 @@ STATIC_DEFAULTS = {"temperature": 4.0, "alpha": 0.5, "numeric_embedding": "ple",
 #: Changes of one setting beyond temperature, alpha and encoding that the portfolio
 #: scores, each from the static temperature and alpha, with either encoding.
 VARIANTS = ({"lr": 1e-3}, {"lr": 1e-2}, {"width": 0.5}, {"width": 2.0},
+            {"width": 4.0},
             {"temperature_schedule": "annealed"}, {"temperature_schedule": "adaptive"},
             {"ensemble": "attention"}, {"ensemble": "best"}, {"augment": "auto"})
 

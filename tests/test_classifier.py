@@ -676,3 +676,21 @@ def test_cross_validated_search_runs_in_parallel_workers(data3):
     assert parallel.config_ == serial.config_
     assert [r["valid_loss"] for r in parallel.config_search_] == pytest.approx(
         [r["valid_loss"] for r in serial.config_search_], rel=1e-4)
+
+
+def test_a_wider_config_is_narrowed_to_the_size_budget(data3):
+    X, y = data3
+    X, y = X[:60], y[:60]
+
+    def fit(width, min_compression):
+        return HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, memory=None,
+                               config={"width": width, "augment": "off"},
+                               min_compression=min_compression, random_state=0).fit(X, y)
+
+    base, wide = fit(1.0, None), fit(4.0, None)
+    assert wide.chain_[-1]["hidden_units"] == tuple(
+        4 * units for units in base.chain_[-1]["hidden_units"])
+    budget = 2 * wide.compression_ratio_
+    capped = fit(4.0, budget)
+    assert capped.compression_ratio_ >= budget
+    assert max(capped.chain_[-1]["hidden_units"]) < max(wide.chain_[-1]["hidden_units"])
