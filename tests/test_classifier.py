@@ -679,13 +679,13 @@ def test_cross_validated_search_runs_in_parallel_workers(data3):
 
 
 def test_a_wider_config_is_narrowed_to_the_size_budget(data3):
+    # the twin of test_min_compression_budget_narrows_the_default_student for a
+    # config width: the width scales the default size first, then the budget applies
     X, y = data3
-    X, y = X[:60], y[:60]
 
     def fit(width, min_compression):
-        return HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, memory=None,
-                               config={"width": width, "augment": "off"},
-                               min_compression=min_compression, random_state=0).fit(X, y)
+        return fast_classifier(student=make_student(max_epochs=2), config={"width": width},
+                               min_compression=min_compression).fit(X, y)
 
     base, wide = fit(1.0, None), fit(4.0, None)
     assert wide.chain_[-1]["hidden_units"] == tuple(
