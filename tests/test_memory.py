@@ -348,6 +348,16 @@ def test_location_that_cannot_be_created(tmp_path):
     assert not_a_directory.read_text() == "user data"
 
 
+def assert_read_but_not_written(memory):
+    """A store holding one run that cannot be written: the write warns and is
+    skipped, the run is still read."""
+    with pytest.warns(MemoryWarning, match="cannot be written"):
+        assert record_run(memory) is None
+    assert not memory.available
+    assert len(memory.runs()) == 1 and len(memory) == 1
+    assert memory.nearest({"n_samples": 100.0})[0]["distance"] == 0.0
+
+
 @pytest.mark.skipif(IS_ROOT or os.name == "nt",
                     reason="root ignores permissions; POSIX modes only")
 def test_read_only_directory(tmp_path):
@@ -370,14 +380,42 @@ def test_read_only_file_is_still_read(memory_path):
     record_run(OptimizationMemory(memory_path))
     memory_path.chmod(0o400)
     try:
-        memory = OptimizationMemory(memory_path)
-        with pytest.warns(MemoryWarning, match="cannot be written"):
-            assert record_run(memory) is None
-        assert not memory.available
-        assert len(memory.runs()) == 1 and len(memory) == 1
-        assert memory.nearest({"n_samples": 100.0})[0]["distance"] == 0.0
+        assert_read_but_not_written(OptimizationMemory(memory_path))
     finally:
         memory_path.chmod(0o600)
+
+
+@pytest.fixture
+def open_read_only(monkeypatch):
+    """Call it to make every later connection of the memory open with SQLite's
+    ``mode=ro``: SQLite itself then refuses writes (SQLITE_READONLY) and the creation
+    of a missing file (SQLITE_CANTOPEN), as it does for a file or directory without
+    write permission. Unlike ``chmod`` this also holds for root, so CI (which runs as
+    root) tests the read-only handling too."""
+    connect = OptimizationMemory._connect
+
+    def apply():
+        monkeypatch.setattr(OptimizationMemory, "_connect",
+                            lambda self, read_only=False: connect(self, read_only=True))
+    return apply
+
+
+def test_store_sqlite_cannot_create_turns_memory_off(tmp_path, open_read_only):
+    open_read_only()
+    memory = OptimizationMemory(tmp_path / "locked-down" / "memory.sqlite")
+    with pytest.warns(MemoryWarning, match="locked-down.*cannot be opened or written"):
+        assert record_run(memory) is None
+    assert not memory.available
+    assert memory.runs() == [] and len(memory) == 0
+    assert not (tmp_path / "locked-down" / "memory.sqlite").exists()
+
+
+def test_store_sqlite_refuses_to_write_is_still_read(memory_path, open_read_only):
+    record_run(OptimizationMemory(memory_path))
+    before = memory_path.read_bytes()
+    open_read_only()
+    assert_read_but_not_written(OptimizationMemory(memory_path))
+    assert memory_path.read_bytes() == before
 
 
 def test_locked_database_skips_the_write_then_recovers(memory_path):
