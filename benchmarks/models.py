@@ -112,9 +112,12 @@ MANAGER_COMPONENTS = {
 
 #: Settings of the search, flipped for the whole fit with ``--ablate`` only:
 #: ``search_folds`` cross-validates the short rungs on small data (a whole search per
-#: row; the same fit as ``hpmkd`` where the validation split has 1,000 rows).
+#: row; the same fit as ``hpmkd`` where the validation split has 1,000 rows);
+#: ``validation_held_out`` keeps the validation rows out of the fold teachers, which
+#: changes what the search sees (a whole search per row too).
 SEARCH_COMPONENTS = {
     "cv": ("search_folds", "auto", 1),
+    "held_out": ("validation_held_out", True, False),
 }
 
 #: Components the configuration manager chooses per task: (searched parameter, value

@@ -184,7 +184,7 @@ def make_folds(teacher_cv, y, seed):
 
 
 def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=None,
-                 past_seconds=None):
+                 past_seconds=None, held_out=None):
     """Fit the teachers and compute their soft labels on the training rows.
 
     Parameters
@@ -202,6 +202,12 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
     past_seconds : dict, optional
         Seconds each fit (``"<name>:all"``, ``"<name>:fold<f>"``) took on this data
         before; when every fit is known they order the work instead of the cost model.
+    held_out : ndarray of int, optional
+        Rows that no fold's teacher trains on: the student's validation rows. The
+        other rows' out-of-fold outputs then carry nothing of their labels, so a
+        student that copies the teachers closely does not look better on them than
+        it is. They still get out-of-fold outputs of their own, and the teachers
+        fitted on all rows still see them.
 
     Returns
     -------
@@ -222,6 +228,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         if is_prefit:
             check_prefit_teacher(name, est, label_encoder.classes_, n_features)
     folds = None if all(prefit) else make_folds(teacher_cv, y, seeds[0])
+    if folds is not None and held_out is not None:
+        folds = [(np.setdiff1d(train, held_out), test) for train, test in folds]
 
     tasks, slots = [], []
     for k, ((name, est), is_prefit) in enumerate(zip(teachers, prefit)):

@@ -416,6 +416,25 @@ def test_teacher_cache_skips_refitting_teachers(data3, tmp_path):
                                second.teachers_[0].predict_proba(X))
 
 
+def test_validation_held_out_keeps_them_from_fold_teachers_and_weighting(data3):
+    """With ``validation_held_out``, the student's validation rows are held out of
+    every fold's teacher (see fit_teachers) and of the teacher weighting; without it,
+    or without validation rows, they are not."""
+    from skhpmkd import classifier
+    X, y = data3
+    with patch.object(classifier, "fit_teachers", wraps=classifier.fit_teachers) as fit, \
+            patch.object(classifier.TeacherWeighting, "fit", autospec=True,
+                         side_effect=classifier.TeacherWeighting.fit) as weighting_fit:
+        fast_classifier(ensemble="attention", validation_held_out=True).fit(X, y)
+        held_out = fit.call_args.kwargs["held_out"]
+        assert len(held_out) == 12  # validation_fraction=0.1 of 120 rows
+        assert len(weighting_fit.call_args.args[1]) == 120 - 12
+        for params in ({}, {"validation_held_out": True, "early_stopping": False}):
+            fast_classifier(ensemble="attention", **params).fit(X, y)
+            assert fit.call_args.kwargs["held_out"] is None
+            assert len(weighting_fit.call_args.args[1]) == 120
+
+
 # -- bad input: clear errors before expensive work --------------------------------------
 
 @pytest.mark.parametrize("make_bad, message", [

@@ -49,6 +49,33 @@ def test_out_of_fold_rows_were_not_seen_by_their_model():
     assert fitted[0].seen_ == set(range(len(y)))  # the final teacher saw every row
 
 
+class SawMarkedRows(ClassifierMixin, BaseEstimator):
+    """Tells every row whether any row it was fitted on was marked (second feature 1)."""
+
+    def fit(self, X, y):
+        self.saw_marked_ = float(X[:, 1].max())
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.tile([self.saw_marked_, 1 - self.saw_marked_], (len(X), 1))
+
+
+def test_held_out_rows_train_no_fold_model_but_the_final_teacher():
+    y = np.tile([0, 1], 30)
+    held_out = np.arange(0, len(y), 6)
+    marked = np.isin(np.arange(len(y)), held_out).astype(float)
+    X = np.column_stack([np.arange(len(y)), marked])
+    encoder, y_enc = encoded(y)
+    kwargs = dict(label_encoder=encoder, teacher_cv=5, seeds=SEEDS)
+    _, leaky, _, _ = fit_teachers([("saw", SawMarkedRows())], X, y_enc, **kwargs)
+    assert leaky[:, 0, 0].sum() > 0  # without held_out, fold models train on them
+    fitted, proba, _, _ = fit_teachers([("saw", SawMarkedRows())], X, y_enc,
+                                       held_out=held_out, **kwargs)
+    assert np.all(proba[:, 0, 0] == 0)  # no row's soft label comes from a model that saw one
+    assert fitted[0].saw_marked_ == 1.0  # the teacher fitted on all rows did
+
+
 def test_out_of_fold_differs_from_in_sample_for_a_memorising_teacher():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 3))
