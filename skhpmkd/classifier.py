@@ -439,7 +439,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
         start = perf_counter()
         train, valid = self._validation_split(y_encoded, seed_split)
-        fitted_rows = train if self.validation_held_out else slice(None)  # weighting's
+        # the rows no fold teacher trains on, and the rows the teacher weighting fits
+        held_out = valid if self.validation_held_out else None
+        weighting_rows = train if held_out is not None else slice(None)
         memory = open_memory(self.memory)
         fingerprint = data_fingerprint(X.astype(np.float32), y_encoded)
         past_runs = memory.runs(fingerprint) if memory is not None else []
@@ -453,7 +455,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 n_jobs=self.n_jobs,
                 past_seconds=past_runs[0]["timings"].get("teacher_tasks")
                 if past_runs else None,
-                held_out=valid if self.validation_held_out else None))
+                held_out=held_out))
         self.named_teachers_ = Bunch(**{name: est for (name, _), est
                                         in zip(teachers, self.teachers_)})
         self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
@@ -469,8 +471,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         stored = load_fit(memory, key, signature) if key is not None else None
         if stored is not None:
             try:
-                return self._restore(stored, student, X[fitted_rows], proba[fitted_rows],
-                                     y_encoded[fitted_rows], seed_weights,
+                return self._restore(stored, student, X[weighting_rows],
+                                     proba[weighting_rows], y_encoded[weighting_rows],
+                                     seed_weights,
                                      teacher_seconds)
             except (RuntimeError, ValueError, TypeError, KeyError) as exc:
                 self._log(f"the stored student does not fit this model ({exc}); "
@@ -478,7 +481,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None)
         weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
-            X[fitted_rows], proba[fitted_rows], y_encoded[fitted_rows])
+            X[weighting_rows], proba[weighting_rows], y_encoded[weighting_rows])
             for method in dict.fromkeys(
                 config["ensemble"] for config in candidates)}
         data = (X, proba, y_encoded, weightings, candidates, seed_augment)
