@@ -197,10 +197,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         validation labels, so the search and early stopping judge students fairly:
         otherwise a student that copies teachers which trained on those rows (and on
         rows near them) looks better on them than on new data. The fold teachers
-        train on 10% fewer rows. Off by default: on eight small datasets it mended
+        train on 10% fewer rows. Off by default: on twelve real datasets it mended
         the search's choice where it had been misled (hpc_data seed 0, wa_churn +1.1
-        pp), but the weaker soft labels cost more elsewhere (-0.40 pp on average;
-        docs/benchmarks.md).
+        pp) but lost 0.23 pp on average, and 1.4 pp on synthetic tasks: a few
+        hundred leak-free validation rows stop the student's training too early
+        (docs/benchmarks.md).
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     weight_averaging : float in [0, 1), default=0.99
