@@ -85,7 +85,7 @@ def main(argv=None):
                    deepbridge=not args.no_deepbridge,
                    deepbridge_only=args.deepbridge_only, models=args.models,
                    log=lambda message: print(f"[bench] {message}", flush=True),
-                   on_dataset=None if args.out is None else partial_writer(args.out))
+                   on_progress=None if args.out is None else partial_writer(args.out))
     frame = add_derived_columns(rows)
     summary = summarise(frame)
     machine = machine_description()

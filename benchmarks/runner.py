@@ -48,8 +48,9 @@ def _row(dataset, seed, model, kind, predict_proba, fitted, fit_seconds, split):
 
 
 def run_dataset(name, seeds, *, ablate=False, grid=False, deepbridge=True,
-                deepbridge_only=False, models=None, log=print):
-    """All models on one dataset for each seed.
+                deepbridge_only=False, models=None, log=print, on_seed=None):
+    """All models on one dataset for each seed; ``on_seed(rows)`` after each seed
+    with this dataset's rows so far.
 
     Returns
     -------
@@ -70,6 +71,8 @@ def run_dataset(name, seeds, *, ablate=False, grid=False, deepbridge=True,
         for seed in seeds:
             rows += _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache,
                               models, log)
+            if on_seed is not None:
+                on_seed(rows)
     return rows
 
 
@@ -145,23 +148,24 @@ def deepbridge_row(dataset, seed, split):
 
 
 def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
-        deepbridge_only=False, models=None, log=print, on_dataset=None):
+        deepbridge_only=False, models=None, log=print, on_progress=None):
     """Rows for every dataset; DeepBridge only when it is installed. ``models``: only
     these students (teachers are always fitted and reported).
 
-    ``on_dataset(rows)`` is called with the rows so far after each dataset (to save
-    partial results of a long run)."""
+    ``on_progress(rows)`` is called with all rows so far after each seed of each
+    dataset (to save partial results of a long run)."""
     deepbridge = deepbridge and deepbridge_available()
     if not deepbridge:
         log("deepbridge-distillation is not installed: its row is skipped "
             "(pip install deepbridge-distillation to compare)")
     rows = []
     for name in datasets:
-        rows += run_dataset(name, seeds, ablate=ablate, grid=grid, deepbridge=deepbridge,
-                            deepbridge_only=deepbridge and deepbridge_only,
-                            models=models, log=log)
-        if on_dataset is not None:
-            on_dataset(rows)
+        done = list(rows)
+        rows = done + run_dataset(
+            name, seeds, ablate=ablate, grid=grid, deepbridge=deepbridge,
+            deepbridge_only=deepbridge and deepbridge_only, models=models, log=log,
+            on_seed=None if on_progress is None else
+            lambda dataset_rows, done=done: on_progress(done + dataset_rows))
     return rows
 
 

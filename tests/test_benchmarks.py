@@ -105,13 +105,18 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     assert "== headline" in printed
 
 
-def test_models_option_runs_only_the_named_students():
+def test_models_option_runs_only_the_named_students_and_progress_is_saved_per_seed():
     from benchmarks.runner import run
 
-    rows = run(["breast_cancer"], [0], deepbridge=False, models=["mlp"],
-               log=lambda message: None)
-    assert [row["model"] for row in rows] == ["xgb", "hgb", "rf", "teacher average",
-                                              "mlp"]
+    saved = []
+    rows = run(["breast_cancer", "penguins"], [0, 1], deepbridge=False, models=["mlp"],
+               log=lambda message: None, on_progress=lambda so_far: saved.append(so_far))
+    per_seed = ["xgb", "hgb", "rf", "teacher average", "mlp"]
+    assert [row["model"] for row in rows] == per_seed * 4
+    # the rows so far are handed over after every seed, not only every dataset
+    assert [len(so_far) for so_far in saved] == [5, 10, 15, 20]
+    assert saved[-1] == rows
+    assert [(row["dataset"], row["seed"]) for row in saved[2][-5:]] == [("penguins", 0)] * 5
 
 
 def test_baselines_use_no_hpmkd_component():
