@@ -160,12 +160,13 @@ def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
             "(pip install deepbridge-distillation to compare)")
     rows = []
     for name in datasets:
-        done = list(rows)
-        rows = done + run_dataset(
+        # run_dataset calls on_seed before ``+=`` extends rows: rows are the earlier
+        # datasets' there
+        rows += run_dataset(
             name, seeds, ablate=ablate, grid=grid, deepbridge=deepbridge,
             deepbridge_only=deepbridge and deepbridge_only, models=models, log=log,
             on_seed=None if on_progress is None else
-            lambda dataset_rows, done=done: on_progress(done + dataset_rows))
+            lambda dataset_rows: on_progress(rows + dataset_rows))
     return rows
 
 
