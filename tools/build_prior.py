@@ -111,11 +111,12 @@ def _observed(rng, X):
     return X
 
 
-def make_task(seed):
-    """(family, X, y) of one synthetic task."""
+def make_task(seed, rows=(300, 2000)):
+    """(family, X, y) of one synthetic task with between ``rows[0]`` and ``rows[1]``
+    rows (log-uniform)."""
     rng = np.random.default_rng(seed)
     family = FAMILIES[seed % len(FAMILIES)]
-    n = int(np.exp(rng.uniform(np.log(300), np.log(2000))))
+    n = int(np.exp(rng.uniform(np.log(rows[0]), np.log(rows[1]))))
     d = int(rng.integers(4, 31))
     X, y = {"clusters": _clusters, "thresholds": _thresholds, "smooth": _smooth,
             "categorical": _categorical}[family](rng, n, d)
