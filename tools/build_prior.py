@@ -124,17 +124,25 @@ def make_task(seed, rows=(300, 2000)):
     return family, X, np.asarray(y)
 
 
+def split_task(seed, rows=(300, 2000)):
+    """``(family, X, y, X_train, X_test, y_train, y_test)`` of one synthetic task
+    (:func:`make_task`), split 75/25 (stratified) and standardised on its training
+    rows."""
+    family, X, y = make_task(seed, rows)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=seed)
+    scaler = StandardScaler().fit(X_train)
+    return (family, X, y, scaler.transform(X_train), scaler.transform(X_test),
+            y_train, y_test)
+
+
 def score_task(seed, cache_dir):
     """Meta-features and held-out scores of every portfolio configuration on one task
     (kept in ``cache_dir``, so an interrupted build resumes)."""
     done = Path(cache_dir) / f"task{seed}.json"
     if done.exists():
         return json.loads(done.read_text())
-    family, X, y = make_task(seed)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=seed)
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    family, X, y, X_train, X_test, y_train, y_test = split_task(seed)
     cache = Memory(Path(cache_dir) / f"task{seed}", verbose=0)
     losses, accuracies, meta = [], [], None
     with threadpool_limits(1):

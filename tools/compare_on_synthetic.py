@@ -23,13 +23,11 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import accuracy_score, log_loss
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skhpmkd import HPMKDClassifier  # noqa: E402
-from tools.build_prior import make_task  # noqa: E402
+from tools.build_prior import split_task  # noqa: E402
 
 
 def parse_value(text):
@@ -41,7 +39,8 @@ def parse_value(text):
 
 
 def score(params, X_train, y_train, X_test, y_test, seed):
-    """Test accuracy, log-loss and fit seconds of the static-default fit with ``params``."""
+    """Test accuracy, log-loss and fit seconds of the static-default fit with
+    ``params``."""
     start = time.perf_counter()
     model = HPMKDClassifier(config="default", memory=None, random_state=seed,
                             **params).fit(X_train, y_train)
@@ -54,11 +53,7 @@ def score(params, X_train, y_train, X_test, y_test, seed):
 
 def compare_task(seed, param, values, rows):
     """One task's line: its shape and both values' scores."""
-    family, X, y = make_task(seed, rows)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=seed)
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    family, X, y, X_train, X_test, y_train, y_test = split_task(seed, rows)
     line = {"seed": seed, "family": family, "n": len(X), "d": X.shape[1],
             "k": len(np.unique(y))}
     for value in values:
