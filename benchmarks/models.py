@@ -135,6 +135,7 @@ CHOSEN_COMPONENTS = {
 FIXED_COMPONENTS = {
     "chain": ("chain", "auto", "off"),
     "averaging": ("weight_averaging", 0.99, 0.0),
+    "lr_plateau": ("lr_schedule", "plateau", "constant"),
 }
 
 

@@ -39,6 +39,7 @@ from .reuse import fit_key, is_restorable, load_fit, store_fit, teacher_signatur
 from .search import search_folds, successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
+    LR_SCHEDULES,
     DistillationNet,
     has_default_module,
     make_student,
@@ -209,6 +210,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         weights (Polyak averaging). The averaged weights are the ones validated,
         early-stopped and kept, which smooths out the noise of the last batches. 0
         keeps the raw weights of the last (or best) epoch.
+    lr_schedule : {"constant", "plateau"}, default="constant"
+        Learning rate of the student's training: constant, or "plateau": multiplied
+        by 0.3 whenever the validation log-loss (the training loss without
+        ``early_stopping``) has not improved for ``max(1, n_iter_no_change // 3)``
+        epochs, so it drops at most twice before early stopping ends training.
     device : str, default="auto"
         Torch device for the student: "auto" (CUDA when available), "cpu", "cuda",
         "cuda:1", ... A model fitted on CUDA unpickles on a CPU-only machine.
@@ -339,6 +345,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "validation_held_out": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "weight_averaging": [Interval(Real, 0, 1, closed="left")],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "device": [str],
         "teacher_cache": [None, str, HasMethods(["cache"])],
         "memory": [None, "boolean", str, os.PathLike, HasMethods(["record"])],
@@ -353,9 +360,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  numeric_embedding=None, config="auto", search_budget=6,
                  search_folds=1, min_compression=10.0, augment=None, early_stopping=True,
                  validation_fraction=0.1, validation_held_out=False,
-                 n_iter_no_change=10, weight_averaging=0.99, device="auto",
-                 teacher_cache=None, memory="auto", n_jobs=None, random_state=None,
-                 verbose=0):
+                 n_iter_no_change=10, weight_averaging=0.99, lr_schedule="constant",
+                 device="auto", teacher_cache=None, memory="auto", n_jobs=None,
+                 random_state=None, verbose=0):
         self.teachers = teachers
         self.teacher_cv = teacher_cv
         self.student = student
@@ -377,6 +384,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.validation_held_out = validation_held_out
         self.n_iter_no_change = n_iter_no_change
         self.weight_averaging = weight_averaging
+        self.lr_schedule = lr_schedule
         self.device = device
         self.teacher_cache = teacher_cache
         self.memory = memory
@@ -493,7 +501,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=None if self.min_compression is None
             else self.teacher_nbytes_ / self.min_compression,
-            weight_averaging=self.weight_averaging, verbose=self.verbose >= 2)
+            weight_averaging=self.weight_averaging, lr_schedule=self.lr_schedule,
+            verbose=self.verbose >= 2)
         search_trainer = trainer
         folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
                               self.search_folds)
@@ -667,7 +676,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
                           "min_compression", "early_stopping", "validation_fraction",
                           "validation_held_out",
-                          "n_iter_no_change", "weight_averaging", "search_budget",
+                          "n_iter_no_change", "weight_averaging", "lr_schedule",
+                          "search_budget",
                           "search_folds")
 
     def _remember(self, memory, fingerprint, teacher_task_seconds):

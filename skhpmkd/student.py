@@ -7,13 +7,14 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import default_collate, default_convert
 
 from .losses import DistillationLoss, soft_kl
@@ -21,6 +22,12 @@ from .sizes import pickled_nbytes
 
 #: Bounds of the default hidden width (see :func:`default_hidden_units`).
 MIN_WIDTH, MAX_WIDTH = 32, 256
+#: Learning-rate schedules of :func:`fit_student`: "constant", or "plateau" (the rate
+#: is multiplied by ``PLATEAU_FACTOR`` whenever the monitored loss has not improved
+#: for a third of the early-stopping patience, so it drops at most twice before
+#: training stops).
+LR_SCHEDULES = ("constant", "plateau")
+PLATEAU_FACTOR = 0.3
 
 
 def default_hidden_units(n_features, n_classes):
@@ -457,9 +464,17 @@ class WeightAveraging(Callback):
                 live.copy_(value)
 
 
+def lr_plateau(monitor, patience):
+    """Callback that multiplies the learning rate by :data:`PLATEAU_FACTOR` once
+    ``monitor`` has not improved for ``max(1, patience // 3)`` epochs."""
+    return LRScheduler(ReduceLROnPlateau, monitor=monitor, factor=PLATEAU_FACTOR,
+                       patience=max(1, patience // 3))
+
+
 def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,
                 alpha, lr=None, callbacks=(), patience=10, device="cpu", seed=0,
-                max_epochs=None, weight_averaging=0.0, verbose=False):
+                max_epochs=None, weight_averaging=0.0, lr_schedule="constant",
+                verbose=False):
     """Train one student from a template; early stopping when validation rows are given.
 
     Parameters
@@ -490,6 +505,10 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         Caps the template's ``max_epochs`` (None: the template's).
     weight_averaging : float
         Decay of :class:`WeightAveraging` per batch; 0 trains without it.
+    lr_schedule : {"constant", "plateau"}
+        "plateau" multiplies the learning rate by :data:`PLATEAU_FACTOR` after
+        ``max(1, patience // 3)`` epochs without a lower validation log-loss (training
+        loss without validation rows); see :func:`lr_plateau`.
     verbose : bool
         Print skorch's epoch table.
 
@@ -522,6 +541,9 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
                    for key, value in (module_params or {}).items()})
     if weight_averaging > 0:
         extra.append(("hpmkd_weight_averaging", WeightAveraging(weight_averaging)))
+    if lr_schedule == "plateau":
+        extra.append(("hpmkd_lr_plateau", lr_plateau(
+            "valid_loss" if valid is not None else "train_loss", patience)))
     if valid is not None:
         params["train_split"] = predefined_split(BatchedDataset(*valid))
         extra.append(("hpmkd_early_stopping",

@@ -70,7 +70,7 @@ class StudentTrainer:
     the validation rows, or None. ``student_budget`` is the largest pickled size of a
     default-sized module (teacher bytes / ``min_compression``), or None for no budget.
     ``weight_averaging`` is the per-batch decay of the students' weight average (0:
-    none).
+    none); ``lr_schedule`` is :func:`skhpmkd.student.fit_student`'s.
     """
 
     template: Any
@@ -83,6 +83,7 @@ class StudentTrainer:
     seed: int
     student_budget: Any = None
     weight_averaging: float = 0.0
+    lr_schedule: str = "constant"
     verbose: bool = False
 
     @property
@@ -154,6 +155,7 @@ class StudentTrainer:
             callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],
             patience=self.patience, device=self.device, seed=self.seed,
             max_epochs=max_epochs, weight_averaging=self.weight_averaging,
+            lr_schedule=self.lr_schedule,
             verbose=self.verbose)
 
     def valid_row_losses(self, net):

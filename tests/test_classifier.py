@@ -349,6 +349,15 @@ def test_weight_averaging_switch(data3):
     np.testing.assert_array_equal(raw.predict_proba(X), again.predict_proba(X))
 
 
+def test_lr_schedule_switch(data3):
+    X, y = data3
+    constant = fast_classifier(early_stopping=False).fit(X, y)
+    assert constant.lr_schedule == "constant"
+    assert "event_lr" not in constant.student_.history[-1]
+    plateau = fast_classifier(early_stopping=False, lr_schedule="plateau").fit(X, y)
+    assert plateau.student_.history[0, "event_lr"] == constant.student_.lr
+
+
 def test_min_compression_budget_narrows_the_default_student(data3):
     X, y = data3
     template = make_student(max_epochs=2)  # no hidden_units: the default size
@@ -520,7 +529,7 @@ def test_student_of_wrong_type_is_rejected(data3):
 def test_invalid_parameters_are_rejected(data3):
     X, y = data3
     for bad in ({"temperature": 0}, {"alpha": 1.5}, {"teacher_cv": "sometimes"},
-                {"weight_averaging": 1.0}):
+                {"weight_averaging": 1.0}, {"lr_schedule": "cosine"}):
         with pytest.raises(ValueError, match=list(bad)[0]):
             fast_classifier(**bad).fit(X, y)
 

@@ -15,6 +15,7 @@ from skhpmkd.student import (
     MIN_BINS,
     MIN_ROWS_PER_BIN,
     MIN_WIDTH,
+    PLATEAU_FACTOR,
     BatchedDataset,
     MLPModule,
     PeriodicEncoding,
@@ -266,6 +267,24 @@ def test_batched_dataset_gives_the_rows_skorch_would_collate(with_y):
             torch.testing.assert_close(batch[1][key], per_row[1][key])
     else:
         assert batch[1].shape == (len(rows),)
+
+
+@pytest.mark.parametrize("with_validation", [True, False])
+def test_plateau_schedule_lowers_the_rate_when_the_loss_stalls(with_validation):
+    train, valid = small_task()
+    template = make_student(max_epochs=40, lr=0.3, batch_size=16)  # too high: stalls
+    fits = {schedule: fit_student(template, *train,
+                                  valid=valid if with_validation else None,
+                                  temperature=2.0, alpha=0.5, patience=6,
+                                  lr_schedule=schedule)[0]
+            for schedule in ("constant", "plateau")}
+    drops = np.log(np.array(fits["plateau"].history[:, "event_lr"]) / 0.3) / np.log(
+        PLATEAU_FACTOR)  # how many times the rate was multiplied by the factor
+    np.testing.assert_allclose(drops, np.round(drops), atol=1e-6)
+    assert drops[0] == pytest.approx(0) and drops[-1] >= 1
+    assert np.all(np.diff(drops) >= -1e-6)
+    assert "event_lr" not in fits["constant"].history[-1]
+    assert "hpmkd_lr_plateau" not in dict(fits["plateau"].callbacks_)
 
 
 def test_fetching_whole_batches_trains_the_same_weights():
