@@ -136,6 +136,7 @@ FIXED_COMPONENTS = {
     "chain": ("chain", "auto", "off"),
     "averaging": ("weight_averaging", 0.99, 0.0),
     "lr_plateau": ("lr_schedule", "plateau", "constant"),
+    "stop_objective": ("early_stopping_on", "objective", "log_loss"),
 }
 
 

@@ -215,6 +215,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         by 0.3 whenever the validation log-loss (the training loss without
         ``early_stopping``) has not improved for ``max(1, n_iter_no_change // 3)``
         epochs, so it drops at most twice before early stopping ends training.
+    early_stopping_on : {"log_loss", "objective"}, default="log_loss"
+        What early stopping watches on the validation rows: the student's log-loss
+        against their labels, or the training objective (``alpha`` times that plus
+        ``1 - alpha`` times the temperature-scaled KL to the teachers' out-of-fold
+        mixture), which scores each row against the teachers too. The search always
+        compares candidates by log-loss.
     device : str, default="auto"
         Torch device for the student: "auto" (CUDA when available), "cpu", "cuda",
         "cuda:1", ... A model fitted on CUDA unpickles on a CPU-only machine.
@@ -346,6 +352,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "weight_averaging": [Interval(Real, 0, 1, closed="left")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+        "early_stopping_on": [StrOptions({"log_loss", "objective"})],
         "device": [str],
         "teacher_cache": [None, str, HasMethods(["cache"])],
         "memory": [None, "boolean", str, os.PathLike, HasMethods(["record"])],
@@ -361,7 +368,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  search_folds=1, min_compression=10.0, augment=None, early_stopping=True,
                  validation_fraction=0.1, validation_held_out=False,
                  n_iter_no_change=10, weight_averaging=0.99, lr_schedule="constant",
-                 device="auto", teacher_cache=None, memory="auto", n_jobs=None,
+                 early_stopping_on="log_loss", device="auto", teacher_cache=None, memory="auto", n_jobs=None,
                  random_state=None, verbose=0):
         self.teachers = teachers
         self.teacher_cv = teacher_cv
@@ -385,6 +392,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.n_iter_no_change = n_iter_no_change
         self.weight_averaging = weight_averaging
         self.lr_schedule = lr_schedule
+        self.early_stopping_on = early_stopping_on
         self.device = device
         self.teacher_cache = teacher_cache
         self.memory = memory
@@ -502,7 +510,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             student_budget=None if self.min_compression is None
             else self.teacher_nbytes_ / self.min_compression,
             weight_averaging=self.weight_averaging, lr_schedule=self.lr_schedule,
-            verbose=self.verbose >= 2)
+            stop_on=self.early_stopping_on, verbose=self.verbose >= 2)
         search_trainer = trainer
         folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
                               self.search_folds)
@@ -675,10 +683,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     #: Parameters recorded in the optimization memory with each fit.
     _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
                           "min_compression", "early_stopping", "validation_fraction",
-                          "validation_held_out",
-                          "n_iter_no_change", "weight_averaging", "lr_schedule",
-                          "search_budget",
-                          "search_folds")
+                          "validation_held_out", "n_iter_no_change",
+                          "weight_averaging", "lr_schedule", "early_stopping_on",
+                          "search_budget", "search_folds")
 
     def _remember(self, memory, fingerprint, teacher_task_seconds):
         """Record this fit in the shared optimization memory (never fails the fit)."""

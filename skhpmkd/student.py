@@ -464,6 +464,28 @@ class WeightAveraging(Callback):
                 live.copy_(value)
 
 
+class ValidObjective(Callback):
+    """Record ``valid_objective`` after each epoch: the training objective (label
+    cross-entropy plus the distillation term, at the epoch's temperature) on the
+    validation rows, with the weights the validation rows saw."""
+
+    def __init__(self, X, targets):
+        self.X = X
+        self.targets = targets
+
+    def on_epoch_end(self, net, **kwargs):
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            logits = module(torch.as_tensor(self.X, device=net.device))
+            target = to_tensor(self.targets, device=net.device)
+            objective = net.criterion_(logits, target["label"], target["teacher_logits"],
+                                       target["teacher_weights"])
+        module.train(was_training)
+        net.history.record("valid_objective", float(objective))
+
+
 def lr_plateau(monitor, patience):
     """Callback that multiplies the learning rate by :data:`PLATEAU_FACTOR` once
     ``monitor`` has not improved for ``max(1, patience // 3)`` epochs."""
@@ -474,7 +496,7 @@ def lr_plateau(monitor, patience):
 def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,
                 alpha, lr=None, callbacks=(), patience=10, device="cpu", seed=0,
                 max_epochs=None, weight_averaging=0.0, lr_schedule="constant",
-                verbose=False):
+                stop_on="log_loss", verbose=False):
     """Train one student from a template; early stopping when validation rows are given.
 
     Parameters
@@ -509,6 +531,10 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         "plateau" multiplies the learning rate by :data:`PLATEAU_FACTOR` after
         ``max(1, patience // 3)`` epochs without a lower validation log-loss (training
         loss without validation rows); see :func:`lr_plateau`.
+    stop_on : {"log_loss", "objective"}
+        What early stopping (and the plateau schedule) watches on the validation rows:
+        the student's log-loss against the labels, or the training objective
+        (:class:`ValidObjective`), which also scores agreement with the teachers.
     verbose : bool
         Print skorch's epoch table.
 
@@ -541,13 +567,17 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
                    for key, value in (module_params or {}).items()})
     if weight_averaging > 0:
         extra.append(("hpmkd_weight_averaging", WeightAveraging(weight_averaging)))
+    monitor = "train_loss"
+    if valid is not None:
+        monitor = "valid_objective" if stop_on == "objective" else "valid_loss"
+        if stop_on == "objective":
+            extra.append(("hpmkd_valid_objective", ValidObjective(*valid)))
     if lr_schedule == "plateau":
-        extra.append(("hpmkd_lr_plateau", lr_plateau(
-            "valid_loss" if valid is not None else "train_loss", patience)))
+        extra.append(("hpmkd_lr_plateau", lr_plateau(monitor, patience)))
     if valid is not None:
         params["train_split"] = predefined_split(BatchedDataset(*valid))
         extra.append(("hpmkd_early_stopping",
-                      EarlyStopping(monitor="valid_loss", patience=patience,
+                      EarlyStopping(monitor=monitor, patience=patience,
                                     load_best=True, sink=_silent)))
     net.set_params(callbacks=own_callbacks + extra, **params)
     with torch.random.fork_rng(devices=_cuda_devices(device)), warnings.catch_warnings():
@@ -558,8 +588,11 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
     # Keep neither the validation rows nor a second copy of the weights in the model.
     net.set_params(train_split=None, callbacks=template.callbacks)
     net.initialize_callbacks()
-    valid_loss = (float(np.min(net.history[:, "valid_loss"])) if valid is not None
-                  else float("nan"))
+    valid_loss = float("nan")
+    if valid is not None:
+        losses = net.history[:, "valid_loss"]
+        valid_loss = float(np.min(losses) if monitor == "valid_loss" else
+                           losses[int(np.argmin(net.history[:, monitor]))])
     return net, valid_loss
 
 

@@ -70,7 +70,7 @@ class StudentTrainer:
     the validation rows, or None. ``student_budget`` is the largest pickled size of a
     default-sized module (teacher bytes / ``min_compression``), or None for no budget.
     ``weight_averaging`` is the per-batch decay of the students' weight average (0:
-    none); ``lr_schedule`` is :func:`skhpmkd.student.fit_student`'s.
+    none); ``lr_schedule`` and ``stop_on`` are :func:`skhpmkd.student.fit_student`'s.
     """
 
     template: Any
@@ -84,6 +84,7 @@ class StudentTrainer:
     student_budget: Any = None
     weight_averaging: float = 0.0
     lr_schedule: str = "constant"
+    stop_on: str = "log_loss"
     verbose: bool = False
 
     @property
@@ -155,7 +156,7 @@ class StudentTrainer:
             callbacks=[("hpmkd_temperature", TemperatureScheduler(schedule))],
             patience=self.patience, device=self.device, seed=self.seed,
             max_epochs=max_epochs, weight_averaging=self.weight_averaging,
-            lr_schedule=self.lr_schedule,
+            lr_schedule=self.lr_schedule, stop_on=self.stop_on,
             verbose=self.verbose)
 
     def valid_row_losses(self, net):

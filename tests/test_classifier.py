@@ -358,6 +358,15 @@ def test_lr_schedule_switch(data3):
     assert plateau.student_.history[0, "event_lr"] == constant.student_.lr
 
 
+def test_early_stopping_on_switch(data3):
+    X, y = data3
+    plain = fast_classifier().fit(X, y)
+    assert plain.early_stopping_on == "log_loss"
+    assert "valid_objective" not in plain.student_.history[-1]
+    objective = fast_classifier(early_stopping_on="objective").fit(X, y)
+    assert "valid_objective" in objective.student_.history[-1]
+
+
 def test_min_compression_budget_narrows_the_default_student(data3):
     X, y = data3
     template = make_student(max_epochs=2)  # no hidden_units: the default size
@@ -529,7 +538,8 @@ def test_student_of_wrong_type_is_rejected(data3):
 def test_invalid_parameters_are_rejected(data3):
     X, y = data3
     for bad in ({"temperature": 0}, {"alpha": 1.5}, {"teacher_cv": "sometimes"},
-                {"weight_averaging": 1.0}, {"lr_schedule": "cosine"}):
+                {"weight_averaging": 1.0}, {"lr_schedule": "cosine"},
+                {"early_stopping_on": "accuracy"}):
         with pytest.raises(ValueError, match=list(bad)[0]):
             fast_classifier(**bad).fit(X, y)
 

@@ -287,6 +287,27 @@ def test_plateau_schedule_lowers_the_rate_when_the_loss_stalls(with_validation):
     assert "hpmkd_lr_plateau" not in dict(fits["plateau"].callbacks_)
 
 
+def test_stopping_on_the_objective_keeps_its_best_epoch():
+    train, valid = small_task()
+    net, valid_loss = fit_student(
+        make_student(max_epochs=25, lr=5e-2, batch_size=16), *train, valid=valid,
+        temperature=2.0, alpha=0.5, patience=25, weight_averaging=0.9,
+        stop_on="objective")
+    objectives = np.array(net.history[:, "valid_objective"])
+    best = int(np.argmin(objectives))
+    assert valid_loss == pytest.approx(net.history[best, "valid_loss"])
+    X_valid, targets = valid
+    target = {key: torch.as_tensor(value) for key, value in targets.items()}
+    with torch.no_grad():
+        kept = net.criterion_(net.module_(torch.as_tensor(X_valid)), target["label"],
+                              target["teacher_logits"], target["teacher_weights"])
+    assert float(kept) == pytest.approx(objectives[best], rel=1e-4)
+    plain, _ = fit_student(make_student(max_epochs=25, lr=5e-2, batch_size=16), *train,
+                           valid=valid, temperature=2.0, alpha=0.5, patience=25,
+                           weight_averaging=0.9)
+    assert "valid_objective" not in plain.history[-1]
+
+
 def test_fetching_whole_batches_trains_the_same_weights():
     from skorch.dataset import Dataset
 
