@@ -40,6 +40,7 @@ from .search import search_folds, successive_halving
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
     LR_SCHEDULES,
+    STOPPING_MONITORS,
     DistillationNet,
     has_default_module,
     make_student,
@@ -352,7 +353,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "weight_averaging": [Interval(Real, 0, 1, closed="left")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
-        "early_stopping_on": [StrOptions({"log_loss", "objective"})],
+        "early_stopping_on": [StrOptions(set(STOPPING_MONITORS))],
         "device": [str],
         "teacher_cache": [None, str, HasMethods(["cache"])],
         "memory": [None, "boolean", str, os.PathLike, HasMethods(["record"])],
@@ -368,8 +369,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  search_folds=1, min_compression=10.0, augment=None, early_stopping=True,
                  validation_fraction=0.1, validation_held_out=False,
                  n_iter_no_change=10, weight_averaging=0.99, lr_schedule="constant",
-                 early_stopping_on="log_loss", device="auto", teacher_cache=None, memory="auto", n_jobs=None,
-                 random_state=None, verbose=0):
+                 early_stopping_on="log_loss", device="auto", teacher_cache=None,
+                 memory="auto", n_jobs=None, random_state=None, verbose=0):
         self.teachers = teachers
         self.teacher_cv = teacher_cv
         self.student = student

@@ -28,6 +28,8 @@ MIN_WIDTH, MAX_WIDTH = 32, 256
 #: training stops).
 LR_SCHEDULES = ("constant", "plateau")
 PLATEAU_FACTOR = 0.3
+#: What early stopping in :func:`fit_student` may watch on the validation rows.
+STOPPING_MONITORS = ("log_loss", "objective")
 
 
 def default_hidden_units(n_features, n_classes):
