@@ -111,12 +111,11 @@ def test_spread_over_tries_every_value_of_the_covered_parameters_early():
     assert spread_over(ranked, ()) == ranked
 
 
-def test_candidates_cover_every_alpha_encoding_and_augmentation_with_the_packaged_prior():
+def test_candidates_cover_every_alpha_and_encoding_with_the_packaged_prior():
     candidates = propose_candidates({name: 0.0 for name in PRIOR_FEATURES}, {}, 6,
                                     prior=load_prior())
     assert {c["alpha"] for c, _ in candidates} == {0.1, 0.5, 0.9}
     assert {c["numeric_embedding"] for c, _ in candidates} == {"ple", "none", "periodic"}
-    assert {c["augment"] for c, _ in candidates} == {"off", "auto"}
 
 
 def test_remembered_best_takes_the_lowest_loss_with_the_same_teachers():
