@@ -199,14 +199,11 @@ class Prior:
         return np.array([float(meta.get(name, self._mean[j]))
                          for j, name in enumerate(self.features)])
 
-    def mean_regret(self, meta, exclude=None):
+    def mean_regret(self, meta):
         """Neighbour-weighted mean regret of each configuration for a task."""
         distances = np.sqrt((((self.task_features - self._vector(meta)) / self._scale)
                              ** 2).mean(axis=1))
-        if exclude is not None:
-            distances[exclude] = np.inf
         nearest = np.argsort(distances, kind="stable")[:self.k]
-        nearest = nearest[np.isfinite(distances[nearest])]
         weights = 1.0 / (distances[nearest] + 1.0)
         return weights @ self.regret[nearest] / weights.sum()
 

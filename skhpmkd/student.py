@@ -570,10 +570,11 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
     if weight_averaging > 0:
         extra.append(("hpmkd_weight_averaging", WeightAveraging(weight_averaging)))
     monitor = "train_loss"
-    if valid is not None:
-        monitor = "valid_objective" if stop_on == "objective" else "valid_loss"
-        if stop_on == "objective":
-            extra.append(("hpmkd_valid_objective", ValidObjective(*valid)))
+    if valid is not None and stop_on == "objective":
+        monitor = "valid_objective"
+        extra.append(("hpmkd_valid_objective", ValidObjective(*valid)))
+    elif valid is not None:
+        monitor = "valid_loss"
     if lr_schedule == "plateau":
         extra.append(("hpmkd_lr_plateau", lr_plateau(monitor, patience)))
     if valid is not None:
@@ -590,11 +591,11 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
     # Keep neither the validation rows nor a second copy of the weights in the model.
     net.set_params(train_split=None, callbacks=template.callbacks)
     net.initialize_callbacks()
+    # The validation log-loss at the epoch early stopping kept (the monitor's best).
     valid_loss = float("nan")
     if valid is not None:
-        losses = net.history[:, "valid_loss"]
-        valid_loss = float(np.min(losses) if monitor == "valid_loss" else
-                           losses[int(np.argmin(net.history[:, monitor]))])
+        kept = int(np.argmin(net.history[:, monitor]))
+        valid_loss = float(net.history[kept, "valid_loss"])
     return net, valid_loss
 
 
