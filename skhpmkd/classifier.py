@@ -7,6 +7,7 @@ from numbers import Integral, Real
 from time import perf_counter
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch, check_random_state
@@ -65,6 +66,14 @@ from .training import (
 )
 
 logger = logging.getLogger("skhpmkd")
+
+#: Sparse formats X may come in (densified: the teachers and the student take arrays).
+SPARSE_FORMATS = ("csr", "csc", "coo")
+
+
+def densified(X):
+    """``X`` as a dense array (a sparse matrix's ``toarray()``, else ``X`` itself)."""
+    return X.toarray() if sp.issparse(X) else X
 
 
 class HPMKDClassifier(ClassifierMixin, _BaseComposition):
@@ -426,7 +435,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Numeric, finite, dense. Preprocess categoricals and NaN in a Pipeline.
+            Numeric and finite. Preprocess categoricals and NaN in a Pipeline. Sparse
+            matrices (e.g. a ``ColumnTransformer``'s one-hot output) are densified.
         y : array-like of shape (n_samples,)
             Class labels (any hashable type), at least two classes.
 
@@ -434,7 +444,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        X, y = validate_data(self, X, y, accept_sparse=SPARSE_FORMATS,
+                             dtype=[np.float64, np.float32])
+        X = densified(X)
         check_classification_targets(y)
         teachers = self.teachers if self.teachers is not None else default_teachers()
         validate_teachers(teachers)
@@ -766,7 +778,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             Rows sum to 1; columns in the order of ``teachers_``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32)
+        X = densified(validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
+                                    dtype=np.float32))
         proba = predict_teacher_proba(self.teachers_, X, self._teacher_class_codes,
                                       len(self.classes_))
         return self.teacher_weighting_.weights(X, proba)
@@ -784,7 +797,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             Columns in the order of ``classes_``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32)
+        X = densified(validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
+                                    dtype=np.float32))
         X = np.require(X, requirements=["C", "W"])
         proba = predict_proba_fast(self.student_.module_, X).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -806,5 +820,5 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags

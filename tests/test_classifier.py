@@ -459,7 +459,6 @@ def test_validation_held_out_keeps_them_from_fold_teachers_and_weighting(data3):
     (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), "NaN"),
     (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), "infinity"),
     (lambda X: X[:0], "0 sample"),
-    (lambda X: sp.csr_matrix(X), "[Ss]parse"),
 ])
 def test_bad_X_is_rejected_before_teachers_fit(data3, make_bad, message):
     X, y = data3
@@ -469,6 +468,19 @@ def test_bad_X_is_rejected_before_teachers_fit(data3, make_bad, message):
     with pytest.raises((ValueError, TypeError), match=message):
         clf.fit(bad, y[:bad.shape[0]])
     assert CountingTeacher.n_fits == 0
+
+
+@pytest.mark.parametrize("sparse_format", ["csr", "csc", "coo"])
+def test_sparse_X_is_densified(data3, sparse_format):
+    X, y = data3
+    X = np.where(np.abs(X) > 0.5, X, 0.0)
+    X_sparse = sp.csr_matrix(X).asformat(sparse_format)
+    dense = fast_classifier(random_state=0).fit(X, y)
+    sparse = fast_classifier(random_state=0).fit(X_sparse, y)
+    np.testing.assert_allclose(sparse.predict_proba(X_sparse), dense.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sparse.teacher_weights(X_sparse),
+                               dense.teacher_weights(X))
 
 
 def test_one_class_and_continuous_y_are_rejected(data3):
