@@ -34,7 +34,8 @@ def parse_args(argv):
                              "outside the suite)")
     parser.add_argument("--holdout", action="store_true",
                         help="run the held-out real datasets (credit_data, mlc_churn, "
-                             "attrition, cells) that nothing was tuned on")
+                             "attrition, cells, spam7, hmda, oj, benefits, chile, "
+                             "caravan) that nothing was tuned on")
     parser.add_argument("--seeds", type=int, default=None,
                         help="number of seeds of the models' randomness (default 3; "
                              "1 with --quick)")

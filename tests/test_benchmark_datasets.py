@@ -172,7 +172,10 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
     ("credit_data", 4454, "Status", 2), ("mlc_churn", 5000, "churn", 2),
-    ("attrition", 1470, "Attrition", 2), ("cells", 2019, "class", 2)])
+    ("attrition", 1470, "Attrition", 2), ("cells", 2019, "class", 2),
+    ("spam7", 4601, "yesno", 2), ("hmda", 2380, "deny", 2), ("oj", 1070, "Purchase", 2),
+    ("benefits", 4877, "ui", 2), ("chile", 2532, "vote", 4),
+    ("caravan", 5822, "Purchase", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
