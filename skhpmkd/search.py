@@ -21,6 +21,11 @@ are cross-validated (:func:`search_folds`): each candidate trains once per fold 
 disjoint stratified validation rows, and the rung compares the candidates on every
 fold's rows pooled, at least ``MIN_POOLED_VALID_ROWS`` of them where the data has
 that many. The last rung trains the winner once, on the fit's own split.
+
+A candidate's validation loss is its best epoch's on the rows that chose that epoch,
+an optimistic figure; the rungs can instead rank on rows early stopping did not
+watch (:func:`split_for_scoring`, half the validation rows each), at the price of a
+noisier ranking.
 """
 
 import math
@@ -33,6 +38,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .ensemble import SIGNIFICANCE_Z, significantly_lower
 from .parallel import Task, run_tasks, threads_per_task
+from .teachers import stratified_holdout
 
 #: Keep the best ``1 / ETA`` of the candidates at each rung.
 ETA = 3
@@ -68,6 +74,19 @@ def search_folds(y, validation_fraction, seed, n_folds="auto",
         return []
     splitter = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
     return list(islice(splitter.split(np.zeros(len(y)), y), n_folds))
+
+
+def split_for_scoring(rows, y, seed):
+    """``(stop, score)``: a stratified half of the validation ``rows`` for the short
+    rungs' early stopping, the other half to rank the candidates on; None when a class
+    has too few of those rows to split.
+
+    Ranked on the rows that chose its epoch, each candidate shows its best epoch's
+    loss, an optimistic figure, and the more so the noisier its validation curve.
+    """
+    rows = np.asarray(rows)
+    halves = stratified_holdout(np.asarray(y)[rows], 0.5, seed)
+    return None if halves is None else (rows[halves[0]], rows[halves[1]])
 
 
 def rung_schedule(n_candidates, max_epochs, n_rows=None, eta=ETA,

@@ -71,6 +71,8 @@ class StudentTrainer:
     default-sized module (teacher bytes / ``min_compression``), or None for no budget.
     ``weight_averaging`` is the per-batch decay of the students' weight average (0:
     none); ``lr_schedule`` and ``stop_on`` are :func:`skhpmkd.student.fit_student`'s.
+    ``score`` is ``(X, targets)`` of rows that judge the trained students instead of
+    ``valid`` (which then serves early stopping alone), or None.
     """
 
     template: Any
@@ -86,6 +88,7 @@ class StudentTrainer:
     lr_schedule: str = "constant"
     stop_on: str = "log_loss"
     verbose: bool = False
+    score: Any = None
 
     @property
     def default_module(self):
@@ -127,7 +130,8 @@ class StudentTrainer:
 
     def __call__(self, config, hidden_units=None, previous=None, max_epochs=None,
                  max_rows=None):
-        """Train one student; returns ``(net, best validation log-loss)``.
+        """Train one student; returns ``(net, validation log-loss)``: at the epoch
+        early stopping kept, on ``score`` if given, else on ``valid`` (its best).
 
         ``hidden_units`` overrides the planned size (chain assistants), ``previous``
         is the chain's previous network (it joins the teachers in the soft targets),
@@ -149,7 +153,7 @@ class StudentTrainer:
             targets = with_previous_student(targets, previous, X, CHAIN_MIX)
         schedule = make_schedule(config["temperature_schedule"], config["temperature"],
                                  self.temperature_params)
-        return fit_student(
+        net, valid_loss = fit_student(
             self.template, X, targets, valid=self.valid,
             module_params=module_params, temperature=config["temperature"],
             alpha=config["alpha"], lr=config["lr"],
@@ -158,10 +162,14 @@ class StudentTrainer:
             max_epochs=max_epochs, weight_averaging=self.weight_averaging,
             lr_schedule=self.lr_schedule, stop_on=self.stop_on,
             verbose=self.verbose)
+        if self.score is not None:
+            valid_loss = float(np.mean(self.valid_row_losses(net)))
+        return net, valid_loss
 
     def valid_row_losses(self, net):
-        """Per-row log-loss of a trained student on the validation rows."""
-        X_valid, targets = self.valid
+        """Per-row log-loss of a trained student on the rows that judge it (``score``,
+        else the validation rows)."""
+        X_valid, targets = self.score if self.score is not None else self.valid
         proba = predict_proba_fast(net.module_, X_valid)
         label_proba = proba[np.arange(len(X_valid)), targets["label"]]
         return -np.log(np.clip(label_proba, 1e-12, None))

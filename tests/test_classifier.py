@@ -717,6 +717,38 @@ def test_the_search_judges_small_data_on_pooled_folds(data3):
     assert [r["folds"] for r in default.fit(X, y).config_search_] == [1, 1, 1, 1]
 
 
+@pytest.mark.parametrize("scoring, stop_rows, ranking_rows", [
+    ("shared", [12, 12, 12, 12], [12] * 3), ("split", [6, 6, 6, 12], [6] * 6)])
+def test_split_scoring_ranks_on_rows_early_stopping_did_not_watch(
+        data3, scoring, stop_rows, ranking_rows):
+    from skhpmkd import training
+
+    X, y = data3
+    stopped_on, ranked_on = [], []
+    real_fit_student = training.fit_student
+    real_row_losses = training.StudentTrainer.valid_row_losses
+
+    def fit_student(*args, valid=None, **kwargs):
+        stopped_on.append(len(valid[0]))
+        return real_fit_student(*args, valid=valid, **kwargs)
+
+    def row_losses(self, net):
+        losses = real_row_losses(self, net)
+        ranked_on.append(len(losses))
+        return losses
+
+    clf = fast_classifier(config="auto", search_budget=3, memory=None,
+                          search_scoring=scoring)
+    with patch("skhpmkd.training.fit_student", fit_student), patch.object(
+            training.StudentTrainer, "valid_row_losses", row_losses):
+        records = clf.fit(X, y).config_search_
+    # 12 validation rows; the last rung stops on them all and is not ranked. The
+    # paired noise guard scores each short-rung training; with "split" its loss too.
+    assert stopped_on == stop_rows
+    assert ranked_on == ranking_rows
+    assert len(records) == 4
+
+
 def test_cross_validated_search_runs_in_parallel_workers(data3):
     X, y = data3
     make = lambda n_jobs: fast_classifier(config="auto", search_budget=3, memory=None,

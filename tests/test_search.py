@@ -106,6 +106,21 @@ def test_search_folds_pool_enough_disjoint_stratified_validation_rows():
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, same))
 
 
+def test_split_for_scoring_halves_the_validation_rows_by_class():
+    import numpy as np
+
+    from skhpmkd.search import split_for_scoring
+
+    y = np.repeat([0, 1, 2], [150, 100, 50])
+    rows = np.arange(0, 300, 5)  # 30, 20 and 10 validation rows per class
+    stop, score = split_for_scoring(rows, y, seed=0)
+    assert sorted(np.concatenate([stop, score]).tolist()) == rows.tolist()
+    assert np.bincount(y[stop]).tolist() == np.bincount(y[score]).tolist() == [15, 10, 5]
+    again = split_for_scoring(rows, y, seed=0)
+    assert np.array_equal(again[0], stop) and np.array_equal(again[1], score)
+    assert split_for_scoring(np.array([0, 1, 150, 151, 299]), y, seed=0) is None
+
+
 def test_the_last_rung_trains_with_final_train_and_is_not_row_scored():
     calls = []
 
