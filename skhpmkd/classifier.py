@@ -527,29 +527,31 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             for method in dict.fromkeys(
                 config["ensemble"] for config in candidates)}
         data = (X, proba, y_encoded, weightings, candidates, seed_augment)
+        weighting = weightings[candidates[0]["ensemble"]]  # of the validation rows
         trainer = StudentTrainer(
             student, self._transfer_sets(*data, train),
-            self._valid_set(X, proba, y_encoded, weightings[candidates[0]["ensemble"]],
-                            valid), len(self.classes_),
+            self._valid_set(X, proba, y_encoded, weighting, valid), len(self.classes_),
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=None if self.min_compression is None
             else self.teacher_nbytes_ / self.min_compression,
             weight_averaging=self.weight_averaging, lr_schedule=self.lr_schedule,
             stop_on=self.early_stopping_on, verbose=self.verbose >= 2)
+        split = self.search_scoring == "split"
 
         def judged_on(base, rows):
-            """``base`` with ``rows`` as its validation rows, split between early
-            stopping and judging when ``search_scoring="split"``."""
-            halves = (split_for_scoring(rows, y_encoded, seed_split)
-                      if self.search_scoring == "split" else None)
-            valid_sets = [self._valid_set(X, proba, y_encoded,
-                                          weightings[candidates[0]["ensemble"]], part)
-                          for part in (halves or (rows,))]
-            return replace(base, valid=valid_sets[0], score=valid_sets[-1]
-                           if halves is not None else None)
+            """``base`` validated on ``rows``: early-stopped on one stratified half
+            and judged on the other with ``search_scoring="split"``."""
+            halves = split_for_scoring(rows, y_encoded, seed_split) if split else None
+            if halves is None:
+                return replace(base, valid=self._valid_set(X, proba, y_encoded,
+                                                           weighting, rows))
+            stop, score = (self._valid_set(X, proba, y_encoded, weighting, part)
+                           for part in halves)
+            return replace(base, valid=stop, score=score)
 
         searching = len(candidates) > 1 and valid is not None
-        search_trainer = judged_on(trainer, valid) if searching else trainer
+        # the trainer already validates on ``valid``: only a split changes it
+        search_trainer = judged_on(trainer, valid) if searching and split else trainer
         folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
                               self.search_folds) if searching else [])
         if folds:
