@@ -57,7 +57,7 @@ def teacher_average(fitted_teachers, X_train, y_train):
 #: training the same network on different targets.
 PLAIN = {"ensemble": "mean", "temperature_schedule": "constant", "chain": "off",
          "augment": "off", "config": "default", "numeric_embedding": "ple",
-         "memory": None}
+         "n_members": 1, "memory": None}
 
 #: The manual grid of ``--grid``.
 GRID_TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
@@ -134,6 +134,7 @@ CHOSEN_COMPONENTS = {
 #: (parameter, value when on, value when off).
 FIXED_COMPONENTS = {
     "chain": ("chain", "auto", "off"),
+    "members": ("n_members", "auto", 1),
     "averaging": ("weight_averaging", 0.99, 0.0),
     "lr_plateau": ("lr_schedule", "plateau", "constant"),
     "stop_objective": ("early_stopping_on", "objective", "log_loss"),

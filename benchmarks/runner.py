@@ -120,16 +120,19 @@ def _fit_student(name, seed, model_name, student, reuses_teachers, teacher_secon
     seconds += teacher_seconds if reuses_teachers else 0.0
     rows.append(_row(name, seed, model_name, "student", student.predict_proba,
                      student, seconds, split))
-    if student.config_source_ in ("search", "prior", "memory", "config"):
-        rows[-1]["note"] = _config_note(student)
+    rows[-1]["note"] = _config_note(student)
     log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
         f"fit {seconds:.1f} s  {rows[-1]['note']}")
     return student
 
 
 def _config_note(student):
-    """The configuration HPM-KD chose, e.g. ``T=2 a=0.5 ple (search)``."""
-    return f"{describe_config(student.config_)} ({student.config_source_})"
+    """The configuration HPM-KD chose, e.g. ``T=2 a=0.5 ple (search)``, and how many
+    students it averages (``x3``); empty for the static defaults and one student."""
+    note = (f"{describe_config(student.config_)} ({student.config_source_})"
+            if student.config_source_ in ("search", "prior", "memory", "config") else "")
+    members = getattr(student, "n_members_", 1)
+    return f"{note} x{members}".strip() if members > 1 else note
 
 
 def deepbridge_row(dataset, seed, split):

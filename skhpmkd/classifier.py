@@ -34,6 +34,7 @@ from .config import (
     resolve_config,
 )
 from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
+from .members import MEMBER_MIN_GAIN, grow_members, members_within_budget, merge_members
 from .memory import data_fingerprint, open_memory
 from .parallel import release_workers
 from .reuse import fit_key, is_restorable, load_fit, store_fit, teacher_signature
@@ -190,6 +191,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         size chosen by :func:`skhpmkd.student.default_hidden_units`) until the pickled
         module is at most ``teacher bytes / min_compression``. None: no budget. A
         ``student__module__hidden_units`` you set is used as it is.
+    n_members : "auto" or int, default="auto"
+        Students of the chosen configuration trained with different seeds, their
+        probabilities averaged in one module (see :mod:`skhpmkd.members`): a small
+        network varies with its initialisation, and the average varies less.
+        "auto": members are added while each widens the average's Jensen gap on
+        the validation rows (the members' mean log-loss minus the average's) by at
+        least 0.002, at most 5 and within the size budget (``min_compression``); 1
+        where there are no validation rows. An int trains
+        that many. Only for the default MLP module, and not after a chain of
+        assistants (``chain_length_ > 0``).
     augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
@@ -303,6 +314,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         from, validation log-loss and seconds.
     chain_length_ : int
         Number of assistants before the chosen student (0: learned from the teachers).
+    members_ : list of dict
+        Every member trained for the average: ``seed`` (offset), its own
+        ``valid_loss``, the average's ``average_loss`` and ``jensen_gap`` up to it,
+        whether it was ``kept`` and ``seconds`` (empty when no member was tried).
+    n_members_ : int
+        Students averaged in ``student_``.
     n_synthetic_ : int
         Synthetic rows added to the student's transfer set.
     teachers_ : list of estimator
@@ -364,6 +381,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "search_folds": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "search_scoring": [StrOptions({"shared", "split"})],
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
+        "n_members": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left"),
                     None],
         "early_stopping": ["boolean"],
@@ -386,7 +404,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  ensemble=None, chain="off", chain_min_gain=0.005,
                  numeric_embedding=None, config="auto", search_budget=6,
                  search_folds=1, search_scoring="shared", min_compression=10.0,
-                 augment=None, early_stopping=True,
+                 n_members="auto", augment=None, early_stopping=True,
                  validation_fraction=0.1, validation_held_out=False,
                  n_iter_no_change=10, weight_averaging=0.99, lr_schedule="constant",
                  early_stopping_on="log_loss", device="auto", teacher_cache=None,
@@ -407,6 +425,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.search_folds = search_folds
         self.search_scoring = search_scoring
         self.min_compression = min_compression
+        self.n_members = n_members
         self.augment = augment
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -714,15 +733,45 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         def train(hidden_units, previous):
             return trainer(self.config_, hidden_units, previous)
 
-        return run_chain(train, target_units, assistants, self.chain_min_gain,
-                         has_validation=trainer.valid is not None, first=first)
+        net, steps, length = run_chain(train, target_units, assistants,
+                                       self.chain_min_gain,
+                                       has_validation=trainer.valid is not None,
+                                       first=first)
+        if length == 0 and trainer.default_module:
+            net = self._average_members(trainer, net, steps[0])
+        else:
+            self.members_, self.n_members_ = [], 1
+        return net, steps, length
+
+    def _average_members(self, trainer, net, step):
+        """Add members of the chosen configuration to the student ``net`` (trained
+        in the chain's ``step``) while they pay; return the averaged student."""
+        auto = self.n_members == "auto"
+        if auto and trainer.valid is None:
+            self.members_, self.n_members_ = [], 1
+            return net
+        n_members = (members_within_budget(pickled_nbytes(net.module_),
+                                           trainer.student_budget)
+                     if auto else self.n_members)
+
+        def train(offset):
+            return replace(trainer, seed=trainer.seed + offset)(self.config_)
+
+        valid_proba = trainer.valid_proba if trainer.valid is not None else None
+        nets, members = grow_members(
+            train, (net, step.valid_loss, step.seconds), valid_proba,
+            trainer.valid_labels if valid_proba is not None else None, n_members,
+            MEMBER_MIN_GAIN if auto else None)
+        self.members_ = [member.as_dict() for member in members]
+        self.n_members_ = len(nets)
+        return merge_members(nets)
 
     #: Parameters recorded in the optimization memory with each fit.
     _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
                           "min_compression", "early_stopping", "validation_fraction",
                           "validation_held_out", "n_iter_no_change",
                           "weight_averaging", "lr_schedule", "early_stopping_on",
-                          "search_budget", "search_folds", "search_scoring")
+                          "search_budget", "search_folds", "search_scoring", "n_members")
 
     def _remember(self, memory, fingerprint, teacher_task_seconds):
         """Record this fit in the shared optimization memory (never fails the fit)."""
@@ -751,7 +800,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     #: Fitted attributes stored with the student for a repeated fit (see ``memory``).
     _STORED_ATTRIBUTES = ("config_", "config_source_", "config_search_", "chain_",
-                          "chain_length_", "n_synthetic_")
+                          "chain_length_", "n_synthetic_", "members_", "n_members_")
 
     def _restore(self, stored, student, X, proba, y, seed_weights, teacher_seconds):
         """Finish the fit with the student that the same fit stored in the memory

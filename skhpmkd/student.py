@@ -1,6 +1,7 @@
 """The student: default MLP module, the skorch distillation net, devices, fast inference."""
 
 import inspect
+import math
 import warnings
 
 import numpy as np
@@ -257,12 +258,21 @@ class MLPModule(nn.Module):
         Mean and standard deviation per column (see :func:`numeric_scaling`): numeric
         columns then enter through a :class:`PeriodicEncoding`. At most one of
         ``bin_edges`` and ``periodic_scaling`` is given.
+    n_members : int, default=1
+        Independent networks of this shape (see :mod:`skhpmkd.members`); the module
+        returns the log of their averaged probabilities, which are logits whose
+        softmax is that average.
     """
 
     def __init__(self, n_features, n_classes, hidden_units=(64, 64), dropout=0.1,
-                 bin_edges=None, periodic_scaling=None):
+                 bin_edges=None, periodic_scaling=None, n_members=1):
         super().__init__()
-        self.encoding = None
+        self.encoding = self.members = None
+        if n_members > 1:
+            self.members = nn.ModuleList(
+                MLPModule(n_features, n_classes, hidden_units, dropout, bin_edges,
+                          periodic_scaling) for _ in range(n_members))
+            return
         width_in = n_features
         if bin_edges is not None and periodic_scaling is not None:
             raise ValueError("MLPModule takes bin_edges or periodic_scaling, not both.")
@@ -284,6 +294,10 @@ class MLPModule(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
+        if self.members is not None:
+            log_proba = torch.stack([F.log_softmax(member(X), dim=-1)
+                                     for member in self.members])
+            return torch.logsumexp(log_proba, dim=0) - math.log(len(self.members))
         if self.encoding is not None:
             X = self.encoding(X)
         return self.layers(X)
@@ -583,7 +597,7 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
                       EarlyStopping(monitor=monitor, patience=patience,
                                     load_best=True, sink=_silent)))
     net.set_params(callbacks=own_callbacks + extra, **params)
-    with torch.random.fork_rng(devices=_cuda_devices(device)), warnings.catch_warnings():
+    with torch.random.fork_rng(devices=cuda_devices(device)), warnings.catch_warnings():
         # In joblib workers the rows are read-only memory maps; torch only reads them.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         torch.manual_seed(seed)
@@ -631,7 +645,7 @@ def restore_student(template, snapshot, device):
     """
     net = clone(template)
     net.set_params(**snapshot["params"], device=device, train_split=None)
-    with torch.random.fork_rng(devices=_cuda_devices(device)):
+    with torch.random.fork_rng(devices=cuda_devices(device)):
         net.initialize()
     net.module_.load_state_dict({name: torch.from_numpy(np.asarray(array))
                                  for name, array in snapshot["state"].items()})
@@ -639,7 +653,7 @@ def restore_student(template, snapshot, device):
     return net
 
 
-def _cuda_devices(device):
+def cuda_devices(device):
     """The CUDA device indices whose random state a training on ``device`` touches."""
     return [torch.device(device).index or 0] if "cuda" in str(device) else []
 

@@ -166,12 +166,21 @@ class StudentTrainer:
             valid_loss = float(np.mean(self.valid_row_losses(net)))
         return net, valid_loss
 
-    def valid_row_losses(self, net):
-        """Per-row log-loss of a trained student on the rows that judge it (``score``,
+    def valid_proba(self, net):
+        """A trained student's probabilities on the rows that judge it (``score``,
         else the validation rows)."""
-        X_valid, targets = self.score if self.score is not None else self.valid
-        proba = predict_proba_fast(net.module_, X_valid)
-        label_proba = proba[np.arange(len(X_valid)), targets["label"]]
+        X_valid, _ = self.score if self.score is not None else self.valid
+        return predict_proba_fast(net.module_, X_valid)
+
+    @property
+    def valid_labels(self):
+        """Labels of the rows that judge a student (``score``, else ``valid``)."""
+        return (self.score if self.score is not None else self.valid)[1]["label"]
+
+    def valid_row_losses(self, net):
+        """Per-row log-loss of a trained student on the rows that judge it."""
+        label_proba = self.valid_proba(net)[np.arange(len(self.valid_labels)),
+                                            self.valid_labels]
         return -np.log(np.clip(label_proba, 1e-12, None))
 
 

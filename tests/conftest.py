@@ -18,12 +18,13 @@ def fast_teachers():
 def fast_classifier(**params):
     """HPMKDClassifier that fits in well under a second on tiny data.
 
-    The chain, augmentation and the configuration search multiply training time, so
-    they are off here (``config="default"``: T=4, alpha=0.5, "ple") and tested on
-    their own (tests/test_classifier.py, "components" and "configuration").
+    The chain, augmentation, member averaging and the configuration search multiply
+    training time, so they are off here (``config="default"``: T=4, alpha=0.5, "ple";
+    one student) and tested on their own (tests/test_classifier.py, "components" and
+    "configuration").
     """
     defaults = dict(teachers=fast_teachers(), teacher_cv=3, chain="off", augment="off",
-                    config="default",
+                    config="default", n_members=1,
                     student=make_student(max_epochs=20, lr=1e-2, batch_size=32,
                                          module__hidden_units=(16,)),
                     random_state=0)

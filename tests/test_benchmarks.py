@@ -149,7 +149,7 @@ def test_ablation_rows_flip_one_component_at_the_chosen_config():
     rows = component_flips(chosen)
     assert set(rows) == {"hpmkd +attention", "hpmkd +adaptive_T", "hpmkd -embedding",
                          "hpmkd -augment", "hpmkd +chain", "hpmkd -averaging",
-                         "hpmkd +lr_plateau", "hpmkd +stop_objective"}
+                         "hpmkd +lr_plateau", "hpmkd +stop_objective", "hpmkd -members"}
     for name, (param, on, off) in CHOSEN_COMPONENTS.items():
         (params,) = [p for row, p in rows.items() if row.endswith(name)]
         changed = {key for key in chosen if params["config"][key] != chosen[key]}

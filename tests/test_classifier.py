@@ -22,6 +22,7 @@ from skorch.dataset import ValidSplit
 
 from conftest import fast_classifier, fast_teachers
 from skhpmkd import HPMKDClassifier, make_student
+from skhpmkd.members import MAX_MEMBERS
 from skhpmkd.student import DistillationNet, PeriodicEncoding, PiecewiseLinearEncoding
 
 
@@ -319,6 +320,36 @@ def test_chain_records_every_step(data3):
     assert clf.student_.module_.layers[0].out_features == 16  # the target size
     off = fast_classifier(chain="off").fit(X, y)
     assert len(off.chain_) == 1 and off.chain_length_ == 0
+
+
+def test_members_switch_averages_students_of_the_chosen_config(data3):
+    X, y = data3
+    single = fast_classifier().fit(X, y)
+    assert single.n_members_ == 1 and single.student_.module_.members is None
+    three = fast_classifier(n_members=3).fit(X, y)
+    assert three.n_members_ == 3 and [m["seed"] for m in three.members_] == [0, 1, 2]
+    assert len(three.student_.module_.members) == 3
+    assert three.student_n_params_ == 3 * single.student_n_params_
+    assert three.compression_ratio_ < single.compression_ratio_ / 2.5
+    assert not np.allclose(single.predict_proba(X), three.predict_proba(X))
+    restored = pickle.loads(pickle.dumps(three))
+    np.testing.assert_array_equal(restored.predict_proba(X), three.predict_proba(X))
+    unvalidated = fast_classifier(n_members=2, early_stopping=False).fit(X, y)
+    assert unvalidated.n_members_ == 2
+
+
+def test_auto_members_keep_the_size_budget_and_need_validation_rows(data3):
+    X, y = data3
+    single_ratio = fast_classifier().fit(X, y).compression_ratio_
+    roomy = fast_classifier(n_members="auto", min_compression=single_ratio / 10).fit(X, y)
+    kept = [member["kept"] for member in roomy.members_]
+    assert 1 <= roomy.n_members_ <= MAX_MEMBERS
+    assert kept == [True] * roomy.n_members_ + [False] * (len(kept) - roomy.n_members_)
+    assert all(member["jensen_gap"] >= 0 for member in roomy.members_)
+    tight = fast_classifier(n_members="auto", min_compression=single_ratio / 1.5)
+    assert tight.fit(X, y).n_members_ == 1 and len(tight.members_) == 1
+    unvalidated = fast_classifier(n_members="auto", early_stopping=False).fit(X, y)
+    assert unvalidated.n_members_ == 1 and unvalidated.members_ == []
 
 
 def test_augmentation_adds_teacher_labelled_rows(data3):

@@ -19,11 +19,13 @@ def fit_twice(X, y, path, **second_params):
     return first, second.fit(X, y)
 
 
-def test_the_same_fit_restores_the_student_without_training(data3, tmp_path):
+@pytest.mark.parametrize("n_members", [1, 2])
+def test_the_same_fit_restores_the_student_without_training(data3, tmp_path, n_members):
     X, y = data3
-    first = fast_classifier(memory=str(tmp_path / "m.sqlite")).fit(X, y)
-    assert first.restored_ is False
-    second = fast_classifier(memory=str(tmp_path / "m.sqlite"))
+    first = fast_classifier(memory=str(tmp_path / "m.sqlite"), n_members=n_members)
+    first.fit(X, y)
+    assert first.restored_ is False and first.n_members_ == n_members
+    second = fast_classifier(memory=str(tmp_path / "m.sqlite"), n_members=n_members)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(HPMKDClassifier, "_distil", lambda *a: pytest.fail("trained"))
         rng_before = torch.random.get_rng_state()
@@ -32,7 +34,8 @@ def test_the_same_fit_restores_the_student_without_training(data3, tmp_path):
     assert second.restored_ is True
     assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
     for name in ("config_", "config_source_", "chain_length_", "n_synthetic_",
-                 "memory_run_id_", "student_n_params_", "compression_ratio_"):
+                 "memory_run_id_", "student_n_params_", "compression_ratio_",
+                 "n_members_", "members_"):
         assert getattr(second, name) == getattr(first, name), name
     assert second.chain_ == pickle.loads(pickle.dumps(second.chain_))
     assert [e["valid_loss"] for e in second.student_.history] == [

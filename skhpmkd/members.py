@@ -1,0 +1,138 @@
+"""Member averaging: several students of one configuration, their probabilities averaged.
+
+A small network trained on a few thousand rows varies with its initialisation and
+batch order; the average of a few such networks (a deep ensemble, Lakshminarayanan
+et al. 2017) has lower variance than any one of them. The fitted student stays one
+torch module (:class:`skhpmkd.student.MLPModule` with ``n_members``), so prediction,
+pickling and devices work as for a single network.
+
+The gain is judged by the Jensen gap rather than by the average's loss against the
+first member's: on a few dozen validation rows one seed's network is often luckier
+than another's, and that lottery, not the averaging, would decide.
+
+Members are added one at a time, each trained with its own seed on the same transfer
+set and validation rows, while
+
+- the averaged students still fit the size budget (``teacher bytes /
+  min_compression``),
+- each new member widens the average's Jensen gap on the validation rows (its
+  members' mean log-loss minus its own log-loss, what the average gains over a
+  member drawn at random) by at least :data:`MEMBER_MIN_GAIN`: on large data one
+  network varies little, and a member would cost a training for nothing,
+- and there are at most ``max_members``.
+"""
+
+from dataclasses import asdict, dataclass
+from time import perf_counter
+
+import numpy as np
+import torch
+
+from .student import cuda_devices
+
+#: Most members of ``n_members="auto"``.
+MAX_MEMBERS = 5
+#: Smallest widening of the average's Jensen gap (validation log-loss) that keeps a
+#: member.
+MEMBER_MIN_GAIN = 0.002
+
+
+@dataclass
+class Member:
+    """One trained member of the average."""
+
+    seed: int
+    valid_loss: float      # the member's own validation log-loss
+    average_loss: float    # validation log-loss of the average up to this member
+    jensen_gap: float      # mean of those members' log-losses minus average_loss
+    kept: bool
+    seconds: float
+
+    def as_dict(self):
+        """Plain-data view (for reports)."""
+        return asdict(self)
+
+
+def members_within_budget(member_nbytes, budget, max_members=MAX_MEMBERS):
+    """How many members of ``member_nbytes`` each fit in ``budget`` bytes (at least
+    1, at most ``max_members``; None: no budget)."""
+    if budget is None:
+        return int(max_members)
+    return int(max(1, min(max_members, budget // max(1, member_nbytes))))
+
+
+def _log_loss(proba, labels):
+    label_proba = proba[np.arange(len(labels)), labels]
+    return float(-np.mean(np.log(np.clip(label_proba, 1e-12, None))))
+
+
+def jensen_gap(probas, labels):
+    """``(log-loss of the mean of probas, members' mean log-loss minus it)``; each of
+    ``probas`` has shape (n_rows, n_classes). The gap is never negative."""
+    average = _log_loss(np.mean(probas, axis=0), labels)
+    return average, float(np.mean([_log_loss(p, labels) for p in probas]) - average)
+
+
+def grow_members(train, first, valid_proba, labels, n_members, min_gain):
+    """Train members while they pay; return the kept networks and every member.
+
+    Parameters
+    ----------
+    train : callable
+        ``train(seed_offset) -> (net, valid_loss)``: one more member (offset >= 1).
+    first : (net, valid_loss, seconds)
+        The member already trained (offset 0).
+    valid_proba : callable or None
+        ``valid_proba(net)``: the network's probabilities on the validation rows
+        (None: there are none, and the average's loss is nan).
+    labels : ndarray of int or None
+        The validation rows' labels.
+    n_members : int
+        Most members (kept or not, the first included).
+    min_gain : float or None
+        Smallest widening of the average's Jensen gap that keeps a member; None
+        keeps every member (``n_members`` of them).
+
+    Returns
+    -------
+    nets : list
+        The kept networks, the first first.
+    members : list of Member
+    """
+    def judged(nets):
+        if valid_proba is None:
+            return float("nan"), float("nan")
+        return jensen_gap([valid_proba(net) for net in nets], labels)
+
+    net, loss, seconds = first
+    nets = [net]
+    members = [Member(0, float(loss), *judged(nets), True, float(seconds))]
+    for offset in range(1, n_members):
+        start = perf_counter()
+        net, loss = train(offset)
+        average, gap = judged(nets + [net])
+        kept = min_gain is None or gap - members[-1].jensen_gap >= min_gain
+        members.append(Member(offset, float(loss), average, gap, kept,
+                              perf_counter() - start))
+        if not kept:
+            break
+        nets.append(net)
+    return nets, members
+
+
+def merge_members(nets):
+    """One network whose module averages the probabilities of ``nets``' modules.
+
+    The first network becomes the result (its history and training parameters stay);
+    its module is replaced by an ``MLPModule`` with ``n_members=len(nets)`` holding
+    the members' weights. Torch's global random state is left as it was.
+    """
+    net = nets[0]
+    if len(nets) == 1:
+        return net
+    states = [source.module_.state_dict() for source in nets]
+    with torch.random.fork_rng(devices=cuda_devices(net.device)):
+        net.set_params(module__n_members=len(nets))
+    for member, state in zip(net.module_.members, states):
+        member.load_state_dict(state)
+    return net
