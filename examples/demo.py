@@ -91,6 +91,9 @@ def main():
               "search": "from the search"}
     print(f"configuration: {describe_config(clf.config_)} "
           f"({origin.get(clf.config_source_, 'from ' + clf.config_source_)})")
+    tried = len(clf.members_)
+    print(f"students averaged: {clf.n_members_} of {max(tried, 1)} trained "
+          "(another is kept only where it pays on the validation rows)")
     if clf.restored_:
         print("this exact fit ran before: its student was restored from the optimization "
               "memory, not trained (pass memory=None to train it again)")
