@@ -197,10 +197,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         network varies with its initialisation, and the average varies less.
         "auto": members are added while each widens the average's Jensen gap on
         the validation rows (the members' mean log-loss minus the average's) by at
-        least 0.002, at most 5 and within the size budget (``min_compression``); 1
-        where there are no validation rows. An int trains
-        that many. Only for the default MLP module, and not after a chain of
-        assistants (``chain_length_ > 0``).
+        least 0.002, at most 5 and within the size budget (``min_compression``);
+        1 where there are no validation rows. An int trains that many. Only for
+        the default MLP module, and not after a chain of assistants
+        (``chain_length_ > 0``). On 13 real datasets: +0.26 pp over one student
+        (docs/benchmarks.md).
     augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows

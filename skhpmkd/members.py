@@ -19,7 +19,7 @@ set and validation rows, while
   members' mean log-loss minus its own log-loss, what the average gains over a
   member drawn at random) by at least :data:`MEMBER_MIN_GAIN`: on large data one
   network varies little, and a member would cost a training for nothing,
-- and there are at most ``max_members``.
+- and there are at most ``n_members`` (:data:`MAX_MEMBERS` for ``"auto"``).
 """
 
 from dataclasses import asdict, dataclass
