@@ -738,17 +738,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                        self.chain_min_gain,
                                        has_validation=trainer.valid is not None,
                                        first=first)
-        if length == 0 and trainer.default_module:
-            net = self._average_members(trainer, net, steps[0])
-        else:
-            self.members_, self.n_members_ = [], 1
-        return net, steps, length
+        return self._average_members(trainer, net, steps[0], length), steps, length
 
-    def _average_members(self, trainer, net, step):
+    def _average_members(self, trainer, net, step, chain_length):
         """Add members of the chosen configuration to the student ``net`` (trained
-        in the chain's ``step``) while they pay; return the averaged student."""
+        in the chain's ``step``) while they pay; return the averaged student. None
+        are tried after a chain, for a module of the user's own, or (``"auto"``)
+        without validation rows."""
         auto = self.n_members == "auto"
-        if auto and trainer.valid is None:
+        if chain_length > 0 or not trainer.default_module or (
+                auto and trainer.valid is None):
             self.members_, self.n_members_ = [], 1
             return net
         n_members = (members_within_budget(pickled_nbytes(net.module_),

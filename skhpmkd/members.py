@@ -28,7 +28,7 @@ from time import perf_counter
 import numpy as np
 import torch
 
-from .student import cuda_devices
+from .student import cuda_devices, label_log_losses
 
 #: Most members of ``n_members="auto"``.
 MAX_MEMBERS = 5
@@ -61,16 +61,12 @@ def members_within_budget(member_nbytes, budget, max_members=MAX_MEMBERS):
     return int(max(1, min(max_members, budget // max(1, member_nbytes))))
 
 
-def _log_loss(proba, labels):
-    label_proba = proba[np.arange(len(labels)), labels]
-    return float(-np.mean(np.log(np.clip(label_proba, 1e-12, None))))
-
-
 def jensen_gap(probas, labels):
     """``(log-loss of the mean of probas, members' mean log-loss minus it)``; each of
     ``probas`` has shape (n_rows, n_classes). The gap is never negative."""
-    average = _log_loss(np.mean(probas, axis=0), labels)
-    return average, float(np.mean([_log_loss(p, labels) for p in probas]) - average)
+    average = float(np.mean(label_log_losses(np.mean(probas, axis=0), labels)))
+    members = np.mean([np.mean(label_log_losses(p, labels)) for p in probas])
+    return average, float(members - average)
 
 
 def grow_members(train, first, valid_proba, labels, n_members, min_gain):
@@ -99,24 +95,28 @@ def grow_members(train, first, valid_proba, labels, n_members, min_gain):
         The kept networks, the first first.
     members : list of Member
     """
-    def judged(nets):
+    def judged(probas):
         if valid_proba is None:
             return float("nan"), float("nan")
-        return jensen_gap([valid_proba(net) for net in nets], labels)
+        return jensen_gap(probas, labels)
+
+    def proba(net):
+        return None if valid_proba is None else valid_proba(net)
 
     net, loss, seconds = first
-    nets = [net]
-    members = [Member(0, float(loss), *judged(nets), True, float(seconds))]
+    nets, probas = [net], [proba(net)]
+    members = [Member(0, float(loss), *judged(probas), True, float(seconds))]
     for offset in range(1, n_members):
         start = perf_counter()
         net, loss = train(offset)
-        average, gap = judged(nets + [net])
+        candidate = probas + [proba(net)]
+        average, gap = judged(candidate)
         kept = min_gain is None or gap - members[-1].jensen_gap >= min_gain
         members.append(Member(offset, float(loss), average, gap, kept,
                               perf_counter() - start))
         if not kept:
             break
-        nets.append(net)
+        nets, probas = nets + [net], candidate
     return nets, members
 
 

@@ -678,6 +678,13 @@ def module_device(module):
     return param.device if param is not None else torch.device("cpu")
 
 
+def label_log_losses(proba, labels):
+    """Per-row log-loss of probabilities ``proba`` (n_rows, n_classes) against the
+    encoded ``labels`` (probabilities clipped at 1e-12)."""
+    label_proba = proba[np.arange(len(labels)), labels]
+    return -np.log(np.clip(label_proba, 1e-12, None))
+
+
 def predict_proba_fast(module, X, batch_size=16384):
     """Class probabilities from a plain torch forward pass: eval mode, no autograd.
 

@@ -17,6 +17,7 @@ from .student import (
     default_hidden_units,
     fit_student,
     has_default_module,
+    label_log_losses,
     numeric_scaling,
     predict_proba_fast,
     quantile_bin_edges,
@@ -166,22 +167,24 @@ class StudentTrainer:
             valid_loss = float(np.mean(self.valid_row_losses(net)))
         return net, valid_loss
 
+    @property
+    def judging(self):
+        """``(X, targets)`` of the rows that judge a trained student: ``score``, else
+        ``valid``."""
+        return self.score if self.score is not None else self.valid
+
     def valid_proba(self, net):
-        """A trained student's probabilities on the rows that judge it (``score``,
-        else the validation rows)."""
-        X_valid, _ = self.score if self.score is not None else self.valid
-        return predict_proba_fast(net.module_, X_valid)
+        """A trained student's probabilities on the rows that judge it."""
+        return predict_proba_fast(net.module_, self.judging[0])
 
     @property
     def valid_labels(self):
-        """Labels of the rows that judge a student (``score``, else ``valid``)."""
-        return (self.score if self.score is not None else self.valid)[1]["label"]
+        """Labels of the rows that judge a student."""
+        return self.judging[1]["label"]
 
     def valid_row_losses(self, net):
         """Per-row log-loss of a trained student on the rows that judge it."""
-        label_proba = self.valid_proba(net)[np.arange(len(self.valid_labels)),
-                                            self.valid_labels]
-        return -np.log(np.clip(label_proba, 1e-12, None))
+        return label_log_losses(self.valid_proba(net), self.valid_labels)
 
 
 @dataclass
