@@ -1,11 +1,44 @@
 """Model size accounting: pickled bytes, tree nodes of teachers, parameters of students."""
 
+import io
 import pickle
+import struct
+
+import torch
+
+#: Digits of the highest address a 64-bit Linux process hands out (0x7fffffffffff).
+_ADDRESS_DIGITS = 15
+
+
+def _pickled_text(text):
+    """``text`` as protocol 2 pickles a str (BINUNICODE)."""
+    return b"X" + struct.pack("<I", len(text)) + text
+
+
+class _SizePickler(pickle.Pickler):
+    """A pickler whose output length does not depend on where torch put a storage.
+
+    torch pickles each storage under a key made of its C object's address, which
+    has 14 digits in one memory region and 15 in another; the same weights would
+    measure a few bytes apart. Here every key is padded to :data:`_ADDRESS_DIGITS`.
+    """
+
+    def reducer_override(self, obj):
+        if not isinstance(obj, (torch.UntypedStorage, torch.TypedStorage)):
+            return NotImplemented
+        rebuild, (data,) = obj.__reduce__()
+        untyped = obj._untyped_storage if isinstance(obj, torch.TypedStorage) else obj
+        key = str(untyped._cdata).encode()
+        fixed = key.rjust(_ADDRESS_DIGITS, b"0")
+        return rebuild, (data.replace(_pickled_text(key), _pickled_text(fixed)),)
 
 
 def pickled_nbytes(obj):
-    """Size in bytes of ``obj`` as pickled (highest protocol)."""
-    return len(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    """Size in bytes of ``obj`` as pickled (highest protocol), the same wherever in
+    memory its torch tensors live."""
+    buffer = io.BytesIO()
+    _SizePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buffer.tell()
 
 
 def count_parameters(module):
