@@ -114,10 +114,13 @@ MANAGER_COMPONENTS = {
 #: ``search_folds`` cross-validates the short rungs on small data (a whole search per
 #: row; the same fit as ``hpmkd`` where the validation split has 1,000 rows);
 #: ``validation_held_out`` keeps the validation rows out of the fold teachers, which
-#: changes what the search sees (a whole search per row too).
+#: changes what the search sees (a whole search per row too); ``confirm_winner``
+#: checks a challenger's win against the favourite with both averaged over their
+#: members (the same fit as ``hpmkd`` where the favourite wins or one student is kept).
 SEARCH_COMPONENTS = {
     "cv": ("search_folds", "auto", 1),
     "held_out": ("validation_held_out", True, False),
+    "confirm": ("confirm_winner", True, False),
 }
 
 #: Components the configuration manager chooses per task: (searched parameter, value

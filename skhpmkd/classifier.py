@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from .augment import munge, synthetic_rows
-from .chain import plan_chain, run_chain
+from .chain import ChainStep, plan_chain, run_chain
 from .config import (
     SEARCHED_PARAMS,
     STATIC_DEFAULTS,
@@ -33,7 +33,7 @@ from .config import (
     remembered_best,
     resolve_config,
 )
-from .ensemble import ENSEMBLE_METHODS, TeacherWeighting
+from .ensemble import ENSEMBLE_METHODS, TeacherWeighting, significantly_lower
 from .members import MEMBER_MIN_GAIN, grow_members, members_within_budget, merge_members
 from .memory import data_fingerprint, open_memory
 from .parallel import release_workers
@@ -75,6 +75,11 @@ SPARSE_FORMATS = ("csr", "csc", "coo")
 def densified(X):
     """``X`` as a dense array (a sparse matrix's ``toarray()``, else ``X`` itself)."""
     return X.toarray() if sp.issparse(X) else X
+
+
+def _n_kept(members):
+    """Members kept in an average (``members_``-style dicts)."""
+    return sum(member["kept"] for member in members)
 
 
 class HPMKDClassifier(ClassifierMixin, _BaseComposition):
@@ -202,6 +207,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         the default MLP module, and not after a chain of assistants
         (``chain_length_ > 0``). On 13 real datasets: +0.26 pp over one student
         (docs/benchmarks.md).
+    confirm_winner : bool, default=True
+        When the search's winner is not the favourite (the static defaults) and
+        averaging kept more than one of its students, train the favourite too,
+        average its members the same way, and keep the winner only if its
+        per-row validation losses are significantly lower than the favourite's
+        (the search's paired noise guard). The search ranks single students; this
+        checks the ranking on what is shipped. See ``confirmation_``.
     augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
@@ -321,6 +333,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         whether it was ``kept`` and ``seconds`` (empty when no member was tried).
     n_members_ : int
         Students averaged in ``student_``.
+    confirmation_ : dict
+        The winner against the favourite (see ``confirm_winner``):
+        ``winner_loss`` and ``favourite_loss`` (averaged students' validation
+        log-loss), ``favourite_members``, whether the winner was ``confirmed`` and
+        ``seconds``; empty when there was none.
     n_synthetic_ : int
         Synthetic rows added to the student's transfer set.
     teachers_ : list of estimator
@@ -383,6 +400,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "search_scoring": [StrOptions({"shared", "split"})],
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
         "n_members": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "confirm_winner": ["boolean"],
         "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left"),
                     None],
         "early_stopping": ["boolean"],
@@ -405,7 +423,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  ensemble=None, chain="off", chain_min_gain=0.005,
                  numeric_embedding=None, config="auto", search_budget=6,
                  search_folds=1, search_scoring="shared", min_compression=10.0,
-                 n_members="auto", augment=None, early_stopping=True,
+                 n_members="auto", confirm_winner=True, augment=None, early_stopping=True,
                  validation_fraction=0.1, validation_held_out=False,
                  n_iter_no_change=10, weight_averaging=0.99, lr_schedule="constant",
                  early_stopping_on="log_loss", device="auto", teacher_cache=None,
@@ -427,6 +445,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.search_scoring = search_scoring
         self.min_compression = min_compression
         self.n_members = n_members
+        self.confirm_winner = confirm_winner
         self.augment = augment
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -738,40 +757,71 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                        self.chain_min_gain,
                                        has_validation=trainer.valid is not None,
                                        first=first)
-        return self._average_members(trainer, net, steps[0], length), steps, length
+        net, self.members_ = self._average_members(trainer, self.config_, net,
+                                                   steps[0], length)
+        self.confirmation_ = {}
+        if best != 0 and self.confirm_winner and _n_kept(self.members_) > 1:
+            net, steps = self._confirm_winner(trainer, candidates[0], net, steps)
+        self.n_members_ = max(1, _n_kept(self.members_))
+        return net, steps, length
 
-    def _average_members(self, trainer, net, step, chain_length):
-        """Add members of the chosen configuration to the student ``net`` (trained
-        in the chain's ``step``) while they pay; return the averaged student. None
-        are tried after a chain, for a module of the user's own, or (``"auto"``)
-        without validation rows."""
+    def _average_members(self, trainer, config, net, step, chain_length):
+        """Add members of ``config`` to the student ``net`` (trained in the chain's
+        ``step``) while they pay; return the averaged student and every member tried
+        (as dicts). None are tried after a chain, for a module of the user's own, or
+        (``"auto"``) without validation rows."""
         auto = self.n_members == "auto"
         if chain_length > 0 or not trainer.default_module or (
                 auto and trainer.valid is None):
-            self.members_, self.n_members_ = [], 1
-            return net
+            return net, []
         n_members = (members_within_budget(pickled_nbytes(net.module_),
                                            trainer.student_budget)
                      if auto else self.n_members)
 
         def train(offset):
-            return replace(trainer, seed=trainer.seed + offset)(self.config_)
+            return replace(trainer, seed=trainer.seed + offset)(config)
 
         valid_proba = trainer.valid_proba if trainer.valid is not None else None
         nets, members = grow_members(
             train, (net, step.valid_loss, step.seconds), valid_proba,
             trainer.valid_labels if valid_proba is not None else None, n_members,
             MEMBER_MIN_GAIN if auto else None)
-        self.members_ = [member.as_dict() for member in members]
-        self.n_members_ = len(nets)
-        return merge_members(nets)
+        return merge_members(nets), [member.as_dict() for member in members]
+
+    def _confirm_winner(self, trainer, favourite, net, steps):
+        """The search's winner ``net`` (averaged over its members) against the
+        ``favourite`` configuration trained and averaged the same way: the winner is
+        kept only when its per-row validation losses are significantly lower. Returns
+        the kept student and its chain steps; sets ``config_``, ``members_`` and
+        ``confirmation_``."""
+        start = perf_counter()
+        favourite_net, loss = trainer(favourite)
+        step = ChainStep(0, trainer.plan(favourite)[1], "target", "teachers",
+                         float(loss), perf_counter() - start)
+        favourite_net, favourite_members = self._average_members(
+            trainer, favourite, favourite_net, step, 0)
+        winner_losses = trainer.valid_row_losses(net)
+        favourite_losses = trainer.valid_row_losses(favourite_net)
+        confirmed = significantly_lower(winner_losses, favourite_losses)
+        self.confirmation_ = {
+            "winner_loss": float(np.mean(winner_losses)),
+            "favourite_loss": float(np.mean(favourite_losses)),
+            "favourite_members": max(1, _n_kept(favourite_members)),
+            "confirmed": confirmed, "seconds": perf_counter() - start}
+        self._log(f"search winner {'confirmed' if confirmed else 'not confirmed'} "
+                  f"against the favourite: {self.confirmation_}")
+        if confirmed:
+            return net, steps
+        self.config_, self.members_ = dict(favourite), favourite_members
+        return favourite_net, [step]
 
     #: Parameters recorded in the optimization memory with each fit.
     _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
                           "min_compression", "early_stopping", "validation_fraction",
                           "validation_held_out", "n_iter_no_change",
                           "weight_averaging", "lr_schedule", "early_stopping_on",
-                          "search_budget", "search_folds", "search_scoring", "n_members")
+                          "search_budget", "search_folds", "search_scoring", "n_members",
+                          "confirm_winner")
 
     def _remember(self, memory, fingerprint, teacher_task_seconds):
         """Record this fit in the shared optimization memory (never fails the fit)."""
@@ -800,7 +850,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     #: Fitted attributes stored with the student for a repeated fit (see ``memory``).
     _STORED_ATTRIBUTES = ("config_", "config_source_", "config_search_", "chain_",
-                          "chain_length_", "n_synthetic_", "members_", "n_members_")
+                          "chain_length_", "n_synthetic_", "members_", "n_members_",
+                          "confirmation_")
 
     def _restore(self, stored, student, X, proba, y, seed_weights, teacher_seconds):
         """Finish the fit with the student that the same fit stored in the memory

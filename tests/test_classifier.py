@@ -352,6 +352,65 @@ def test_auto_members_keep_the_size_budget_and_need_validation_rows(data3):
     assert unvalidated.n_members_ == 1 and unvalidated.members_ == []
 
 
+def _search_won_by(winner):
+    """A successive_halving whose winner is candidate ``winner``, trained as the real
+    last rung trains it."""
+    def search(candidates, train, max_epochs, *, final_train, **kwargs):
+        net, loss = final_train(candidates[winner])
+        return winner, net, [{"candidate": winner, "rung": 0, "max_epochs": max_epochs,
+                              "epochs": len(net.history), "rows": None, "folds": 1,
+                              "valid_loss": loss, "seconds": 0.0}]
+    return search
+
+
+@pytest.mark.parametrize("stalled", ["challenger", "favourite"])
+def test_the_winner_must_beat_the_averaged_favourite(data3, stalled):
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    X, y = data3
+    learns = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
+    # a student with a vanishing learning rate stays near its initial guess
+    favourite, challenger = ((learns, dict(learns, temperature=2.0, lr=1e-7))
+                             if stalled == "challenger" else
+                             (dict(learns, lr=1e-7), dict(learns, temperature=2.0)))
+    proposals = [(favourite, "default"), (challenger, "prior")]
+    with patch("skhpmkd.classifier.propose_candidates", return_value=proposals), \
+            patch("skhpmkd.classifier.successive_halving", _search_won_by(1)):
+        clf = fast_classifier(config="auto", n_members=2, memory=None).fit(X, y)
+        unconfirmed = fast_classifier(config="auto", n_members=2, memory=None,
+                                      confirm_winner=False).fit(X, y)
+    confirmed = stalled == "favourite"
+    assert clf.confirmation_["confirmed"] == confirmed
+    assert (clf.confirmation_["winner_loss"] < clf.confirmation_["favourite_loss"]) \
+        == confirmed
+    assert clf.config_ == (challenger if confirmed else favourite)
+    assert clf.n_members_ == 2 and clf.confirmation_["favourite_members"] == 2
+    assert clf.student_.criterion_.temperature == clf.config_["temperature"]
+    assert unconfirmed.confirmation_ == {} and unconfirmed.config_ == challenger
+    if not confirmed:  # the favourite's students, as a fit of that configuration
+        direct = fast_classifier(config=favourite, n_members=2, memory=None).fit(X, y)
+        np.testing.assert_allclose(clf.predict_proba(X), direct.predict_proba(X))
+    else:
+        np.testing.assert_allclose(clf.predict_proba(X), unconfirmed.predict_proba(X))
+
+
+def test_no_confirmation_for_the_favourite_or_a_single_student(data3):
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    X, y = data3
+    base = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
+    proposals = [(dict(base, lr=1e-7), "default"), (dict(base, temperature=2.0), "prior")]
+    with patch("skhpmkd.classifier.propose_candidates", return_value=proposals):
+        with patch("skhpmkd.classifier.successive_halving", _search_won_by(1)):
+            single = fast_classifier(config="auto", memory=None).fit(X, y)
+        with patch("skhpmkd.classifier.successive_halving", _search_won_by(0)):
+            favourite = fast_classifier(config="auto", n_members=2, memory=None).fit(X, y)
+    assert single.n_members_ == 1 and single.confirmation_ == {}
+    assert single.config_ == proposals[1][0]
+    assert favourite.n_members_ == 2 and favourite.confirmation_ == {}
+    assert favourite.config_ == proposals[0][0]
+
+
 def test_augmentation_adds_teacher_labelled_rows(data3):
     X, y = data3
     clf = fast_classifier(augment=2.0, early_stopping=False).fit(X, y)
