@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from .augment import munge, synthetic_rows
-from .chain import ChainStep, plan_chain, run_chain
+from .chain import plan_chain, run_chain
 from .config import (
     SEARCHED_PARAMS,
     STATIC_DEFAULTS,
@@ -797,9 +797,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         the kept student and its chain steps; sets ``config_``, ``members_`` and
         ``confirmation_``."""
         start = perf_counter()
-        favourite_net, loss = trainer(favourite)
-        step = ChainStep(0, trainer.plan(favourite)[1], "target", "teachers",
-                         float(loss), perf_counter() - start)
+        favourite_net, (step,), _ = run_chain(  # its direct student, no assistants
+            lambda units, previous: trainer(favourite, units, previous),
+            trainer.plan(favourite)[1], [], self.chain_min_gain)
         favourite_net, favourite_members = self._average_members(
             trainer, favourite, favourite_net, step, 0)
         winner_losses = trainer.valid_row_losses(net)
