@@ -121,9 +121,22 @@ def _fit_student(name, seed, model_name, student, reuses_teachers, teacher_secon
     rows.append(_row(name, seed, model_name, "student", student.predict_proba,
                      student, seconds, split))
     rows[-1]["note"] = _config_note(student)
+    rows[-1]["valid_log_loss"] = shipped_valid_loss(student)
     log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
         f"fit {seconds:.1f} s  {rows[-1]['note']}")
     return student
+
+
+def shipped_valid_loss(student):
+    """Validation log-loss of the student an HPM-KD fit ships: its members' average
+    when members were grown, else the chosen chain's target network's (nan without
+    validation rows). It is what a manual grid would compare its cells by."""
+    kept = [member for member in student.members_ if member["kept"]]
+    if kept:
+        return float(kept[-1]["average_loss"])
+    return next((float(step["valid_loss"]) for step in student.chain_
+                 if step["role"] == "target" and step["length"] == student.chain_length_),
+                float("nan"))
 
 
 def _config_note(student):

@@ -117,6 +117,28 @@ def test_models_option_runs_only_the_named_students_and_progress_is_saved_per_se
     assert [len(so_far) for so_far in saved] == [5, 10, 15, 20]
     assert saved[-1] == rows
     assert [(row["dataset"], row["seed"]) for row in saved[2][-5:]] == [("penguins", 0)] * 5
+    students = [row for row in rows if row["kind"] == "student"]
+    assert all(0 < row["valid_log_loss"] < 1 for row in students)
+    assert all("valid_log_loss" not in row for row in rows if row["kind"] == "teacher")
+
+
+def test_shipped_valid_loss_is_the_average_of_kept_members_else_the_chosen_chain():
+    from types import SimpleNamespace
+
+    from benchmarks.runner import shipped_valid_loss
+
+    member = lambda loss, kept: {"average_loss": loss, "kept": kept}
+    step = lambda length, role, loss: {"length": length, "role": role, "valid_loss": loss}
+    averaged = SimpleNamespace(members_=[member(0.5, True), member(0.4, True),
+                                         member(0.45, False)], chain_=[], chain_length_=0)
+    assert shipped_valid_loss(averaged) == 0.4
+    chained = SimpleNamespace(members_=[], chain_length_=1, chain_=[
+        step(0, "target", 0.5), step(1, "assistant", 0.3), step(1, "target", 0.42),
+        step(2, "assistant", 0.3), step(2, "target", 0.41)])
+    assert shipped_valid_loss(chained) == 0.42
+    unvalidated = SimpleNamespace(members_=[], chain_length_=0, chain_=[
+        step(0, "target", float("nan"))])
+    assert np.isnan(shipped_valid_loss(unvalidated))
 
 
 def test_baselines_use_no_hpmkd_component():
@@ -185,6 +207,20 @@ def test_grid_rows_and_the_comparison_with_auto():
     assert table.loc["toy", "auto - best pp"] == "-2.00"
     assert table.loc["toy", "within 0.3 pp"] == "no"
     assert table.loc["other", "within 0.3 pp"] == "yes"
+    assert "grid chosen on validation" not in table
+
+    # judged as a grid search: per seed, the cell with the lowest validation log-loss
+    losses = {("toy", "grid T=1 a=0.1", 0): 0.30, ("toy", "grid T=4 a=0.5", 0): 0.20,
+              ("toy", "grid T=1 a=0.1", 1): 0.10, ("toy", "grid T=4 a=0.5", 1): 0.20,
+              ("other", "grid T=8 a=0.5", 0): 0.50, ("other", "grid T=4 a=0.5", 0): 0.40}
+    for each in rows:
+        if each["model"].startswith("grid"):
+            each["valid_log_loss"] = losses[each["dataset"], each["model"], each["seed"]]
+    table = grid_comparison(add_derived_columns(rows)).set_index("dataset")
+    assert table.loc["toy", "grid chosen on validation"] == "0.8000"  # 0.79 and 0.81
+    assert table.loc["toy", "auto - chosen pp"] == "+0.00"
+    assert table.loc["other", "grid chosen on validation"] == "0.9020"
+    assert table.loc["other", "auto - chosen pp"] == "-0.20"
 
 
 def test_speed_figures_are_formatted_as_ratios():
