@@ -37,6 +37,24 @@ def scores(proba, y_test, n_classes):
     }
 
 
+def paired_interval_pp(correct, reference, n_resamples=4000, level=0.95, seed=0):
+    """Bootstrap interval of the accuracy of ``correct`` minus that of ``reference``
+    (per-row booleans on the same test rows), in pp.
+
+    The rows are resampled in pairs, so what both models get right or wrong together
+    does not widen the interval. Each row's difference is -1, 0 or +1, so a resample's
+    counts are drawn at once from the multinomial distribution they follow.
+    """
+    difference = np.asarray(correct, dtype=int) - np.asarray(reference, dtype=int)
+    n_rows = len(difference)
+    shares = [np.mean(difference == 1), np.mean(difference == -1)]
+    counts = np.random.RandomState(seed).multinomial(
+        n_rows, [*shares, max(0.0, 1.0 - sum(shares))], size=n_resamples)
+    means = 100 * (counts[:, 0] - counts[:, 1]) / n_rows
+    tail = 100 * (1 - level) / 2
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+
 def latencies(predict_proba, X_test):
     """Milliseconds to predict 10,000 rows (test rows repeated) and a single row."""
     rows = np.resize(X_test, (LATENCY_ROWS, X_test.shape[1]))

@@ -12,7 +12,7 @@ from skhpmkd.config import describe_config
 
 from .datasets import load_dataset
 from .deepbridge_adapter import deepbridge_available, run_deepbridge_hpmkd
-from .measure import latencies, model_size, normalised_proba, scores
+from .measure import latencies, model_size, normalised_proba, paired_interval_pp, scores
 from .models import ablations, make_students, make_teachers, teacher_average
 from .preprocessing import make_preprocessor
 
@@ -44,7 +44,24 @@ def _row(dataset, seed, model, kind, predict_proba, fitted, fit_seconds, split):
     proba = normalised_proba(predict_proba, X_test)
     return {"dataset": dataset, "seed": seed, "model": model, "kind": kind,
             **scores(proba, y_test, n_classes), "fit_seconds": fit_seconds,
-            **latencies(predict_proba, X_test), **model_size(fitted), "note": ""}
+            **latencies(predict_proba, X_test), **model_size(fitted), "note": "",
+            "_correct": proba.argmax(axis=1) == y_test}
+
+
+def _add_teacher_intervals(rows):
+    """Give each student row the 95% paired bootstrap interval of its accuracy minus
+    the seed's best single teacher's (pp; the teacher retention is measured against),
+    then drop the rows' per-row correctness."""
+    teachers = [row for row in rows
+                if row["kind"] == "teacher" and row["model"] != "teacher average"]
+    best = max(teachers, key=lambda row: row["accuracy"])
+    for row in rows:
+        if row["kind"] == "student":
+            row["vs_best_teacher_low"], row["vs_best_teacher_high"] = paired_interval_pp(
+                row["_correct"], best["_correct"])
+    for row in rows:
+        row.pop("_correct", None)
+    return rows
 
 
 def run_dataset(name, seeds, *, ablate=False, grid=False, deepbridge=True,
@@ -106,6 +123,7 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, models
                 fitted["hpmkd"].config_, fitted_teachers, seed, teacher_cache).items():
             _fit_student(name, seed, model_name, student, reuses_teachers,
                          teacher_seconds, split, rows, log)
+    _add_teacher_intervals(rows)
     if deepbridge:
         rows.append(deepbridge_row(name, seed, split))
         log(f"  seed {seed}: deepbridge {rows[-1]['note'] or rows[-1]['accuracy']}")

@@ -4,7 +4,9 @@ Derived per seed, then summarised:
 
 - retention: accuracy / best single teacher's accuracy;
 - gap closed: (accuracy - mlp) / (best teacher - mlp), only where that gap > 0.5 pp;
-- compression: the default teacher ensemble's pickled bytes / the model's bytes.
+- compression: the default teacher ensemble's pickled bytes / the model's bytes;
+- vs best teacher: accuracy - best single teacher's accuracy, in pp (with the paired
+  bootstrap interval the runner measures on the test rows).
 """
 
 import numpy as np
@@ -13,18 +15,20 @@ import pandas as pd
 GAP_MIN = 0.005
 
 METRICS = ["accuracy", "balanced_accuracy", "log_loss", "retention", "gap_closed",
-           "compression", "fit_seconds", "latency_10k_ms", "latency_1_ms"]
+           "compression", "fit_seconds", "latency_10k_ms", "latency_1_ms",
+           "vs_best_teacher_pp", "vs_best_teacher_low", "vs_best_teacher_high"]
 
 
 #: Columns that :func:`add_derived_columns` computes from the raw measurements.
-DERIVED = ("retention", "gap_closed", "compression")
+DERIVED = ("retention", "gap_closed", "compression", "vs_best_teacher_pp")
 
 
 def add_derived_columns(rows):
     """DataFrame of the rows with retention, gap closed and compression per seed."""
     frame = pd.DataFrame(rows)
     for column in ("accuracy", "nbytes", "n_params", "n_nodes", "balanced_accuracy",
-                   "log_loss", "latency_10k_ms", "latency_1_ms", "fit_seconds"):
+                   "log_loss", "latency_10k_ms", "latency_1_ms", "fit_seconds",
+                   "vs_best_teacher_low", "vs_best_teacher_high"):
         if column not in frame:
             frame[column] = np.nan
     teachers = frame[(frame.kind == "teacher") & (frame.model != "teacher average")]
@@ -37,6 +41,7 @@ def add_derived_columns(rows):
     mlp_acc = mlp.reindex(keys).to_numpy()
     gap = best_acc - mlp_acc
     frame["retention"] = frame.accuracy.to_numpy() / best_acc
+    frame["vs_best_teacher_pp"] = 100 * (frame.accuracy.to_numpy() - best_acc)
     with np.errstate(divide="ignore", invalid="ignore"):
         closed = (frame.accuracy.to_numpy() - mlp_acc) / gap
     frame["gap_closed"] = np.where(gap > GAP_MIN, closed, np.nan)
@@ -154,6 +159,7 @@ def headline(summary):
             "kd": f"{kd.accuracy_median:.4f}",
             "hpmkd": f"{hp.accuracy_median:.4f}",
             "retention %": f"{100 * hp.retention_median:.1f}",
+            "hpmkd-best teacher pp (95%)": _with_interval(hp, "vs_best_teacher"),
             "gap closed %": ("-" if pd.isna(hp.gap_closed_median)
                              else f"{100 * hp.gap_closed_median:.0f}"),
             "hpmkd-kd pp": f"{100 * (hp.accuracy_median - kd.accuracy_median):+.2f}",
@@ -163,6 +169,14 @@ def headline(summary):
             "10k speed-up": f"{average.latency_10k_ms_median / hp.latency_10k_ms_median:.0f}x",
         })
     return pd.DataFrame(rows)
+
+
+def _with_interval(row, metric):
+    """``+x.xx [low, high]``: the medians over seeds of a difference and of its
+    paired bootstrap interval's bounds (no interval where none was measured)."""
+    text = f"{row[f'{metric}_pp_median']:+.2f}"
+    low, high = row[f"{metric}_low_median"], row[f"{metric}_high_median"]
+    return text if pd.isna(low) else f"{text} [{low:+.1f}, {high:+.1f}]"
 
 
 def format_headline(summary, markdown=False):

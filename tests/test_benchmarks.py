@@ -25,6 +25,7 @@ def test_derived_columns():
     assert frame.loc["hpmkd", "gap_closed"] == pytest.approx(0.75)
     assert frame.loc["mlp", "gap_closed"] == pytest.approx(0.0)
     assert frame.loc["hpmkd", "compression"] == pytest.approx(50.0)
+    assert frame.loc["hpmkd", "vs_best_teacher_pp"] == pytest.approx(-5.0)
 
 
 def test_headline_row_per_dataset():
@@ -38,6 +39,34 @@ def test_headline_row_per_dataset():
     assert table["best teacher"] == "0.9000 (xgb)"
     assert table["gap closed %"] == "75" and table["hpmkd-kd pp"] == "+5.00"
     assert table["compr. x"] == "50.0"
+    assert table["hpmkd-best teacher pp (95%)"] == "-5.00"  # no interval measured
+    rows[-1].update(vs_best_teacher_low=-9.04, vs_best_teacher_high=-0.96)
+    table = headline(summarise(add_derived_columns(rows))).iloc[0]
+    assert table["hpmkd-best teacher pp (95%)"] == "-5.00 [-9.0, -1.0]"
+
+
+def test_paired_interval_covers_the_difference_and_narrows_with_agreement():
+    from benchmarks.measure import paired_interval_pp
+
+    rng = np.random.RandomState(0)
+    reference = rng.rand(400) < 0.7
+    same = paired_interval_pp(reference, reference)
+    assert same == (0.0, 0.0)
+    flipped = reference.copy()
+    flipped[np.flatnonzero(~reference)[:20]] = True  # right on 20 more rows: +5 pp
+    low, high = paired_interval_pp(flipped, reference)
+    assert 0 < low < 5 < high < 10
+    # the same +5 pp from 100 rows gained and 80 lost is far less certain
+    mixed = reference.copy()
+    mixed[np.flatnonzero(~reference)[:100]] = True
+    mixed[np.flatnonzero(reference)[:80]] = False
+    wide_low, wide_high = paired_interval_pp(mixed, reference)
+    assert wide_low < 0 < 5 < wide_high and wide_high - wide_low > 2 * (high - low)
+    # the bootstrap of the pairs, done row by row, agrees
+    index = rng.randint(0, 400, size=(4000, 400))
+    direct = 100 * (mixed[index].mean(1) - reference[index].mean(1))
+    assert np.percentile(direct, 2.5) == pytest.approx(wide_low, abs=0.5)
+    assert np.percentile(direct, 97.5) == pytest.approx(wide_high, abs=0.5)
 
 
 def test_component_effects_sign_means_helps():
@@ -120,6 +149,14 @@ def test_models_option_runs_only_the_named_students_and_progress_is_saved_per_se
     students = [row for row in rows if row["kind"] == "student"]
     assert all(0 < row["valid_log_loss"] < 1 for row in students)
     assert all("valid_log_loss" not in row for row in rows if row["kind"] == "teacher")
+    for index, student in enumerate(rows):
+        if student["kind"] != "student":
+            continue
+        best = max(row["accuracy"] for row in rows[index - 4:index - 1])
+        difference = 100 * (student["accuracy"] - best)
+        assert student["vs_best_teacher_low"] <= difference <= student["vs_best_teacher_high"]
+        assert student["vs_best_teacher_low"] < student["vs_best_teacher_high"]
+    assert not any("_correct" in row for row in rows)
 
 
 def test_shipped_valid_loss_is_the_average_of_kept_members_else_the_chosen_chain():
