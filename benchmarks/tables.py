@@ -24,7 +24,8 @@ DERIVED = ("retention", "gap_closed", "compression", "vs_best_teacher_pp")
 
 
 def add_derived_columns(rows):
-    """DataFrame of the rows with retention, gap closed and compression per seed."""
+    """DataFrame of the rows with retention, gap closed, compression and the
+    difference to the best teacher (pp) per seed."""
     frame = pd.DataFrame(rows)
     for column in ("accuracy", "nbytes", "n_params", "n_nodes", "balanced_accuracy",
                    "log_loss", "latency_10k_ms", "latency_1_ms", "fit_seconds",
