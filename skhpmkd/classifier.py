@@ -34,7 +34,7 @@ from .config import (
     resolve_config,
 )
 from .ensemble import ENSEMBLE_METHODS, TeacherWeighting, significantly_lower
-from .members import MEMBER_MIN_GAIN, grow_members, members_within_budget, merge_members
+from .members import MEMBER_MIN_GAIN, auto_member_count, grow_members, merge_members
 from .memory import data_fingerprint, open_memory
 from .parallel import release_workers
 from .reuse import fit_key, is_restorable, load_fit, store_fit, teacher_signature
@@ -203,7 +203,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "auto": members are added while each widens the average's Jensen gap on
         the validation rows (the members' mean log-loss minus the average's) by at
         least 0.002, at most 5 and within the size budget (``min_compression``);
-        1 where there are no validation rows. An int trains that many. Only for
+        1 where there are no validation rows or at least 20,000 training rows
+        (where a second network has not paid in our measurements). An int trains that many. Only for
         the default MLP module, and not after a chain of assistants
         (``chain_length_ > 0``). On 13 real datasets: +0.26 pp over one student
         (docs/benchmarks.md).
@@ -776,8 +777,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if chain_length > 0 or not trainer.default_module or (
                 auto and trainer.valid is None):
             return net, []
-        n_members = (members_within_budget(pickled_nbytes(net.module_),
-                                           trainer.student_budget)
+        n_members = (auto_member_count(pickled_nbytes(net.module_),
+                                       trainer.student_budget, trainer.n_labelled)
                      if auto else self.n_members)
 
         def train(offset):

@@ -19,7 +19,8 @@ set and validation rows, while
   members' mean log-loss minus its own log-loss, what the average gains over a
   member drawn at random) by at least :data:`MEMBER_MIN_GAIN`: on large data one
   network varies little, and a member would cost a training for nothing,
-- and there are at most ``n_members`` (:data:`MAX_MEMBERS` for ``"auto"``).
+- and there are at most ``n_members`` (:data:`MAX_MEMBERS` for ``"auto"``, and
+  none beyond the first from :data:`LARGE_DATA_ROWS` labelled rows).
 """
 
 from dataclasses import asdict, dataclass
@@ -35,6 +36,13 @@ MAX_MEMBERS = 5
 #: Smallest widening of the average's Jensen gap (validation log-loss) that keeps a
 #: member.
 MEMBER_MIN_GAIN = 0.002
+#: Labelled training rows from which ``n_members="auto"`` tries no second member: a
+#: network trained on that many rows varies little with its seed, so the trial would
+#: cost a full training to be rejected (adult's 33,000 rows and four synthetic tasks
+#: of 25,000-37,500: second members widened the gap by 0.0004-0.0015, below
+#: :data:`MEMBER_MIN_GAIN`; synth5's 13,500 rows kept two). The same size as
+#: augmentation's ``AUTO_MAX_ROWS``.
+LARGE_DATA_ROWS = 20000
 
 
 @dataclass
@@ -59,6 +67,15 @@ def members_within_budget(member_nbytes, budget, max_members=MAX_MEMBERS):
     if budget is None:
         return int(max_members)
     return int(max(1, min(max_members, budget // max(1, member_nbytes))))
+
+
+def auto_member_count(member_nbytes, budget, n_rows):
+    """Most members of ``n_members="auto"`` for a student of ``member_nbytes`` trained
+    on ``n_rows`` labelled rows: 1 from :data:`LARGE_DATA_ROWS` rows, else as many as
+    fit ``budget`` (:func:`members_within_budget`)."""
+    if n_rows >= LARGE_DATA_ROWS:
+        return 1
+    return members_within_budget(member_nbytes, budget)
 
 
 def jensen_gap(probas, labels):

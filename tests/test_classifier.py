@@ -352,6 +352,16 @@ def test_auto_members_keep_the_size_budget_and_need_validation_rows(data3):
     assert unvalidated.n_members_ == 1 and unvalidated.members_ == []
 
 
+def test_auto_members_are_not_tried_on_large_data(data3, monkeypatch):
+    X, y = data3
+    single_ratio = fast_classifier().fit(X, y).compression_ratio_
+    roomy = dict(n_members="auto", min_compression=single_ratio / 10, memory=None)
+    assert len(fast_classifier(**roomy).fit(X, y).members_) > 1
+    monkeypatch.setattr("skhpmkd.members.LARGE_DATA_ROWS", len(y) // 2)
+    large = fast_classifier(**roomy).fit(X, y)
+    assert large.n_members_ == 1 and len(large.members_) == 1
+
+
 def _search_won_by(winner):
     """A successive_halving whose winner is candidate ``winner``, trained as the real
     last rung trains it."""

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from skhpmkd.members import (
+    LARGE_DATA_ROWS,
     MAX_MEMBERS,
+    auto_member_count,
     grow_members,
     jensen_gap,
     members_within_budget,
@@ -44,6 +46,13 @@ def test_members_within_budget():
     assert members_within_budget(100, 50) == 1
     assert members_within_budget(100, 10_000) == MAX_MEMBERS
     assert members_within_budget(100, 10_000, max_members=3) == 3
+
+
+def test_auto_member_count_tries_no_second_member_on_large_data():
+    assert auto_member_count(100, None, LARGE_DATA_ROWS - 1) == MAX_MEMBERS
+    assert auto_member_count(100, 250, LARGE_DATA_ROWS - 1) == 2
+    assert auto_member_count(100, None, LARGE_DATA_ROWS) == 1
+    assert auto_member_count(100, 250, 10 * LARGE_DATA_ROWS) == 1
 
 
 class FakeMembers:
