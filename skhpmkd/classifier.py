@@ -335,7 +335,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         ``valid_loss``, the average's ``average_loss`` and ``jensen_gap`` up to it,
         whether it was ``kept`` and ``seconds``; only the first student where the
         size budget or 20,000 training rows allow no second, empty where averaging
-        does not run (a chain, a module of the user's own, no validation rows).
+        does not run (a chain, a module of the user's own, "auto" without validation
+        rows).
     n_members_ : int
         Students averaged in ``student_``.
     confirmation_ : dict
