@@ -204,10 +204,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         the validation rows (the members' mean log-loss minus the average's) by at
         least 0.002, at most 5 and within the size budget (``min_compression``);
         1 where there are no validation rows or at least 20,000 training rows
-        (where a second network has not paid in our measurements). An int trains that many. Only for
-        the default MLP module, and not after a chain of assistants
-        (``chain_length_ > 0``). On 13 real datasets: +0.26 pp over one student
-        (docs/benchmarks.md).
+        (where a second network has not paid in our measurements). An int trains
+        that many. Only for the default MLP module, and not after a chain of
+        assistants (``chain_length_ > 0``). On 13 real datasets: +0.26 pp over one
+        student (docs/benchmarks.md).
     confirm_winner : bool, default=True
         When the search's winner is not the favourite (the static defaults) and
         averaging kept more than one of its students, train the favourite too,
