@@ -1,8 +1,10 @@
 """Teachers: defaults, validation, prefit teachers, out-of-fold soft labels, proba -> logit.
 
 Soft labels for the training rows come from models that did not see those rows
-(``teacher_cv`` folds): tree ensembles are near-certain on their own training rows, so
-in-sample probabilities would teach the student almost nothing beyond the labels.
+(``teacher_cv`` folds) by default, as the design asks: tree ensembles are near-certain
+on their own training rows. ``teacher_cv="in_sample"`` takes the probabilities of the
+teachers fitted on all rows instead (no fold fits); measured against out-of-fold labels
+in docs/benchmarks.md ("Out-of-fold or in-sample soft labels").
 """
 
 import warnings
@@ -195,7 +197,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         Encoded labels ``0 .. n_classes - 1``.
     label_encoder : fitted LabelEncoder
         Maps prefit/frozen teachers' classes into the encoded space.
-    teacher_cv : int, splitter, iterable or "prefit"
+    teacher_cv : int, splitter, iterable, "prefit" or "in_sample"
+        "in_sample": no folds; the teachers fitted on all rows label them.
     seeds : ndarray of int
         Seeds: ``seeds[0]`` for the folds, ``seeds[1 + k]`` for teacher ``k``.
     n_jobs : int or None
@@ -227,7 +230,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
     for (name, est), is_prefit in zip(teachers, prefit):
         if is_prefit:
             check_prefit_teacher(name, est, label_encoder.classes_, n_features)
-    folds = None if all(prefit) else make_folds(teacher_cv, y, seeds[0])
+    in_sample = isinstance(teacher_cv, str) and teacher_cv == "in_sample"
+    folds = None if all(prefit) or in_sample else make_folds(teacher_cv, y, seeds[0])
     if folds is not None and held_out is not None:
         folds = [(np.setdiff1d(train, held_out), test) for train, test in folds]
 

@@ -268,6 +268,18 @@ def test_prefit_teachers_are_used_as_given(data3):
     assert clf.score(X, labels) > 0.7
 
 
+def test_in_sample_teacher_cv_fits_each_teacher_once_and_labels_with_it(data3):
+    X, y = data3
+    CountingTeacher.n_fits = 0
+    clf = fast_classifier(teachers=[("count", CountingTeacher())],
+                          teacher_cv="in_sample").fit(X, y)
+    assert CountingTeacher.n_fits == 1  # no fold fits
+    CountingTeacher.n_fits = 0
+    fast_classifier(teachers=[("count", CountingTeacher())]).fit(X, y)
+    assert CountingTeacher.n_fits == 4  # 3 folds and the final fit
+    assert clf.score(X, y) > 0.7
+
+
 def test_frozen_estimator_teacher_is_not_refit(data3):
     X, y = data3
     frozen = FrozenEstimator(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y))

@@ -49,6 +49,18 @@ def test_out_of_fold_rows_were_not_seen_by_their_model():
     assert fitted[0].seen_ == set(range(len(y)))  # the final teacher saw every row
 
 
+def test_in_sample_labels_come_from_the_teacher_fitted_on_all_rows():
+    y = np.tile([0, 1], 30)
+    X = np.column_stack([np.arange(len(y)), y])
+    encoder, y_enc = encoded(y)
+    fitted, proba, _, seconds = fit_teachers([("mem", RowMemory())], X, y_enc,
+                                             label_encoder=encoder,
+                                             teacher_cv="in_sample", seeds=SEEDS)
+    assert np.all(proba[:, 0, 0] == 1)  # every row was in its labelling model's training
+    assert fitted[0].seen_ == set(range(len(y)))
+    assert list(seconds) == ["mem:all"]  # one fit per teacher, no folds
+
+
 class SawMarkedRows(ClassifierMixin, BaseEstimator):
     """Tells every row whether any row it was fitted on was marked (second feature 1)."""
 
