@@ -253,7 +253,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         the search's choice where it had been misled (hpc_data seed 0, wa_churn +1.1
         pp) but lost 0.23 pp on average, and 1.4 pp on synthetic tasks: a few
         hundred leak-free validation rows stop the student's training too early
-        (docs/benchmarks.md).
+        (docs/benchmarks.md). No effect with in-sample labels (``teacher_cv`` of
+        "in_sample" or "prefit"): those teachers see the validation rows.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     weight_averaging : float in [0, 1), default=0.99
