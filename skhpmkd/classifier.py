@@ -107,10 +107,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         each teacher is fitted once, on all rows, and labels them (no fold fits).
         ``"prefit"``: the teachers are already fitted and used as they are (in-sample
         soft labels). A teacher wrapped in ``sklearn.frozen.FrozenEstimator`` is
-        treated as prefit. In-sample labels gave the static default better test
-        accuracy and log-loss on most small real datasets (docs/benchmarks.md,
-        "Out-of-fold or in-sample soft labels"); out-of-fold stays the default, as
-        the design asks, and the learned prior was built on out-of-fold labels.
+        treated as prefit. In-sample labels were better on the five small suite
+        datasets and worse on ten held-out real ones (docs/benchmarks.md, "Ten seeds
+        on the small datasets, and in-sample soft labels"); out-of-fold stays the
+        default, as the design asks, and the learned prior was built on it.
     student : DistillationNet, default=None
         Template for the student net (see :func:`skhpmkd.make_student`); cloned at fit.
         Its parameters are reachable as ``student__lr``, ``student__max_epochs``,

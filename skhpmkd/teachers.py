@@ -4,7 +4,7 @@ Soft labels for the training rows come from models that did not see those rows
 (``teacher_cv`` folds) by default, as the design asks: tree ensembles are near-certain
 on their own training rows. ``teacher_cv="in_sample"`` takes the probabilities of the
 teachers fitted on all rows instead (no fold fits); measured against out-of-fold labels
-in docs/benchmarks.md ("Out-of-fold or in-sample soft labels").
+in docs/benchmarks.md ("Ten seeds on the small datasets, and in-sample soft labels").
 """
 
 import warnings
