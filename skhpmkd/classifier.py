@@ -72,6 +72,22 @@ logger = logging.getLogger("skhpmkd")
 SPARSE_FORMATS = ("csr", "csc", "coo")
 
 
+def check_numeric_columns(X):
+    """Raise a ValueError naming the columns of a DataFrame ``X`` that are not numeric
+    or boolean (strings, categoricals), before any conversion fails on one value."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return
+    bad = [str(name) for name, dtype in dtypes.items()
+           if getattr(dtype, "kind", "O") not in "biuf"]
+    if bad:
+        raise ValueError(
+            f"X has {len(bad)} non-numeric column(s): {bad[:10]}"
+            f"{' ...' if len(bad) > 10 else ''}. HPMKDClassifier takes numeric "
+            "features; encode these first, e.g. with a OneHotEncoder in a "
+            "ColumnTransformer inside a Pipeline.")
+
+
 def densified(X):
     """``X`` as a dense array (a sparse matrix's ``toarray()``, else ``X`` itself)."""
     return X.toarray() if sp.issparse(X) else X
@@ -507,6 +523,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         -------
         self
         """
+        check_numeric_columns(X)
         X, y = validate_data(self, X, y, accept_sparse=SPARSE_FORMATS,
                              dtype=[np.float64, np.float32])
         X = densified(X)
@@ -914,6 +931,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             Rows sum to 1; columns in the order of ``teachers_``.
         """
         check_is_fitted(self)
+        check_numeric_columns(X)
         X = densified(validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
                                     dtype=np.float32))
         proba = predict_teacher_proba(self.teachers_, X, self._teacher_class_codes,
@@ -933,6 +951,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             Columns in the order of ``classes_``.
         """
         check_is_fitted(self)
+        check_numeric_columns(X)
         X = densified(validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
                                     dtype=np.float32))
         X = np.require(X, requirements=["C", "W"])

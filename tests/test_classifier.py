@@ -582,6 +582,24 @@ def test_bad_X_is_rejected_before_teachers_fit(data3, make_bad, message):
     assert CountingTeacher.n_fits == 0
 
 
+def test_non_numeric_dataframe_columns_are_named_before_teachers_fit(data3):
+    X, y = data3
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    frame["colour"] = pd.Categorical(np.where(y == 0, "red", "blue"))
+    frame["city"] = np.where(y == 1, "Oslo", "Lima")
+    CountingTeacher.n_fits = 0
+    clf = fast_classifier(teachers=[("count", CountingTeacher())])
+    named = r"2 non-numeric column\(s\): \['colour', 'city'\]"
+    with pytest.raises(ValueError, match=named):
+        clf.fit(frame, y)
+    assert CountingTeacher.n_fits == 0
+    numeric = frame.drop(columns=["colour", "city"])
+    numeric["flag"] = y == 1
+    fitted = fast_classifier().fit(numeric, y)
+    with pytest.raises(ValueError, match=r"non-numeric column\(s\): \['x0'\]"):
+        fitted.predict(numeric.assign(x0="text"))
+
+
 @pytest.mark.parametrize("sparse_format", ["csr", "csc", "coo"])
 def test_sparse_X_is_densified(data3, sparse_format):
     X, y = data3
