@@ -931,12 +931,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             Rows sum to 1; columns in the order of ``teachers_``.
         """
         check_is_fitted(self)
-        check_numeric_columns(X)
-        X = densified(validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
-                                    dtype=np.float32))
+        X = self._validated_X(X)
         proba = predict_teacher_proba(self.teachers_, X, self._teacher_class_codes,
                                       len(self.classes_))
         return self.teacher_weighting_.weights(X, proba)
+
+    def _validated_X(self, X):
+        """``X`` at prediction: numeric columns, the fitted feature count and names,
+        float32, dense."""
+        check_numeric_columns(X)
+        return densified(validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
+                                       dtype=np.float32))
 
     def predict_proba(self, X):
         """Class probabilities from the student.
@@ -951,9 +956,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             Columns in the order of ``classes_``.
         """
         check_is_fitted(self)
-        check_numeric_columns(X)
-        X = densified(validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
-                                    dtype=np.float32))
+        X = self._validated_X(X)
         X = np.require(X, requirements=["C", "W"])
         proba = predict_proba_fast(self.student_.module_, X).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
