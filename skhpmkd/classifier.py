@@ -63,6 +63,7 @@ from .training import (
     CrossValidatedTrainer,
     StudentTrainer,
     distillation_targets,
+    planned_network,
     transfer_key,
 )
 
@@ -589,7 +590,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 self._log(f"the stored student does not fit this model ({exc}); "
                           "training it")
         candidates, self.config_source_ = self._candidates(
-            student, memory, past_runs, valid is not None)
+            student, memory, past_runs, valid is not None,
+            planned_network(student, X[train], len(self.classes_),
+                            self._student_budget()))
         weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
             X[weighting_rows], proba[weighting_rows], y_encoded[weighting_rows])
             for method in dict.fromkeys(
@@ -600,8 +603,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             student, self._transfer_sets(*data, train),
             self._valid_set(X, proba, y_encoded, weighting, valid), len(self.classes_),
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
-            student_budget=None if self.min_compression is None
-            else self.teacher_nbytes_ / self.min_compression,
+            student_budget=self._student_budget(),
             weight_averaging=self.weight_averaging, lr_schedule=self.lr_schedule,
             stop_on=self.early_stopping_on, verbose=self.verbose >= 2)
         split = self.search_scoring == "split"
@@ -731,9 +733,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 fixed["width"] = 1.0
         return fixed
 
-    def _candidates(self, student, memory, past_runs, can_search):
+    def _student_budget(self):
+        """Largest pickled bytes of the student (None: no size budget)."""
+        if self.min_compression is None:
+            return None
+        return self.teacher_nbytes_ / self.min_compression
+
+    def _candidates(self, student, memory, past_runs, can_search, network_of):
         """Configurations to try and where they come from (see ``config``);
-        ``past_runs`` are the memory's runs on the same data, newest first."""
+        ``past_runs`` are the memory's runs on the same data, newest first;
+        ``network_of(config)`` gives the hidden units a configuration's student
+        would have, so that no two candidates train the same network."""
         fixed = self._fixed_config(student)
         if isinstance(self.config, dict):
             return [resolve_config(check_config(self.config), fixed)], "config"
@@ -745,7 +755,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         nearest = memory.nearest(self.meta_features_, k=2) if memory is not None else []
         n = self.search_budget if can_search else 1
         candidates = propose_candidates(self.meta_features_, fixed, n, prior=load_prior(),
-                                        nearest_runs=nearest)
+                                        nearest_runs=nearest, network_of=network_of)
         return [config for config, _ in candidates], (
             "search" if len(candidates) > 1 else candidates[0][1])
 

@@ -279,7 +279,7 @@ def spread_over(ranked, params, seen=()):
     return spread + rest
 
 
-def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
+def propose_candidates(meta, fixed, n, prior=None, nearest_runs=(), network_of=None):
     """Configurations to try, the favourite first, with the user's values laid over them.
 
     With room for a search (``n > 1``) the static defaults come first: they are the
@@ -304,6 +304,11 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
     nearest_runs : list of dict
         Past runs on similar data (from the memory), nearest first; the configuration
         each one chose joins the candidates right after the prior's first proposal.
+    network_of : callable, optional
+        ``network_of(config)`` -> the hidden units its student would have. Candidates
+        whose students would be the same network under the same other settings (a
+        wide one that the size budget narrows back to the default's units) count
+        once, so that no search slot trains a network twice.
 
     Returns
     -------
@@ -321,7 +326,11 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=()):
     candidates, seen = [], set()
     for config, source in ordered:
         config = resolve_config(config, fixed)
-        if config_key(config) not in seen:
-            seen.add(config_key(config))
+        key = config_key(config if network_of is None
+                         else {**config, "width": list(network_of(config))})
+        if key not in seen:
+            seen.add(key)
             candidates.append((config, source))
-    return candidates[:max(1, int(n))]
+            if len(candidates) == max(1, int(n)):
+                break
+    return candidates

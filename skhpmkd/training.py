@@ -8,6 +8,7 @@ chain can call it for each of its steps.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,43 @@ def transfer_key(config):
     return config["ensemble"], config["augment"]
 
 
+def plan_student(template, X_labelled, n_classes, config, student_budget=None):
+    """(module parameters, hidden units) of the default MLP student for ``config``.
+
+    The input encoding's parameters come from the labelled rows ``X_labelled``; the
+    template's hidden units are kept when it sets them, else the data's default size
+    is scaled by ``config["width"]`` and then narrowed to ``student_budget`` (largest
+    pickled bytes, None: no budget).
+    """
+    units = template.get_params().get("module__hidden_units")
+    module_params = {}
+    if config["numeric_embedding"] == "ple":
+        module_params["bin_edges"] = quantile_bin_edges(X_labelled)
+    elif config["numeric_embedding"] == "periodic":
+        module_params["periodic_scaling"] = numeric_scaling(X_labelled)
+    if units is None:
+        n_features = X_labelled.shape[1]
+        units = scaled_units(default_hidden_units(n_features, n_classes), config["width"])
+        if student_budget is not None:
+            units = widest_within_budget(n_features, n_classes, units, student_budget,
+                                         module_params)
+    return module_params, tuple(units)
+
+
+def planned_network(template, X_labelled, n_classes, student_budget=None):
+    """``config -> hidden units`` of the student :func:`plan_student` would build, or
+    None when the template's module is not the default MLP (its size is the user's)."""
+    if not has_default_module(template):
+        return None
+
+    @lru_cache(maxsize=None)
+    def units(numeric_embedding, width):
+        config = {"numeric_embedding": numeric_embedding, "width": width}
+        return plan_student(template, X_labelled, n_classes, config, student_budget)[1]
+
+    return lambda config: units(config["numeric_embedding"], config["width"])
+
+
 @dataclass
 class StudentTrainer:
     """Train students from ``template`` for any configuration.
@@ -107,27 +145,13 @@ class StudentTrainer:
         return self.transfer_sets[transfer_key(config)]
 
     def plan(self, config):
-        """(module parameters, target hidden units) of the student for ``config``.
-
-        The default size is scaled by ``config["width"]`` before the size budget.
-        """
+        """(module parameters, target hidden units) of the student for ``config``
+        (see :func:`plan_student`)."""
         if not self.default_module:
             return None, None
         X, targets = self.transfer_set(config)
-        units = self.template.get_params().get("module__hidden_units")
-        module_params = {}
-        labelled = X[targets["label"] >= 0]
-        if config["numeric_embedding"] == "ple":
-            module_params["bin_edges"] = quantile_bin_edges(labelled)
-        elif config["numeric_embedding"] == "periodic":
-            module_params["periodic_scaling"] = numeric_scaling(labelled)
-        if units is None:
-            units = scaled_units(default_hidden_units(X.shape[1], self.n_classes),
-                                 config["width"])
-            if self.student_budget is not None:
-                units = widest_within_budget(X.shape[1], self.n_classes, units,
-                                             self.student_budget, module_params)
-        return module_params, tuple(units)
+        return plan_student(self.template, X[targets["label"] >= 0], self.n_classes,
+                            config, self.student_budget)
 
     def __call__(self, config, hidden_units=None, previous=None, max_epochs=None,
                  max_rows=None):
