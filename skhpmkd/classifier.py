@@ -754,6 +754,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return [resolve_config(known, fixed)], "memory"
         nearest = memory.nearest(self.meta_features_, k=2) if memory is not None else []
         n = self.search_budget if can_search else 1
+        if len(self.teachers_) == 1:
+            # every weighting gives a lone teacher weight one: the choice trains nothing new
+            fixed = {"ensemble": STATIC_DEFAULTS["ensemble"], **fixed}
         candidates = propose_candidates(self.meta_features_, fixed, n, prior=load_prior(),
                                         nearest_runs=nearest, network_of=network_of)
         return [config for config, _ in candidates], (

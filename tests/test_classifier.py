@@ -767,6 +767,32 @@ def test_auto_config_searches_the_prior_candidates(data3):
     assert clf.student_.criterion_.alpha == clf.config_["alpha"]
 
 
+def test_a_lone_teacher_gets_no_weighting_candidates(data3, monkeypatch):
+    """With one teacher every weighting gives it weight one, so candidates that differ
+    only in ``ensemble`` would train the same student: the search tries other ones."""
+    from skhpmkd.config import STATIC_DEFAULTS, Prior
+
+    weighted = [dict(STATIC_DEFAULTS, ensemble=e) for e in ("attention", "best")]
+    portfolio = weighted + [dict(STATIC_DEFAULTS, temperature=t) for t in (1.0, 2.0)]
+    prior = Prior.from_losses(portfolio, ["log_rows"], np.array([[2.0]]),
+                              np.array([[0.1, 0.2, 0.3, 0.4]]), k=1)
+    monkeypatch.setattr("skhpmkd.classifier.load_prior", lambda: prior)
+    X, y = data3
+    lone = fast_classifier(teachers=[("lr", LogisticRegression())], config="auto",
+                           search_budget=3, memory=None).fit(X, y)
+    tried = [(r["config"]["ensemble"], r["config"]["temperature"])
+             for r in lone.config_search_ if r["rung"] == 0]
+    assert tried == [("mean", 4.0), ("mean", 1.0), ("mean", 2.0)]
+    # with several teachers the weightings are real candidates
+    several = fast_classifier(config="auto", search_budget=3, memory=None).fit(X, y)
+    assert [r["config"]["ensemble"] for r in several.config_search_
+            if r["rung"] == 0] == ["mean", "attention", "best"]
+    # a weighting the user sets is kept
+    chosen = fast_classifier(teachers=[("lr", LogisticRegression())], config="auto",
+                             ensemble="best", search_budget=3, memory=None).fit(X, y)
+    assert {r["config"]["ensemble"] for r in chosen.config_search_} == {"best"}
+
+
 def test_values_set_by_the_user_win_over_proposals(data3):
     X, y = data3
     clf = fast_classifier(config="auto", search_budget=3, memory=None, temperature=3.0,
