@@ -742,8 +742,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     def _candidates(self, student, memory, past_runs, can_search, network_of):
         """Configurations to try and where they come from (see ``config``);
         ``past_runs`` are the memory's runs on the same data, newest first;
-        ``network_of(config)`` gives the hidden units a configuration's student
-        would have, so that no two candidates train the same network."""
+        ``network_of(config)`` describes the network a configuration's student
+        would be, so that no two candidates train the same network."""
         fixed = self._fixed_config(student)
         if isinstance(self.config, dict):
             return [resolve_config(check_config(self.config), fixed)], "config"
@@ -755,7 +755,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         nearest = memory.nearest(self.meta_features_, k=2) if memory is not None else []
         n = self.search_budget if can_search else 1
         if len(self.teachers_) == 1:
-            # every weighting gives a lone teacher weight one: the choice trains nothing new
+            # every weighting gives a lone teacher weight one: nothing new to train
             fixed = {"ensemble": STATIC_DEFAULTS["ensemble"], **fixed}
         candidates = propose_candidates(self.meta_features_, fixed, n, prior=load_prior(),
                                         nearest_runs=nearest, network_of=network_of)

@@ -305,10 +305,11 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=(), network_of=N
         Past runs on similar data (from the memory), nearest first; the configuration
         each one chose joins the candidates right after the prior's first proposal.
     network_of : callable, optional
-        ``network_of(config)`` -> the hidden units its student would have. Candidates
-        whose students would be the same network under the same other settings (a
-        wide one that the size budget narrows back to the default's units) count
-        once, so that no search slot trains a network twice.
+        ``network_of(config)`` -> a hashable description of the network its student
+        would be (input encoding and hidden units). Candidates whose students would
+        be the same network under the same other settings (a wide one that the size
+        budget narrows back to the default's units, an encoding where no column is
+        numeric) count once, so that no search slot trains a network twice.
 
     Returns
     -------
@@ -326,8 +327,9 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=(), network_of=N
     candidates, seen = [], set()
     for config, source in ordered:
         config = resolve_config(config, fixed)
-        key = config_key(config if network_of is None
-                         else {**config, "width": list(network_of(config))})
+        key = config_key(config) if network_of is None else (
+            config_key({**config, "width": None, "numeric_embedding": None}),
+            network_of(config))
         if key not in seen:
             seen.add(key)
             candidates.append((config, source))

@@ -86,17 +86,23 @@ def plan_student(template, X_labelled, n_classes, config, student_budget=None):
 
 
 def planned_network(template, X_labelled, n_classes, student_budget=None):
-    """``config -> hidden units`` of the student :func:`plan_student` would build, or
-    None when the template's module is not the default MLP (its size is the user's)."""
+    """``config -> (input encoding, hidden units)`` of the student :func:`plan_student`
+    would build, the encoding "none" where it would encode no column (every column
+    binary); None when the template's module is not the default MLP (its size is the
+    user's)."""
     if not has_default_module(template):
         return None
 
     @lru_cache(maxsize=None)
-    def units(numeric_embedding, width):
+    def network(numeric_embedding, width):
         config = {"numeric_embedding": numeric_embedding, "width": width}
-        return plan_student(template, X_labelled, n_classes, config, student_budget)[1]
+        module_params, units = plan_student(template, X_labelled, n_classes, config,
+                                            student_budget)
+        encodes = any(value is not None
+                      for per_column in module_params.values() for value in per_column)
+        return numeric_embedding if encodes else "none", units
 
-    return lambda config: units(config["numeric_embedding"], config["width"])
+    return lambda config: network(config["numeric_embedding"], config["width"])
 
 
 @dataclass

@@ -168,15 +168,16 @@ def test_candidates_that_would_train_the_same_network_count_once():
     # a size budget narrows the wide student back to the default's units: the wide
     # candidate would train the default's network again, so the next one takes its slot
     same_units = propose_candidates({"log_rows": 2.0}, {}, 3, prior=prior,
-                                    network_of=lambda config: (64, 64))
+                                    network_of=lambda config: ("ple", (64, 64)))
     assert [(c["width"], c["temperature"]) for c, _ in same_units] == [
         (1.0, 4.0), (1.0, 1.0), (1.0, 8.0)]
-    distinct = propose_candidates({"log_rows": 2.0}, {}, 3, prior=prior,
-                                  network_of=lambda c: (int(64 * c["width"]),) * 2)
+    distinct = propose_candidates(
+        {"log_rows": 2.0}, {}, 3, prior=prior,
+        network_of=lambda c: ("ple", (int(64 * c["width"]),) * 2))
     assert [c for c, _ in distinct] == [c for c, _ in without]
 
 
-def test_planned_network_follows_the_size_budget_and_the_user_module():
+def test_planned_network_follows_the_size_budget_the_columns_and_the_user_module():
     import torch
 
     from skhpmkd.student import MLPModule, make_student, pickled_nbytes
@@ -185,11 +186,18 @@ def test_planned_network_follows_the_size_budget_and_the_user_module():
     X = np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32)
     template = make_student()
     free = planned_network(template, X, 3)
-    default = free(dict(STATIC_DEFAULTS))
-    assert free(dict(STATIC_DEFAULTS, width=4.0)) == tuple(4 * u for u in default)
+    encoding, default = free(dict(STATIC_DEFAULTS))
+    assert encoding == "ple"
+    wide = tuple(4 * u for u in default)
+    assert free(dict(STATIC_DEFAULTS, width=4.0)) == ("ple", wide)
     budget = pickled_nbytes(MLPModule(6, 3, default, bin_edges=None)) * 1.5
     bound = planned_network(template, X, 3, budget)
-    assert bound(dict(STATIC_DEFAULTS, numeric_embedding="none", width=4.0)) == default
+    assert bound(dict(STATIC_DEFAULTS, numeric_embedding="none", width=4.0)) == (
+        "none", default)
+    # no numeric column (every one binary): no encoding encodes anything
+    binary = planned_network(template, (X > 0).astype(np.float32), 3)
+    assert {binary(dict(STATIC_DEFAULTS, numeric_embedding=e))
+            for e in ("ple", "periodic", "none")} == {("none", default)}
     own_units = planned_network(make_student(module__hidden_units=(16, 8)), X, 3, budget)
-    assert own_units(dict(STATIC_DEFAULTS, width=4.0)) == (16, 8)
+    assert own_units(dict(STATIC_DEFAULTS, width=4.0)) == ("ple", (16, 8))
     assert planned_network(make_student(module=torch.nn.Linear), X, 3) is None
