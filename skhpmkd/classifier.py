@@ -63,7 +63,7 @@ from .training import (
     CrossValidatedTrainer,
     StudentTrainer,
     distillation_targets,
-    planned_network,
+    planned_student,
     transfer_key,
 )
 
@@ -591,7 +591,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                           "training it")
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None,
-            planned_network(student, X[train], len(self.classes_),
+            planned_student(student, X[train], len(self.classes_),
                             self._student_budget()))
         weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
             X[weighting_rows], proba[weighting_rows], y_encoded[weighting_rows])
@@ -739,11 +739,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return None
         return self.teacher_nbytes_ / self.min_compression
 
-    def _candidates(self, student, memory, past_runs, can_search, network_of):
+    def _candidates(self, student, memory, past_runs, can_search, student_of):
         """Configurations to try and where they come from (see ``config``);
         ``past_runs`` are the memory's runs on the same data, newest first;
-        ``network_of(config)`` describes the network a configuration's student
-        would be, so that no two candidates train the same network."""
+        ``student_of(config)`` describes the student a configuration would train, so
+        that no two candidates train the same one."""
         fixed = self._fixed_config(student)
         if isinstance(self.config, dict):
             return [resolve_config(check_config(self.config), fixed)], "config"
@@ -758,7 +758,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             # every weighting gives a lone teacher weight one: nothing new to train
             fixed = {"ensemble": STATIC_DEFAULTS["ensemble"], **fixed}
         candidates = propose_candidates(self.meta_features_, fixed, n, prior=load_prior(),
-                                        nearest_runs=nearest, network_of=network_of)
+                                        nearest_runs=nearest, student_of=student_of)
         return [config for config, _ in candidates], (
             "search" if len(candidates) > 1 else candidates[0][1])
 

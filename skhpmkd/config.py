@@ -279,7 +279,11 @@ def spread_over(ranked, params, seen=()):
     return spread + rest
 
 
-def propose_candidates(meta, fixed, n, prior=None, nearest_runs=(), network_of=None):
+#: Searched parameters whose effect depends on the data (see ``student_of`` below).
+DATA_DEPENDENT_PARAMS = ("numeric_embedding", "width", "augment")
+
+
+def propose_candidates(meta, fixed, n, prior=None, nearest_runs=(), student_of=None):
     """Configurations to try, the favourite first, with the user's values laid over them.
 
     With room for a search (``n > 1``) the static defaults come first: they are the
@@ -304,12 +308,14 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=(), network_of=N
     nearest_runs : list of dict
         Past runs on similar data (from the memory), nearest first; the configuration
         each one chose joins the candidates right after the prior's first proposal.
-    network_of : callable, optional
-        ``network_of(config)`` -> a hashable description of the network its student
-        would be (input encoding and hidden units). Candidates whose students would
-        be the same network under the same other settings (a wide one that the size
-        budget narrows back to the default's units, an encoding where no column is
-        numeric) count once, so that no search slot trains a network twice.
+    student_of : callable, optional
+        ``student_of(config)`` -> a hashable description of the student a
+        configuration would train, for the settings whose effect depends on the data
+        (input encoding, hidden units, synthetic rows). Candidates that would train
+        the same student count once (a wide one that the size budget narrows back to
+        the default's units, an encoding where no column is numeric, augmentation
+        where the data are too large for synthetic rows), so that no search slot
+        trains a student twice.
 
     Returns
     -------
@@ -327,9 +333,9 @@ def propose_candidates(meta, fixed, n, prior=None, nearest_runs=(), network_of=N
     candidates, seen = [], set()
     for config, source in ordered:
         config = resolve_config(config, fixed)
-        key = config_key(config) if network_of is None else (
-            config_key({**config, "width": None, "numeric_embedding": None}),
-            network_of(config))
+        key = config_key(config) if student_of is None else (
+            config_key({**config, **dict.fromkeys(DATA_DEPENDENT_PARAMS)}),
+            student_of(config))
         if key not in seen:
             seen.add(key)
             candidates.append((config, source))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .augment import synthetic_rows
 from .chain import CHAIN_MIX, with_previous_student
 from .student import (
     default_hidden_units,
@@ -85,16 +86,21 @@ def plan_student(template, X_labelled, n_classes, config, student_budget=None):
     return module_params, tuple(units)
 
 
-def planned_network(template, X_labelled, n_classes, student_budget=None):
-    """``config -> (input encoding, hidden units)`` of the student :func:`plan_student`
-    would build, the encoding "none" where it would encode no column (every column
-    binary); None when the template's module is not the default MLP (its size is the
-    user's)."""
-    if not has_default_module(template):
-        return None
+def planned_student(template, X_labelled, n_classes, student_budget=None):
+    """``config -> (input encoding, hidden units, synthetic rows)``: what a student of
+    ``config`` would be and train on, for the settings whose effect depends on the data.
+
+    The encoding is "none" where it would encode no column (every column binary) or
+    the template's module is not the default MLP (which takes no encoding; its size
+    is the user's, so the units are None); the synthetic rows are those of
+    ``config["augment"]`` for the ``X_labelled`` rows (none on large data).
+    """
+    default_module = has_default_module(template)
 
     @lru_cache(maxsize=None)
     def network(numeric_embedding, width):
+        if not default_module:
+            return "none", None
         config = {"numeric_embedding": numeric_embedding, "width": width}
         module_params, units = plan_student(template, X_labelled, n_classes, config,
                                             student_budget)
@@ -102,7 +108,11 @@ def planned_network(template, X_labelled, n_classes, student_budget=None):
                       for per_column in module_params.values() for value in per_column)
         return numeric_embedding if encodes else "none", units
 
-    return lambda config: network(config["numeric_embedding"], config["width"])
+    def student(config):
+        return (*network(config["numeric_embedding"], config["width"]),
+                synthetic_rows(len(X_labelled), config["augment"]))
+
+    return student
 
 
 @dataclass

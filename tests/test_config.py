@@ -157,7 +157,7 @@ def test_describe_config_names_only_what_differs_from_the_defaults():
         "T=4 a=0.5 none ensemble=attention lr=0.01")
 
 
-def test_candidates_that_would_train_the_same_network_count_once():
+def test_candidates_that_would_train_the_same_student_count_once():
     wide = dict(STATIC_DEFAULTS, width=4.0)
     portfolio = [wide, dict(STATIC_DEFAULTS, temperature=1.0),
                  dict(STATIC_DEFAULTS, temperature=8.0)]
@@ -166,38 +166,45 @@ def test_candidates_that_would_train_the_same_network_count_once():
     without = propose_candidates({"log_rows": 2.0}, {}, 3, prior=prior)
     assert [c["width"] for c, _ in without] == [1.0, 4.0, 1.0]
     # a size budget narrows the wide student back to the default's units: the wide
-    # candidate would train the default's network again, so the next one takes its slot
+    # candidate would train the default's student again, so the next one takes its slot
     same_units = propose_candidates({"log_rows": 2.0}, {}, 3, prior=prior,
-                                    network_of=lambda config: ("ple", (64, 64)))
+                                    student_of=lambda config: ("ple", (64, 64), 0))
     assert [(c["width"], c["temperature"]) for c, _ in same_units] == [
         (1.0, 4.0), (1.0, 1.0), (1.0, 8.0)]
     distinct = propose_candidates(
         {"log_rows": 2.0}, {}, 3, prior=prior,
-        network_of=lambda c: ("ple", (int(64 * c["width"]),) * 2))
+        student_of=lambda c: ("ple", (int(64 * c["width"]),) * 2, 0))
     assert [c for c, _ in distinct] == [c for c, _ in without]
 
 
-def test_planned_network_follows_the_size_budget_the_columns_and_the_user_module():
+def test_planned_student_follows_the_budget_the_columns_the_rows_and_the_module():
     import torch
 
     from skhpmkd.student import MLPModule, make_student, pickled_nbytes
-    from skhpmkd.training import planned_network
+    from skhpmkd.training import planned_student
 
     X = np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32)
     template = make_student()
-    free = planned_network(template, X, 3)
-    encoding, default = free(dict(STATIC_DEFAULTS))
-    assert encoding == "ple"
+    free = planned_student(template, X, 3)
+    encoding, default, synthetic = free(dict(STATIC_DEFAULTS))
+    assert (encoding, synthetic) == ("ple", 0)
     wide = tuple(4 * u for u in default)
-    assert free(dict(STATIC_DEFAULTS, width=4.0)) == ("ple", wide)
+    assert free(dict(STATIC_DEFAULTS, width=4.0)) == ("ple", wide, 0)
     budget = pickled_nbytes(MLPModule(6, 3, default, bin_edges=None)) * 1.5
-    bound = planned_network(template, X, 3, budget)
+    bound = planned_student(template, X, 3, budget)
     assert bound(dict(STATIC_DEFAULTS, numeric_embedding="none", width=4.0)) == (
-        "none", default)
+        "none", default, 0)
     # no numeric column (every one binary): no encoding encodes anything
-    binary = planned_network(template, (X > 0).astype(np.float32), 3)
+    binary = planned_student(template, (X > 0).astype(np.float32), 3)
     assert {binary(dict(STATIC_DEFAULTS, numeric_embedding=e))
-            for e in ("ple", "periodic", "none")} == {("none", default)}
-    own_units = planned_network(make_student(module__hidden_units=(16, 8)), X, 3, budget)
-    assert own_units(dict(STATIC_DEFAULTS, width=4.0)) == ("ple", (16, 8))
-    assert planned_network(make_student(module=torch.nn.Linear), X, 3) is None
+            for e in ("ple", "periodic", "none")} == {("none", default, 0)}
+    # augmentation adds rows on small data, none on 20,000 rows
+    assert free(dict(STATIC_DEFAULTS, augment="auto"))[2] > 0
+    big = planned_student(template, np.repeat(X, 100, axis=0), 3)
+    assert big(dict(STATIC_DEFAULTS, augment="auto"))[2] == 0
+    own_units = planned_student(make_student(module__hidden_units=(16, 8)), X, 3, budget)
+    assert own_units(dict(STATIC_DEFAULTS, width=4.0)) == ("ple", (16, 8), 0)
+    # a module of the user's own takes no encoding and keeps its size
+    own_module = planned_student(make_student(module=torch.nn.Linear), X, 3)
+    assert {own_module(dict(STATIC_DEFAULTS, numeric_embedding=e))
+            for e in ("ple", "periodic", "none")} == {("none", None, 0)}
