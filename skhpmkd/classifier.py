@@ -591,7 +591,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                           "training it")
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None,
-            planned_student(student, X[train], len(self.classes_),
+            planned_student(student, X, train, len(self.classes_),
                             self._student_budget()))
         weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
             X[weighting_rows], proba[weighting_rows], y_encoded[weighting_rows])

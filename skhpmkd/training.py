@@ -86,23 +86,28 @@ def plan_student(template, X_labelled, n_classes, config, student_budget=None):
     return module_params, tuple(units)
 
 
-def planned_student(template, X_labelled, n_classes, student_budget=None):
+def planned_student(template, X, rows, n_classes, student_budget=None):
     """``config -> (input encoding, hidden units, synthetic rows)``: what a student of
     ``config`` would be and train on, for the settings whose effect depends on the data.
 
+    ``X[rows]`` are the labelled training rows (taken only when a network is planned).
     The encoding is "none" where it would encode no column (every column binary) or
     the template's module is not the default MLP (which takes no encoding; its size
     is the user's, so the units are None); the synthetic rows are those of
-    ``config["augment"]`` for the ``X_labelled`` rows (none on large data).
+    ``config["augment"]`` for these rows (none on large data).
     """
     default_module = has_default_module(template)
+
+    @lru_cache(maxsize=1)
+    def labelled():
+        return X[rows]
 
     @lru_cache(maxsize=None)
     def network(numeric_embedding, width):
         if not default_module:
             return "none", None
         config = {"numeric_embedding": numeric_embedding, "width": width}
-        module_params, units = plan_student(template, X_labelled, n_classes, config,
+        module_params, units = plan_student(template, labelled(), n_classes, config,
                                             student_budget)
         encodes = any(value is not None
                       for per_column in module_params.values() for value in per_column)
@@ -110,7 +115,7 @@ def planned_student(template, X_labelled, n_classes, student_budget=None):
 
     def student(config):
         return (*network(config["numeric_embedding"], config["width"]),
-                synthetic_rows(len(X_labelled), config["augment"]))
+                synthetic_rows(len(rows), config["augment"]))
 
     return student
 

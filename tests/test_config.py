@@ -185,26 +185,28 @@ def test_planned_student_follows_the_budget_the_columns_the_rows_and_the_module(
 
     X = np.random.default_rng(0).normal(size=(200, 6)).astype(np.float32)
     template = make_student()
-    free = planned_student(template, X, 3)
+    free = planned_student(template, X, np.arange(200), 3)
     encoding, default, synthetic = free(dict(STATIC_DEFAULTS))
     assert (encoding, synthetic) == ("ple", 0)
     wide = tuple(4 * u for u in default)
     assert free(dict(STATIC_DEFAULTS, width=4.0)) == ("ple", wide, 0)
     budget = pickled_nbytes(MLPModule(6, 3, default, bin_edges=None)) * 1.5
-    bound = planned_student(template, X, 3, budget)
+    bound = planned_student(template, X, np.arange(200), 3, budget)
     assert bound(dict(STATIC_DEFAULTS, numeric_embedding="none", width=4.0)) == (
         "none", default, 0)
     # no numeric column (every one binary): no encoding encodes anything
-    binary = planned_student(template, (X > 0).astype(np.float32), 3)
+    binary = planned_student(template, (X > 0).astype(np.float32), np.arange(200), 3)
     assert {binary(dict(STATIC_DEFAULTS, numeric_embedding=e))
             for e in ("ple", "periodic", "none")} == {("none", default, 0)}
     # augmentation adds rows on small data, none on 20,000 rows
     assert free(dict(STATIC_DEFAULTS, augment="auto"))[2] > 0
-    big = planned_student(template, np.repeat(X, 100, axis=0), 3)
+    big = planned_student(template, np.repeat(X, 100, axis=0), np.arange(20000), 3)
     assert big(dict(STATIC_DEFAULTS, augment="auto"))[2] == 0
-    own_units = planned_student(make_student(module__hidden_units=(16, 8)), X, 3, budget)
+    own_units = planned_student(make_student(module__hidden_units=(16, 8)), X,
+                                np.arange(200), 3, budget)
     assert own_units(dict(STATIC_DEFAULTS, width=4.0)) == ("ple", (16, 8), 0)
     # a module of the user's own takes no encoding and keeps its size
-    own_module = planned_student(make_student(module=torch.nn.Linear), X, 3)
+    own_module = planned_student(make_student(module=torch.nn.Linear), X,
+                                 np.arange(200), 3)
     assert {own_module(dict(STATIC_DEFAULTS, numeric_embedding=e))
             for e in ("ple", "periodic", "none")} == {("none", None, 0)}
