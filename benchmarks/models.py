@@ -116,11 +116,14 @@ MANAGER_COMPONENTS = {
 #: ``validation_held_out`` keeps the validation rows out of the fold teachers, which
 #: changes what the search sees (a whole search per row too); ``confirm_winner``
 #: checks a challenger's win against the favourite with both averaged over their
-#: members (the same fit as ``hpmkd`` where the favourite wins or one student is kept).
+#: members (the same fit as ``hpmkd`` where the favourite wins or one student is kept);
+#: ``augment_trial`` tries the chosen configuration with augmentation (the same fit
+#: where it is not kept).
 SEARCH_COMPONENTS = {
     "cv": ("search_folds", "auto", 1),
     "held_out": ("validation_held_out", True, False),
     "confirm": ("confirm_winner", True, False),
+    "augment_trial": ("augment_trial", True, False),
 }
 
 #: Components the configuration manager chooses per task: (searched parameter, value

@@ -239,6 +239,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         checks the ranking on what is shipped. See ``confirmation_``. On the
         benchmark it changed 2 of the 21 fits where it could (+2.68 pp on hpc_data,
         -1.68 on mlc_churn) at 1.1-1.6x their fit time (docs/benchmarks.md).
+    augment_trial : bool, default=True
+        When the configuration manager chose the configuration without
+        augmentation and ``augment`` is None, train the chosen configuration once
+        more with ``augment="auto"`` (averaged the same way) and keep it only if
+        its per-row validation losses are significantly lower (the same paired
+        noise guard). The search's short rungs do not show augmentation's gain,
+        which appears only in fully trained students. Runs only on fewer than
+        20,000 training rows (where "auto" adds rows), with validation rows, the
+        default MLP module and no chain. See ``augment_trial_``.
     augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
@@ -367,6 +376,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         ``winner_loss`` and ``favourite_loss`` (averaged students' validation
         log-loss), ``favourite_members``, whether the winner was ``confirmed`` and
         ``seconds``; empty when there was none.
+    augment_trial_ : dict
+        The chosen configuration with augmentation against it without (see
+        ``augment_trial``): ``plain_loss`` and ``augmented_loss`` (averaged
+        students' validation log-loss), ``augmented_members``, whether the
+        augmented student was ``kept`` and ``seconds``; empty when there was none.
     n_synthetic_ : int
         Synthetic rows added to the student's transfer set.
     teachers_ : list of estimator
@@ -430,6 +444,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
         "n_members": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "confirm_winner": ["boolean"],
+        "augment_trial": ["boolean"],
         "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left"),
                     None],
         "early_stopping": ["boolean"],
@@ -452,7 +467,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  ensemble=None, chain="off", chain_min_gain=0.005,
                  numeric_embedding=None, config="auto", search_budget=6,
                  search_folds=1, search_scoring="shared", min_compression=10.0,
-                 n_members="auto", confirm_winner=True, augment=None, early_stopping=True,
+                 n_members="auto", confirm_winner=True, augment_trial=True,
+                 augment=None, early_stopping=True,
                  validation_fraction=0.1, validation_held_out=False,
                  n_iter_no_change=10, weight_averaging=0.99, lr_schedule="constant",
                  early_stopping_on="log_loss", device="auto", teacher_cache=None,
@@ -475,6 +491,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.min_compression = min_compression
         self.n_members = n_members
         self.confirm_winner = confirm_winner
+        self.augment_trial = augment_trial
         self.augment = augment
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -597,10 +614,14 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             X[weighting_rows], proba[weighting_rows], y_encoded[weighting_rows])
             for method in dict.fromkeys(
                 config["ensemble"] for config in candidates)}
-        data = (X, proba, y_encoded, weightings, candidates, seed_augment)
+
+        def transfer_sets(configs, rows=train):
+            return self._transfer_sets(X, proba, y_encoded, weightings, configs,
+                                       seed_augment, rows)
+
         weighting = weightings[candidates[0]["ensemble"]]  # of the validation rows
         trainer = StudentTrainer(
-            student, self._transfer_sets(*data, train),
+            student, transfer_sets(candidates),
             self._valid_set(X, proba, y_encoded, weighting, valid), len(self.classes_),
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=self._student_budget(),
@@ -626,7 +647,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                               self.search_folds) if searching else [])
         if folds:
             search_trainer = CrossValidatedTrainer([judged_on(replace(
-                trainer, transfer_sets=self._transfer_sets(*data, fold_train)),
+                trainer, transfer_sets=transfer_sets(candidates, fold_train)),
                 fold_valid) for fold_train, fold_valid in folds])
         weighting_seconds = perf_counter() - start
 
@@ -636,7 +657,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   f"{self.config_source_}"
                   + (f", searched on {len(folds)} folds" if folds else ""))
         self.student_, steps, self.chain_length_ = self._distil(
-            trainer, candidates, search_trainer)
+            trainer, candidates, search_trainer, transfer_sets)
         self.teacher_weighting_ = weightings[self.config_["ensemble"]]
         self.teacher_weights_ = self.teacher_weighting_.mean_weights_
         self.n_synthetic_ = len(trainer.transfer_set(self.config_)[0]) - len(train)
@@ -762,9 +783,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return [config for config, _ in candidates], (
             "search" if len(candidates) > 1 else candidates[0][1])
 
-    def _distil(self, trainer, candidates, search_trainer):
+    def _distil(self, trainer, candidates, search_trainer, transfer_sets):
         """Pick the configuration (the short rungs of a search train with
-        ``search_trainer``), then train the student (through a chain if it pays)."""
+        ``search_trainer``), then train the student (through a chain if it pays);
+        ``transfer_sets(configs)`` builds the transfer sets of other configurations."""
         def rows(config):
             return len(trainer.transfer_set(config)[0])
 
@@ -804,6 +826,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.confirmation_ = {}
         if best != 0 and self.confirm_winner and _n_kept(self.members_) > 1:
             net, steps = self._confirm_winner(trainer, candidates[0], net, steps)
+        self.augment_trial_ = {}
+        if self._tries_augmentation(trainer, length):
+            net, steps = self._try_augmentation(trainer, net, steps, transfer_sets)
         self.n_members_ = max(1, _n_kept(self.members_))
         return net, steps, length
 
@@ -837,13 +862,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         the kept student and its chain steps; sets ``config_``, ``members_`` and
         ``confirmation_``."""
         start = perf_counter()
-        favourite_net, (step,), _ = run_chain(  # its direct student, no assistants
-            lambda units, previous: trainer(favourite, units, previous),
-            trainer.plan(favourite)[1], [], self.chain_min_gain)
-        favourite_net, favourite_members = self._average_members(
-            trainer, favourite, favourite_net, step, 0)
-        winner_losses = trainer.valid_row_losses(net)
-        favourite_losses = trainer.valid_row_losses(favourite_net)
+        favourite_net, step, favourite_members, winner_losses, favourite_losses = (
+            self._rival(trainer, net, favourite))
         confirmed = significantly_lower(winner_losses, favourite_losses)
         self.confirmation_ = {
             "winner_loss": float(np.mean(winner_losses)),
@@ -857,13 +877,57 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.config_, self.members_ = dict(favourite), favourite_members
         return favourite_net, [step]
 
+    def _rival(self, trainer, net, config):
+        """A direct student of ``config`` (no assistants), averaged over members as
+        the shipped ``net`` is: ``(rival, its chain step, its members, per-row
+        validation losses of net, of rival)``."""
+        rival, (step,), _ = run_chain(
+            lambda units, previous: trainer(config, units, previous),
+            trainer.plan(config)[1], [], self.chain_min_gain)
+        rival, members = self._average_members(trainer, config, rival, step, 0)
+        return (rival, step, members, trainer.valid_row_losses(net),
+                trainer.valid_row_losses(rival))
+
+    def _tries_augmentation(self, trainer, chain_length):
+        """Whether to try the chosen configuration with augmentation (see
+        ``augment_trial``)."""
+        return (self.augment_trial and self.augment is None
+                and self.config == "auto" and self.config_source_ != "memory"
+                and self.config_["augment"] == "off" and trainer.valid is not None
+                and trainer.default_module and chain_length == 0
+                and synthetic_rows(trainer.n_labelled, "auto") > 0)
+
+    def _try_augmentation(self, trainer, net, steps, transfer_sets):
+        """The shipped student ``net`` against its configuration trained with
+        ``augment="auto"`` and averaged the same way: the augmented student is kept
+        only when its per-row validation losses are significantly lower. Returns the
+        kept student and its chain steps; sets ``augment_trial_`` (and ``config_``
+        and ``members_`` when the augmented student is kept)."""
+        start = perf_counter()
+        augmented = dict(self.config_, augment="auto")
+        trainer.transfer_sets.update(transfer_sets([augmented]))
+        augmented_net, step, members, plain_losses, augmented_losses = self._rival(
+            trainer, net, augmented)
+        kept = significantly_lower(augmented_losses, plain_losses)
+        self.augment_trial_ = {
+            "plain_loss": float(np.mean(plain_losses)),
+            "augmented_loss": float(np.mean(augmented_losses)),
+            "augmented_members": max(1, _n_kept(members)),
+            "kept": kept, "seconds": perf_counter() - start}
+        self._log(f"augmentation {'kept' if kept else 'not kept'}: "
+                  f"{self.augment_trial_}")
+        if not kept:
+            return net, steps
+        self.config_, self.members_ = augmented, members
+        return augmented_net, [step]
+
     #: Parameters recorded in the optimization memory with each fit.
     _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
                           "min_compression", "early_stopping", "validation_fraction",
                           "validation_held_out", "n_iter_no_change",
                           "weight_averaging", "lr_schedule", "early_stopping_on",
                           "search_budget", "search_folds", "search_scoring", "n_members",
-                          "confirm_winner")
+                          "confirm_winner", "augment_trial")
 
     def _remember(self, memory, fingerprint, teacher_task_seconds):
         """Record this fit in the shared optimization memory (never fails the fit)."""
@@ -893,7 +957,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     #: Fitted attributes stored with the student for a repeated fit (see ``memory``).
     _STORED_ATTRIBUTES = ("config_", "config_source_", "config_search_", "chain_",
                           "chain_length_", "n_synthetic_", "members_", "n_members_",
-                          "confirmation_")
+                          "confirmation_", "augment_trial_")
 
     def _restore(self, stored, student, X, proba, y, seed_weights, teacher_seconds):
         """Finish the fit with the student that the same fit stored in the memory

@@ -433,6 +433,66 @@ def test_no_confirmation_for_the_favourite_or_a_single_student(data3):
     assert favourite.config_ == proposals[0][0]
 
 
+@pytest.mark.parametrize("keep", [True, False])
+def test_the_augment_trial_keeps_augmentation_only_when_the_guard_says_so(data3, keep):
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    X, y = data3
+    plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
+    proposals = [(plain, "default"), (dict(plain, temperature=2.0), "prior")]
+    judged = []
+
+    def guard(candidate, reference):
+        judged.append((np.mean(candidate), np.mean(reference)))
+        return keep
+
+    params = dict(config="auto", augment=None, n_members=2, memory=None)
+    with patch("skhpmkd.classifier.propose_candidates", return_value=proposals), \
+            patch("skhpmkd.classifier.successive_halving", _search_won_by(0)), \
+            patch("skhpmkd.classifier.significantly_lower", guard):
+        clf = fast_classifier(**params).fit(X, y)
+        untried = fast_classifier(**params, augment_trial=False).fit(X, y)
+    trial = clf.augment_trial_
+    assert judged == [(trial["augmented_loss"], trial["plain_loss"])]
+    assert trial["kept"] == keep and trial["augmented_members"] in (1, 2)
+    assert untried.augment_trial_ == {} and untried.n_synthetic_ == 0
+    augmented = dict(plain, augment="auto")
+    assert clf.config_ == (augmented if keep else plain)
+    assert (clf.n_synthetic_ > 0) == keep
+    # what is shipped is the fit of the configuration kept
+    direct = fast_classifier(config=augmented, augment=None, n_members=2,
+                             memory=None).fit(X, y)
+    assert direct.config_ == augmented
+    np.testing.assert_allclose(clf.predict_proba(X), (direct if keep else untried)
+                               .predict_proba(X))
+
+
+def _prior_proposing_no_augmentation():
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
+    return patch("skhpmkd.classifier.propose_candidates", return_value=[(plain, "prior")])
+
+
+@pytest.mark.parametrize("params, tried", [
+    (dict(), True), (dict(augment="off"), False), (dict(config="default"), False),
+    (dict(early_stopping=False), False), (dict(augment_trial=False), False)])
+def test_the_augment_trial_runs_only_where_the_manager_chose(data3, params, tried):
+    X, y = data3
+    with _prior_proposing_no_augmentation():
+        clf = fast_classifier(**{"config": "auto", "augment": None, "memory": None,
+                                 **params}).fit(X, y)
+    assert (clf.augment_trial_ != {}) == tried
+
+
+def test_no_augment_trial_where_augmentation_adds_no_rows(data3, monkeypatch):
+    X, y = data3
+    monkeypatch.setattr("skhpmkd.classifier.synthetic_rows", lambda n_rows, augment: 0)
+    with _prior_proposing_no_augmentation():
+        clf = fast_classifier(config="auto", augment=None, memory=None).fit(X, y)
+    assert clf.augment_trial_ == {}
+
+
 def test_augmentation_adds_teacher_labelled_rows(data3):
     X, y = data3
     clf = fast_classifier(augment=2.0, early_stopping=False).fit(X, y)
