@@ -493,6 +493,59 @@ def test_no_augment_trial_where_augmentation_adds_no_rows(data3, monkeypatch):
     assert clf.augment_trial_ == {}
 
 
+def test_no_augment_trial_for_a_configuration_from_the_memory(data3, tmp_path):
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    X, y = data3
+    plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
+    proposals = [(plain, "default"), (dict(plain, temperature=2.0), "prior")]
+    params = dict(config="auto", augment=None, memory=str(tmp_path / "m.sqlite"))
+    with patch("skhpmkd.classifier.propose_candidates", return_value=proposals), \
+            patch("skhpmkd.classifier.successive_halving", _search_won_by(0)), \
+            patch("skhpmkd.classifier.significantly_lower", return_value=False):
+        searched = fast_classifier(**params).fit(X, y)
+    remembered = fast_classifier(**params, random_state=1).fit(X, y)
+    assert searched.config_source_ == "search" and searched.augment_trial_["kept"] is False
+    assert remembered.config_source_ == "memory" and remembered.restored_ is False
+    assert remembered.config_["augment"] == "off" and remembered.augment_trial_ == {}
+
+
+class _LinearModule(torch.nn.Module):
+    """A student module of the user's own."""
+
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_classes)
+
+    def forward(self, X):
+        return self.linear(X)
+
+
+def test_no_augment_trial_for_a_module_of_the_users_own(data3):
+    X, y = data3
+    student = make_student(module=_LinearModule, max_epochs=5, lr=1e-2)
+    with _prior_proposing_no_augmentation():
+        clf = fast_classifier(config="auto", augment=None, memory=None,
+                              student=student).fit(X, y)
+    assert clf.config_["augment"] == "off" and clf.augment_trial_ == {}
+
+
+def test_no_augment_trial_after_a_kept_chain(data3):
+    import skhpmkd.classifier
+
+    X, y = data3
+    run_chain = skhpmkd.classifier.run_chain
+
+    def chain_kept(*args, **kwargs):  # the real chain, reported as one step kept
+        net, steps, _ = run_chain(*args, **kwargs)
+        return net, steps, 1
+
+    with _prior_proposing_no_augmentation(), \
+            patch("skhpmkd.classifier.run_chain", chain_kept):
+        clf = fast_classifier(config="auto", augment=None, memory=None).fit(X, y)
+    assert clf.chain_length_ == 1 and clf.augment_trial_ == {}
+
+
 def test_augmentation_adds_teacher_labelled_rows(data3):
     X, y = data3
     clf = fast_classifier(augment=2.0, early_stopping=False).fit(X, y)
