@@ -2,11 +2,25 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from skhpmkd import HPMKDClassifier, make_student
+
+
+class TinyModule(torch.nn.Module):
+    """A student module of the user's own: one linear layer. The classifier knows it
+    by its name only, so it plans no encoding or size for it and never restores it
+    from the memory."""
+
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_classes)
+
+    def forward(self, X):
+        return self.linear(X)
 
 
 def fast_teachers():

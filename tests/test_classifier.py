@@ -20,7 +20,7 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 from skorch.dataset import ValidSplit
 
-from conftest import fast_classifier, fast_teachers
+from conftest import TinyModule, fast_classifier, fast_teachers
 from skhpmkd import HPMKDClassifier, make_student
 from skhpmkd.members import MAX_MEMBERS
 from skhpmkd.student import DistillationNet, PeriodicEncoding, PiecewiseLinearEncoding
@@ -510,20 +510,9 @@ def test_no_augment_trial_for_a_configuration_from_the_memory(data3, tmp_path):
     assert remembered.config_["augment"] == "off" and remembered.augment_trial_ == {}
 
 
-class _LinearModule(torch.nn.Module):
-    """A student module of the user's own."""
-
-    def __init__(self, n_features, n_classes):
-        super().__init__()
-        self.linear = torch.nn.Linear(n_features, n_classes)
-
-    def forward(self, X):
-        return self.linear(X)
-
-
 def test_no_augment_trial_for_a_module_of_the_users_own(data3):
     X, y = data3
-    student = make_student(module=_LinearModule, max_epochs=5, lr=1e-2)
+    student = make_student(module=TinyModule, max_epochs=5, lr=1e-2)
     with _prior_proposing_no_augmentation():
         clf = fast_classifier(config="auto", augment=None, memory=None,
                               student=student).fit(X, y)

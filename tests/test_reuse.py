@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import fast_classifier
+from conftest import TinyModule, fast_classifier
 from skhpmkd import HPMKDClassifier
 from skhpmkd.memory import OptimizationMemory
 from skhpmkd.reuse import fit_key, load_fit, store_fit, teacher_signature
@@ -132,17 +132,6 @@ def test_a_student_that_is_not_data_is_not_stored(data3, tmp_path, monkeypatch):
     monkeypatch.setattr(skhpmkd.reuse, "student_snapshot", lambda net: snapshot)
     assert store_fit(memory, "key", [0.1], clf.student_, attributes) is True
     assert memory.stored_student("key")["payload"]["config_"] == clf.config_
-
-
-class TinyModule(torch.nn.Module):
-    """A module of the user's own: known by its name only, so never restored."""
-
-    def __init__(self, n_features, n_classes):
-        super().__init__()
-        self.linear = torch.nn.Linear(n_features, n_classes)
-
-    def forward(self, X):
-        return self.linear(X)
 
 
 def test_a_module_of_the_users_own_always_trains(data3, tmp_path):
