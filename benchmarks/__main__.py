@@ -39,6 +39,9 @@ def parse_args(argv):
     parser.add_argument("--seeds", type=int, default=None,
                         help="number of seeds of the models' randomness (default 3; "
                              "1 with --quick)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run seeds K to K+N-1 instead of 0 to N-1 (to add seeds "
+                             "to an earlier run; combine them through --from-csv)")
     parser.add_argument("--quick", action="store_true",
                         help="small datasets, 1 seed: a few minutes")
     parser.add_argument("--ablate", action="store_true",
@@ -66,7 +69,10 @@ def parse_args(argv):
     parser.add_argument("--out", type=Path, default=None,
                         help="write raw rows to this CSV, and the summary and machine "
                              "to the same name with .json and .md")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.first_seed < 0:
+        parser.error(f"--first-seed must be 0 or more, got {args.first_seed}")
+    return args
 
 
 def main(argv=None):
@@ -82,7 +88,8 @@ def main(argv=None):
         datasets = list(dict.fromkeys(row["dataset"] for row in rows))
         n_seeds = len({row["seed"] for row in rows})
     else:
-        rows = run(datasets, range(n_seeds), ablate=args.ablate, grid=args.grid,
+        rows = run(datasets, range(args.first_seed, args.first_seed + n_seeds),
+                   ablate=args.ablate, grid=args.grid,
                    deepbridge=not args.no_deepbridge,
                    deepbridge_only=args.deepbridge_only, models=args.models,
                    log=lambda message: print(f"[bench] {message}", flush=True),

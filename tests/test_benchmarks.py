@@ -299,3 +299,22 @@ def test_summary_from_saved_csvs_lets_later_files_win(tmp_path, capsys):
     assert hpmkd.accuracy_median == pytest.approx(0.87)
     assert hpmkd.compression_median == pytest.approx(90.0)
     assert "config='auto' against the manual grid" in capsys.readouterr().out
+
+
+def test_first_seed_shifts_the_seeds_run(monkeypatch):
+    import benchmarks.__main__ as cli
+
+    seen = []
+
+    def fake_run(datasets, seeds, **kwargs):
+        seen.append(list(seeds))
+        return [row("xgb", "teacher", 0.9, 400, seed=s) for s in seeds] + [
+            row("hpmkd", "student", 0.85, 10, seed=s) for s in seeds]
+
+    monkeypatch.setattr(cli, "run", fake_run)
+    cli.main(["--datasets", "breast_cancer", "--seeds", "2", "--first-seed", "1",
+              "--no-deepbridge"])
+    cli.main(["--datasets", "breast_cancer", "--seeds", "2", "--no-deepbridge"])
+    assert seen == [[1, 2], [0, 1]]
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--first-seed", "-1"])
