@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from .datasets import DATASETS, HOLDOUT_DATASETS, SMALL_DATASETS
+from .models import ABLATION_COMPONENTS
 from .runner import machine_description, run
 from .speed import format_speed, speed_figures
 from .tables import (
@@ -44,8 +45,10 @@ def parse_args(argv):
                              "to an earlier run; combine them through --from-csv)")
     parser.add_argument("--quick", action="store_true",
                         help="small datasets, 1 seed: a few minutes")
-    parser.add_argument("--ablate", action="store_true",
-                        help="also run HPM-KD with each component switched off")
+    parser.add_argument("--ablate", nargs="*", default=None, metavar="COMPONENT",
+                        help="also run HPM-KD with each component flipped (switched "
+                             "off where it is on, on where it is off); with names, "
+                             "only those, e.g. --ablate chain members")
     parser.add_argument("--grid", action="store_true",
                         help="also run the manual grid temperature {1,2,4,8} x alpha "
                              "{0.1,0.5,0.9} and compare config='auto' with its best")
@@ -72,6 +75,10 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.first_seed < 0:
         parser.error(f"--first-seed must be 0 or more, got {args.first_seed}")
+    unknown = sorted(set(args.ablate or ()) - set(ABLATION_COMPONENTS))
+    if unknown:
+        parser.error(f"--ablate: unknown components {unknown}; known: "
+                     f"{sorted(ABLATION_COMPONENTS)}")
     return args
 
 
@@ -89,7 +96,7 @@ def main(argv=None):
         n_seeds = len({row["seed"] for row in rows})
     else:
         rows = run(datasets, range(args.first_seed, args.first_seed + n_seeds),
-                   ablate=args.ablate, grid=args.grid,
+                   ablate=_ablated(args.ablate), grid=args.grid,
                    deepbridge=not args.no_deepbridge,
                    deepbridge_only=args.deepbridge_only, models=args.models,
                    log=lambda message: print(f"[bench] {message}", flush=True),
@@ -101,7 +108,7 @@ def main(argv=None):
     print(format_text(summary))
     print("\n== headline (medians over seeds)")
     print(format_headline(summary))
-    if args.ablate or frame.model.str.match(r"hpmkd [+-]").any():
+    if args.ablate is not None or frame.model.str.match(r"hpmkd [+-]").any():
         print("\n== component effects on hpmkd accuracy, pp (mean [min, max] over seeds)")
         print(format_component_effects(frame))
     if args.grid or frame.model.str.startswith("grid ").any():
@@ -126,6 +133,12 @@ def main(argv=None):
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
               f"{args.out.with_suffix('.md')}")
     return summary
+
+
+def _ablated(names):
+    """``--ablate``'s value for the runner: False when not given, True alone (every
+    component), else the set of component names."""
+    return False if names is None else True if not names else frozenset(names)
 
 
 def partial_writer(out):

@@ -67,7 +67,7 @@ GRID_ALPHAS = (0.1, 0.5, 0.9)
 def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False,
                   ablate=False):
     """Student models to fit, by row name (with ``ablate``, also the rows of
-    :data:`SEARCH_COMPONENTS`).
+    :data:`SEARCH_COMPONENTS` it names, see :func:`is_ablated`).
 
     Returns
     -------
@@ -87,11 +87,11 @@ def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False
     students.update({name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
                                             memory=None, **params), False)
                      for name, params in ablation_params().items()})
-    if ablate:
-        students.update({name: (HPMKDClassifier(random_state=seed,
-                                                teacher_cache=teacher_cache, memory=None,
-                                                **params), False)
-                         for name, params in ablation_params(SEARCH_COMPONENTS).items()})
+    students.update({name: (HPMKDClassifier(random_state=seed,
+                                            teacher_cache=teacher_cache, memory=None,
+                                            **params), False)
+                     for name, params in ablation_params(SEARCH_COMPONENTS).items()
+                     if is_ablated(name, ablate)})
     if grid:
         students.update({
             f"grid T={t:g} a={a:g}": (HPMKDClassifier(
@@ -145,6 +145,16 @@ FIXED_COMPONENTS = {
     "lr_plateau": ("lr_schedule", "plateau", "constant"),
     "stop_objective": ("early_stopping_on", "objective", "log_loss"),
 }
+
+
+#: Names ``--ablate`` takes: every component a row ``hpmkd -name`` / ``+name`` flips.
+ABLATION_COMPONENTS = (*SEARCH_COMPONENTS, *CHOSEN_COMPONENTS, *FIXED_COMPONENTS, "oof")
+
+
+def is_ablated(row, ablate):
+    """Whether the ablation row ``row`` (``hpmkd -name`` or ``hpmkd +name``) runs:
+    ``ablate`` is True (every component), False (none) or a set of component names."""
+    return ablate is True or bool(ablate) and row.removeprefix("hpmkd ")[1:] in ablate
 
 
 def ablation_params(components=MANAGER_COMPONENTS):

@@ -13,7 +13,8 @@ from skhpmkd.config import describe_config
 from .datasets import load_dataset
 from .deepbridge_adapter import deepbridge_available, run_deepbridge_hpmkd
 from .measure import latencies, model_size, normalised_proba, paired_interval_pp, scores
-from .models import ablations, make_students, make_teachers, teacher_average
+from .models import (ablations, is_ablated, make_students, make_teachers,
+                     teacher_average)
 from .preprocessing import make_preprocessor
 
 SPLIT_SEED = 0
@@ -121,6 +122,8 @@ def _run_seed(name, seed, split, ablate, grid, deepbridge, teacher_cache, models
     if ablate and "hpmkd" in fitted:
         for model_name, (student, reuses_teachers) in ablations(
                 fitted["hpmkd"].config_, fitted_teachers, seed, teacher_cache).items():
+            if not is_ablated(model_name, ablate):
+                continue
             _fit_student(name, seed, model_name, student, reuses_teachers,
                          teacher_seconds, split, rows, log)
     _add_teacher_intervals(rows)
@@ -158,12 +161,15 @@ def shipped_valid_loss(student):
 
 
 def _config_note(student):
-    """The configuration HPM-KD chose, e.g. ``T=2 a=0.5 ple (search)``, and how many
-    students it averages (``x3``); empty for the static defaults and one student."""
+    """The configuration HPM-KD chose, e.g. ``T=2 a=0.5 ple (search)``, how many
+    students it averages (``x3``) and how many assistants its chain kept (``chain
+    1``); empty for the static defaults, one student and no assistant."""
     note = (f"{describe_config(student.config_)} ({student.config_source_})"
             if student.config_source_ in ("search", "prior", "memory", "config") else "")
     members = getattr(student, "n_members_", 1)
-    return f"{note} x{members}".strip() if members > 1 else note
+    assistants = getattr(student, "chain_length_", 0)
+    return " ".join([note] + [f"x{members}"] * (members > 1)
+                    + [f"chain {assistants}"] * (assistants > 0)).strip()
 
 
 def deepbridge_row(dataset, seed, split):
@@ -184,7 +190,8 @@ def deepbridge_row(dataset, seed, split):
 def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
         deepbridge_only=False, models=None, log=print, on_progress=None):
     """Rows for every dataset; DeepBridge only when it is installed. ``models``: only
-    these students (teachers are always fitted and reported).
+    these students (teachers are always fitted and reported). ``ablate``: True for
+    every ablation row, or a set of component names (see ``models.is_ablated``).
 
     ``on_progress(rows)`` is called with all rows so far after each seed of each
     dataset (to save partial results of a long run)."""

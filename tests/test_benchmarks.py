@@ -318,3 +318,45 @@ def test_first_seed_shifts_the_seeds_run(monkeypatch):
     assert seen == [[1, 2], [0, 1]]
     with pytest.raises(SystemExit):
         cli.parse_args(["--first-seed", "-1"])
+
+
+def test_ablate_with_names_runs_only_those_components(monkeypatch):
+    import benchmarks.__main__ as cli
+    from benchmarks.models import ablations, is_ablated, make_students
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    seen = []
+
+    def fake_run(datasets, seeds, **kwargs):
+        seen.append(kwargs["ablate"])
+        return [row("hpmkd", "student", 0.85, 10, seed=s) for s in seeds]
+
+    monkeypatch.setattr(cli, "run", fake_run)
+    for argv in ([], ["--ablate"], ["--ablate", "chain", "confirm"]):
+        cli.main(["--datasets", "breast_cancer", "--seeds", "1", "--no-deepbridge",
+                  *argv])
+    assert seen == [False, True, frozenset({"chain", "confirm"})]
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--ablate", "chian"])
+    students = make_students([], average=None, seed=0, ablate=seen[-1])
+    assert "hpmkd -confirm" in students and "hpmkd +cv" not in students
+    flips = ablations(dict(STATIC_DEFAULTS), [], seed=0)
+    assert [name for name in flips if is_ablated(name, seen[-1])] == ["hpmkd +chain"]
+    assert all(is_ablated(name, True) and not is_ablated(name, False)
+               for name in flips)
+
+
+def test_config_note_names_members_and_kept_assistants():
+    from types import SimpleNamespace
+
+    from benchmarks.runner import _config_note
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    def student(members, assistants):
+        return SimpleNamespace(config_=dict(STATIC_DEFAULTS), config_source_="search",
+                               n_members_=members, chain_length_=assistants)
+
+    assert _config_note(student(1, 0)) == "T=4 a=0.5 ple (search)"
+    assert _config_note(student(3, 0)) == "T=4 a=0.5 ple (search) x3"
+    assert _config_note(student(1, 2)) == "T=4 a=0.5 ple (search) chain 2"
+    assert _config_note(SimpleNamespace(config_source_="default", n_members_=1)) == ""
