@@ -84,14 +84,13 @@ def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False
         "hpmkd": (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
                                   memory=None), False),
     }
+    flipped = {**ablation_params(),
+               **{name: params
+                  for name, params in ablation_params(SEARCH_COMPONENTS).items()
+                  if is_ablated(name, ablate)}}
     students.update({name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
                                             memory=None, **params), False)
-                     for name, params in ablation_params().items()})
-    students.update({name: (HPMKDClassifier(random_state=seed,
-                                            teacher_cache=teacher_cache, memory=None,
-                                            **params), False)
-                     for name, params in ablation_params(SEARCH_COMPONENTS).items()
-                     if is_ablated(name, ablate)})
+                     for name, params in flipped.items()})
     if grid:
         students.update({
             f"grid T={t:g} a={a:g}": (HPMKDClassifier(

@@ -166,10 +166,14 @@ def _config_note(student):
     1``); empty for the static defaults, one student and no assistant."""
     note = (f"{describe_config(student.config_)} ({student.config_source_})"
             if student.config_source_ in ("search", "prior", "memory", "config") else "")
+    parts = [note]
     members = getattr(student, "n_members_", 1)
+    if members > 1:
+        parts.append(f"x{members}")
     assistants = getattr(student, "chain_length_", 0)
-    return " ".join([note] + [f"x{members}"] * (members > 1)
-                    + [f"chain {assistants}"] * (assistants > 0)).strip()
+    if assistants > 0:
+        parts.append(f"chain {assistants}")
+    return " ".join(parts).strip()
 
 
 def deepbridge_row(dataset, seed, split):
