@@ -18,6 +18,7 @@ from .tables import (
     format_grid_comparison,
     format_headline,
     format_markdown,
+    format_split_robustness,
     format_text,
     summarise,
 )
@@ -43,6 +44,11 @@ def parse_args(argv):
     parser.add_argument("--first-seed", type=int, default=0,
                         help="run seeds K to K+N-1 instead of 0 to N-1 (to add seeds "
                              "to an earlier run; combine them through --from-csv)")
+    parser.add_argument("--splits", type=int, default=1,
+                        help="run each dataset on N stratified 75/25 splits "
+                             "(random_state 0 to N-1; 0 is the protocol's, the others' "
+                             "rows are named dataset@splitK) and report how often "
+                             "hpmkd meets the targets across them")
     parser.add_argument("--quick", action="store_true",
                         help="small datasets, 1 seed: a few minutes")
     parser.add_argument("--ablate", nargs="*", default=None, metavar="COMPONENT",
@@ -73,6 +79,8 @@ def parse_args(argv):
                         help="write raw rows to this CSV, and the summary and machine "
                              "to the same name with .json and .md")
     args = parser.parse_args(argv)
+    if args.splits < 1:
+        parser.error(f"--splits must be 1 or more, got {args.splits}")
     if args.first_seed < 0:
         parser.error(f"--first-seed must be 0 or more, got {args.first_seed}")
     unknown = sorted(set(args.ablate or ()) - set(ABLATION_COMPONENTS))
@@ -96,7 +104,8 @@ def main(argv=None):
         n_seeds = len({row["seed"] for row in rows})
     else:
         rows = run(datasets, range(args.first_seed, args.first_seed + n_seeds),
-                   ablate=_ablated(args.ablate), grid=args.grid,
+                   split_seeds=range(args.splits), ablate=_ablated(args.ablate),
+                   grid=args.grid,
                    deepbridge=not args.no_deepbridge,
                    deepbridge_only=args.deepbridge_only, models=args.models,
                    log=lambda message: print(f"[bench] {message}", flush=True),
@@ -114,6 +123,11 @@ def main(argv=None):
     if args.grid or frame.model.str.startswith("grid ").any():
         print("\n== config='auto' against the manual grid (mean test accuracy over seeds)")
         print(format_grid_comparison(frame))
+    split_table = format_split_robustness(frame)
+    if split_table:
+        print("\n== hpmkd against the targets on each train/test split (medians over "
+              "seeds per split; mean [min, max] over splits)")
+        print(split_table)
     print(f"\n{len(datasets)} datasets x {n_seeds} seeds in "
           f"{time.perf_counter() - start:.0f} s on {machine['cpu_count']} CPU cores; "
           "latency on preprocessed rows (preprocessing is the same for every model).")
@@ -129,6 +143,7 @@ def main(argv=None):
             format_headline(summary, markdown=True) + "\n\n"
             + format_component_effects(frame, markdown=True) + "\n\n"
             + format_grid_comparison(frame, markdown=True) + "\n\n"
+            + format_split_robustness(frame, markdown=True) + "\n\n"
             + format_markdown(summary) + "\n")
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
               f"{args.out.with_suffix('.md')}")

@@ -16,17 +16,19 @@ from .measure import latencies, model_size, normalised_proba, paired_interval_pp
 from .models import (ablations, is_ablated, make_students, make_teachers,
                      teacher_average)
 from .preprocessing import make_preprocessor
+from .tables import split_name
 
 SPLIT_SEED = 0
 TEST_SIZE = 0.25
 
 
-def split_dataset(name):
-    """Load, split 75/25 stratified (``random_state=0``), preprocess and encode labels."""
+def split_dataset(name, split_seed=SPLIT_SEED):
+    """Load, split 75/25 stratified (the protocol's ``random_state=0`` unless
+    ``split_seed`` says otherwise), preprocess and encode labels."""
     dataset = load_dataset(name)
     X_train, X_test, y_train, y_test = train_test_split(
         dataset.X, dataset.y, test_size=TEST_SIZE, stratify=dataset.y,
-        random_state=SPLIT_SEED)
+        random_state=split_seed)
     preprocessor = make_preprocessor(dataset).fit(X_train)
     encoder = LabelEncoder().fit(dataset.y)
     return (preprocessor.transform(X_train), preprocessor.transform(X_test),
@@ -65,17 +67,20 @@ def _add_teacher_intervals(rows):
     return rows
 
 
-def run_dataset(name, seeds, *, ablate=False, grid=False, deepbridge=True,
-                deepbridge_only=False, models=None, log=print, on_seed=None):
+def run_dataset(name, seeds, *, split_seed=SPLIT_SEED, ablate=False, grid=False,
+                deepbridge=True, deepbridge_only=False, models=None, log=print,
+                on_seed=None):
     """All models on one dataset for each seed; ``on_seed(rows)`` after each seed
-    with this dataset's rows so far.
+    with this dataset's rows so far. Rows of a split other than the protocol's are
+    named ``dataset@splitK`` (:func:`benchmarks.tables.split_name`).
 
     Returns
     -------
     list of dict
         One row per (seed, model) with the raw measurements.
     """
-    split = split_dataset(name)
+    split = split_dataset(name, split_seed)
+    name = split_name(name, split_seed)
     X_train, _, y_train, _, _ = split
     log(f"{name}: {len(X_train)} train rows, {X_train.shape[1]} columns after "
         f"preprocessing, seeds {list(seeds)}")
@@ -191,11 +196,13 @@ def deepbridge_row(dataset, seed, split):
     return row
 
 
-def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
-        deepbridge_only=False, models=None, log=print, on_progress=None):
-    """Rows for every dataset; DeepBridge only when it is installed. ``models``: only
-    these students (teachers are always fitted and reported). ``ablate``: True for
-    every ablation row, or a set of component names (see ``models.is_ablated``).
+def run(datasets, seeds, *, split_seeds=(SPLIT_SEED,), ablate=False, grid=False,
+        deepbridge=True, deepbridge_only=False, models=None, log=print,
+        on_progress=None):
+    """Rows for every dataset on every split; DeepBridge only when it is installed.
+    ``models``: only these students (teachers are always fitted and reported).
+    ``ablate``: True for every ablation row, or a set of component names (see
+    ``models.is_ablated``). ``split_seeds``: the train/test splits' random states.
 
     ``on_progress(rows)`` is called with all rows so far after each seed of each
     dataset (to save partial results of a long run)."""
@@ -204,11 +211,11 @@ def run(datasets, seeds, *, ablate=False, grid=False, deepbridge=True,
         log("deepbridge-distillation is not installed: its row is skipped "
             "(pip install deepbridge-distillation to compare)")
     rows = []
-    for name in datasets:
+    for name, split_seed in [(name, k) for name in datasets for k in split_seeds]:
         # run_dataset calls on_seed before ``+=`` extends rows: rows are the earlier
         # datasets' there
         rows += run_dataset(
-            name, seeds, ablate=ablate, grid=grid, deepbridge=deepbridge,
+            name, seeds, split_seed=split_seed, ablate=ablate, grid=grid, deepbridge=deepbridge,
             deepbridge_only=deepbridge and deepbridge_only, models=models, log=log,
             on_seed=None if on_progress is None else
             lambda dataset_rows: on_progress(rows + dataset_rows))

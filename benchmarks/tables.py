@@ -22,6 +22,19 @@ METRICS = ["accuracy", "balanced_accuracy", "log_loss", "retention", "gap_closed
 #: Columns that :func:`add_derived_columns` computes from the raw measurements.
 DERIVED = ("retention", "gap_closed", "compression", "vs_best_teacher_pp")
 
+#: Rows of a train/test split other than the protocol's are named ``dataset@splitK``.
+SPLIT_MARK = "@split"
+
+
+def split_name(dataset, split_seed, protocol_seed=0):
+    """The rows' dataset name for a split: the plain name for the protocol's."""
+    return dataset if split_seed == protocol_seed else f"{dataset}{SPLIT_MARK}{split_seed}"
+
+
+def base_dataset(name):
+    """The dataset a row's name (plain or ``dataset@splitK``) refers to."""
+    return name.split(SPLIT_MARK)[0]
+
 
 def add_derived_columns(rows):
     """DataFrame of the rows with retention, gap closed, compression and the
@@ -280,6 +293,72 @@ def grid_chosen_on_validation(frame):
         return pd.Series(dtype=float)
     picks = grid.loc[grid.groupby(["dataset", "seed"], sort=False).valid_log_loss.idxmin()]
     return picks.groupby("dataset", sort=False).accuracy.mean()
+
+
+#: Targets read per split in :func:`split_robustness` (BENCHMARKS.md).
+RETENTION_TARGET, GAP_TARGET, KD_TOLERANCE_PP = 0.995, 0.75, 0.5
+
+
+def split_robustness(frame):
+    """Per dataset run on several train/test splits, ``hpmkd`` against the targets on
+    each split (medians over its seeds, as the protocol reads one split).
+
+    The protocol fixes one split, so a target missed by a row or two of a small test
+    set may say more about that split than about the student; these columns show how
+    often each target holds on other splits of the same data.
+
+    Returns
+    -------
+    DataFrame
+        One row per dataset with more than one split ("mean [min, max]" cells and
+        "k/n" counts of splits meeting a target); empty without such datasets.
+    """
+    per_seed = frame[frame.model == "hpmkd"].set_index(["dataset", "seed"])
+    if per_seed.empty:
+        return pd.DataFrame()
+    for reference in ("kd", "teacher average"):
+        accuracy = frame[frame.model == reference].set_index(["dataset", "seed"]).accuracy
+        per_seed[f"vs {reference}"] = 100 * (per_seed.accuracy - accuracy.reindex(
+            per_seed.index))
+    per_seed["below teacher beyond noise"] = (per_seed.vs_best_teacher_high < 0).astype(
+        float)
+    per_split = per_seed.groupby("dataset", sort=False)[
+        ["retention", "gap_closed", "vs_best_teacher_pp", "vs kd", "vs teacher average",
+         "below teacher beyond noise"]].median()
+    per_split["base"] = [base_dataset(name) for name in per_split.index]
+    rows = []
+    for base, splits in per_split.groupby("base", sort=False):
+        if len(splits) < 2:
+            continue
+        gaps = splits.gap_closed.dropna()
+        rows.append({
+            "dataset": base, "splits": len(splits),
+            "retention %": _spread(100 * splits.retention, "{:.1f}"),
+            f"retention >= {100 * RETENTION_TARGET:g}%":
+                f"{(splits.retention >= RETENTION_TARGET).sum()}/{len(splits)}",
+            "gap closed %": _spread(100 * gaps, "{:.0f}") if len(gaps) else "-",
+            f"gap closed >= {100 * GAP_TARGET:g}%":
+                f"{(gaps >= GAP_TARGET).sum()}/{len(gaps)}",
+            "hpmkd-best teacher pp": _spread(splits.vs_best_teacher_pp, "{:+.2f}"),
+            "below it beyond noise": f"{splits['below teacher beyond noise'].sum():.0f}"
+                                     f"/{len(splits)}",
+            "hpmkd-teacher average pp": _spread(splits["vs teacher average"], "{:+.2f}"),
+            "hpmkd-kd pp": _spread(splits["vs kd"], "{:+.2f}"),
+            f"hpmkd >= kd - {KD_TOLERANCE_PP} pp":
+                f"{(splits['vs kd'] >= -KD_TOLERANCE_PP - 1e-9).sum()}/{len(splits)}"})
+    return pd.DataFrame(rows)
+
+
+def _spread(values, fmt):
+    """``mean [min, max]`` of the values in the format."""
+    return (f"{fmt.format(values.mean())} [{fmt.format(values.min())}, "
+            f"{fmt.format(values.max())}]")
+
+
+def format_split_robustness(frame, markdown=False):
+    """The split robustness table as fixed-width text or Markdown ("" without
+    datasets on several splits)."""
+    return _render(split_robustness(frame), markdown)
 
 
 def format_grid_comparison(frame, markdown=False):

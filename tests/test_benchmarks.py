@@ -360,3 +360,50 @@ def test_config_note_names_members_and_kept_assistants():
     assert _config_note(student(3, 0)) == "T=4 a=0.5 ple (search) x3"
     assert _config_note(student(1, 2)) == "T=4 a=0.5 ple (search) chain 2"
     assert _config_note(SimpleNamespace(config_source_="default", n_members_=1)) == ""
+
+
+def test_splits_rerun_a_dataset_on_other_train_test_splits(monkeypatch):
+    import benchmarks.__main__ as cli
+    from benchmarks.runner import run, split_dataset
+    from benchmarks.tables import base_dataset
+
+    protocol, other = split_dataset("penguins"), split_dataset("penguins", 1)
+    assert np.array_equal(protocol[0], split_dataset("penguins", 0)[0])
+    assert len(protocol[0]) == len(other[0]) and not np.array_equal(protocol[2], other[2])
+    rows = run(["penguins"], [0], split_seeds=[0, 1], deepbridge=False, models=["mlp"],
+               log=lambda message: None)
+    assert [row["dataset"] for row in rows] == ["penguins"] * 5 + ["penguins@split1"] * 5
+    assert {base_dataset(row["dataset"]) for row in rows} == {"penguins"}
+    seen = []
+    monkeypatch.setattr(cli, "run", lambda datasets, seeds, **kwargs: seen.append(
+        list(kwargs["split_seeds"])) or [row("hpmkd", "student", 0.85, 10)])
+    cli.main(["--datasets", "penguins", "--seeds", "1", "--splits", "3"])
+    assert seen == [[0, 1, 2]]
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--splits", "0"])
+
+
+def test_split_robustness_counts_the_splits_meeting_each_target():
+    from benchmarks.tables import split_robustness
+
+    rows = []
+    # split 0: hpmkd reaches the teacher; split 1: 2 pp below it and 1 pp below kd
+    for dataset, hpmkd, kd in [("toy", 0.90, 0.89), ("toy@split1", 0.88, 0.89)]:
+        rows += [row("xgb", "teacher", 0.90, 400, dataset=dataset),
+                 row("teacher average", "teacher", 0.89, 400, dataset=dataset),
+                 row("mlp", "student", 0.80, 10, dataset=dataset),
+                 row("kd", "student", kd, 10, dataset=dataset),
+                 row("hpmkd", "student", hpmkd, 10, dataset=dataset)]
+    rows[-1].update(vs_best_teacher_low=-3.5, vs_best_teacher_high=-0.5)
+    rows += [row("xgb", "teacher", 0.9, 400, dataset="alone"),
+             row("hpmkd", "student", 0.9, 10, dataset="alone")]
+    table = split_robustness(add_derived_columns(rows)).set_index("dataset")
+    assert list(table.index) == ["toy"]  # a dataset on one split has no row
+    toy = table.loc["toy"]
+    assert toy["splits"] == 2 and toy["retention >= 99.5%"] == "1/2"
+    assert toy["retention %"] == "98.9 [97.8, 100.0]"
+    assert toy["gap closed >= 75%"] == "2/2" and toy["gap closed %"] == "90 [80, 100]"
+    assert toy["hpmkd-best teacher pp"] == "-1.00 [-2.00, +0.00]"
+    assert toy["below it beyond noise"] == "1/2"
+    assert toy["hpmkd-kd pp"] == "+0.00 [-1.00, +1.00]"
+    assert toy["hpmkd >= kd - 0.5 pp"] == "1/2"
