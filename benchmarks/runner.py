@@ -148,9 +148,18 @@ def _fit_student(name, seed, model_name, student, reuses_teachers, teacher_secon
                      student, seconds, split))
     rows[-1]["note"] = _config_note(student)
     rows[-1]["valid_log_loss"] = shipped_valid_loss(student)
+    rows[-1]["oof_best_teacher"] = oof_best_teacher(student)
     log(f"  seed {seed}: {model_name:<24} accuracy {rows[-1]['accuracy']:.4f}  "
         f"fit {seconds:.1f} s  {rows[-1]['note']}")
     return student
+
+
+def oof_best_teacher(student):
+    """The name of the teacher a user would deploy without looking at the test rows:
+    the one with the lowest out-of-fold log-loss on the training rows (as the fit's
+    teacher weighting measured it)."""
+    names = list(student.named_teachers_)
+    return names[student.teacher_weighting_.best_teacher_]
 
 
 def shipped_valid_loss(student):

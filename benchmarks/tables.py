@@ -6,7 +6,10 @@ Derived per seed, then summarised:
 - gap closed: (accuracy - mlp) / (best teacher - mlp), only where that gap > 0.5 pp;
 - compression: the default teacher ensemble's pickled bytes / the model's bytes;
 - vs best teacher: accuracy - best single teacher's accuracy, in pp (with the paired
-  bootstrap interval the runner measures on the test rows).
+  bootstrap interval the runner measures on the test rows);
+- retention vs the out-of-fold teacher: accuracy / the test accuracy of the teacher
+  with the lowest out-of-fold log-loss on the training rows (the best teacher is
+  picked on the test rows, with hindsight; this one is picked without them).
 """
 
 import numpy as np
@@ -14,13 +17,15 @@ import pandas as pd
 
 GAP_MIN = 0.005
 
-METRICS = ["accuracy", "balanced_accuracy", "log_loss", "retention", "gap_closed",
+METRICS = ["accuracy", "balanced_accuracy", "log_loss", "retention", "retention_oof",
+           "gap_closed",
            "compression", "fit_seconds", "latency_10k_ms", "latency_1_ms",
            "vs_best_teacher_pp", "vs_best_teacher_low", "vs_best_teacher_high"]
 
 
 #: Columns that :func:`add_derived_columns` computes from the raw measurements.
-DERIVED = ("retention", "gap_closed", "compression", "vs_best_teacher_pp")
+DERIVED = ("retention", "retention_oof", "gap_closed", "compression",
+           "vs_best_teacher_pp")
 
 #: Rows of a train/test split other than the protocol's are named ``dataset@splitK``.
 SPLIT_MARK = "@split"
@@ -42,7 +47,7 @@ def add_derived_columns(rows):
     frame = pd.DataFrame(rows)
     for column in ("accuracy", "nbytes", "n_params", "n_nodes", "balanced_accuracy",
                    "log_loss", "latency_10k_ms", "latency_1_ms", "fit_seconds",
-                   "vs_best_teacher_low", "vs_best_teacher_high"):
+                   "vs_best_teacher_low", "vs_best_teacher_high", "oof_best_teacher"):
         if column not in frame:
             frame[column] = np.nan
     teachers = frame[(frame.kind == "teacher") & (frame.model != "teacher average")]
@@ -55,6 +60,10 @@ def add_derived_columns(rows):
     mlp_acc = mlp.reindex(keys).to_numpy()
     gap = best_acc - mlp_acc
     frame["retention"] = frame.accuracy.to_numpy() / best_acc
+    by_name = teachers.set_index(["dataset", "seed", "model"]).accuracy
+    oof_keys = pd.MultiIndex.from_frame(frame[["dataset", "seed", "oof_best_teacher"]])
+    frame["retention_oof"] = frame.accuracy.to_numpy() / by_name.reindex(
+        oof_keys).to_numpy()
     frame["vs_best_teacher_pp"] = 100 * (frame.accuracy.to_numpy() - best_acc)
     with np.errstate(divide="ignore", invalid="ignore"):
         closed = (frame.accuracy.to_numpy() - mlp_acc) / gap
@@ -153,7 +162,8 @@ def format_markdown(summary):
 def headline(summary):
     """One row per dataset: the protocol's targets at a glance (medians over seeds).
 
-    Columns: best single teacher, mlp, kd and hpmkd accuracy, hpmkd's retention and gap
+    Columns: best single teacher, mlp, kd and hpmkd accuracy, hpmkd's retention
+    (against the best teacher, and against the teacher chosen out-of-fold) and gap
     closed, hpmkd - kd in accuracy (pp) and log-loss, compression, fit time of hpmkd
     over kd, and the 10k-row speed-up over the teacher average.
     """
@@ -173,6 +183,8 @@ def headline(summary):
             "kd": f"{kd.accuracy_median:.4f}",
             "hpmkd": f"{hp.accuracy_median:.4f}",
             "retention %": f"{100 * hp.retention_median:.1f}",
+            "vs oof-chosen teacher %": ("-" if pd.isna(hp.retention_oof_median)
+                                        else f"{100 * hp.retention_oof_median:.1f}"),
             "hpmkd-best teacher pp (95%)": _with_interval(hp, "vs_best_teacher"),
             "gap closed %": ("-" if pd.isna(hp.gap_closed_median)
                              else f"{100 * hp.gap_closed_median:.0f}"),
@@ -203,15 +215,18 @@ def component_effects(frame):
 
     ``hpmkd -X`` rows (X on in the ``hpmkd`` row) give ``hpmkd - row``; ``hpmkd +X``
     rows (X off there) give ``row - hpmkd``: positive always means the component
-    helps. Each cell ends with the number of seeds where ``hpmkd`` had X on.
+    helps. Each cell ends with the number of seeds where ``hpmkd`` had X on, and the
+    number where flipping it changed the model's predictions at all (test accuracy or
+    log-loss): a component that is on but never acts (one member kept, no assistant
+    kept) changes nothing.
 
     Returns
     -------
     DataFrame
-        One row per dataset, one "mean [min, max] on k/n" text column per component,
-        plus a final "mean" row over datasets; empty without ablation rows.
+        One row per dataset, one "mean [min, max] on k/n, changed j/n" text column per
+        component, plus a final "mean" row over datasets; empty without ablation rows.
     """
-    base = frame[frame.model == "hpmkd"].set_index(["dataset", "seed"]).accuracy
+    base = frame[frame.model == "hpmkd"].set_index(["dataset", "seed"])
     ablated = frame[frame.model.str.match(r"hpmkd [+-]")]
     ablated = ablated[[key in base.index for key in zip(ablated.dataset, ablated.seed)]]
     if ablated.empty:
@@ -219,15 +234,20 @@ def component_effects(frame):
     effects = []
     for row in ablated.itertuples():
         was_on = row.model.startswith("hpmkd -")
+        reference = base.loc[(row.dataset, row.seed)]
         effects.append({"dataset": row.dataset, "component": row.model[7:],
                         "on": was_on, "pp": 100 * (-1.0 if was_on else 1.0)
-                        * (row.accuracy - base[(row.dataset, row.seed)])})
+                        * (row.accuracy - reference.accuracy) + 0.0,  # no "-0.00"
+                        "changed": not np.isclose(row.log_loss, reference.log_loss,
+                                                  rtol=0, atol=1e-12)
+                        or row.accuracy != reference.accuracy})
     effects = pd.DataFrame(effects)
     stats = effects.groupby(["dataset", "component"], sort=False).agg(
         mean=("pp", "mean"), min=("pp", "min"), max=("pp", "max"), on=("on", "sum"),
-        n=("on", "size"))
+        changed=("changed", "sum"), n=("on", "size"))
     cells = stats.apply(lambda s: f"{s['mean']:+.2f} [{s['min']:+.2f}, {s['max']:+.2f}] "
-                                  f"on {s['on']:.0f}/{s['n']:.0f}",
+                                  f"on {s['on']:.0f}/{s['n']:.0f}, "
+                                  f"changed {s['changed']:.0f}/{s['n']:.0f}",
                         axis=1).unstack("component")
     means = stats["mean"].unstack("component").mean()
     cells = cells.fillna("-")  # a component not run on a dataset
@@ -323,7 +343,8 @@ def split_robustness(frame):
     per_seed["below teacher beyond noise"] = (per_seed.vs_best_teacher_high < 0).astype(
         float)
     per_split = per_seed.groupby("dataset", sort=False)[
-        ["retention", "gap_closed", "vs_best_teacher_pp", "vs kd", "vs teacher average",
+        ["retention", "retention_oof", "gap_closed", "vs_best_teacher_pp", "vs kd",
+         "vs teacher average",
          "below teacher beyond noise"]].median()
     per_split["base"] = [base_dataset(name) for name in per_split.index]
     rows = []
@@ -336,6 +357,9 @@ def split_robustness(frame):
             "retention %": _spread(100 * splits.retention, "{:.1f}"),
             f"retention >= {100 * RETENTION_TARGET:g}%":
                 f"{(splits.retention >= RETENTION_TARGET).sum()}/{len(splits)}",
+            "vs oof-chosen teacher %": _spread(100 * splits.retention_oof, "{:.1f}"),
+            f"that >= {100 * RETENTION_TARGET:g}%":
+                f"{(splits.retention_oof >= RETENTION_TARGET).sum()}/{len(splits)}",
             "gap closed %": _spread(100 * gaps, "{:.0f}") if len(gaps) else "-",
             f"gap closed >= {100 * GAP_TARGET:g}%":
                 f"{(gaps >= GAP_TARGET).sum()}/{len(gaps)}",

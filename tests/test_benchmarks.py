@@ -26,6 +26,11 @@ def test_derived_columns():
     assert frame.loc["mlp", "gap_closed"] == pytest.approx(0.0)
     assert frame.loc["hpmkd", "compression"] == pytest.approx(50.0)
     assert frame.loc["hpmkd", "vs_best_teacher_pp"] == pytest.approx(-5.0)
+    assert np.isnan(frame.loc["hpmkd", "retention_oof"])  # no teacher chosen out-of-fold
+    rows[-1]["oof_best_teacher"] = "rf"
+    frame = add_derived_columns(rows).set_index("model")
+    assert frame.loc["hpmkd", "retention_oof"] == pytest.approx(0.85 / 0.80)
+    assert np.isnan(frame.loc["mlp", "retention_oof"])
 
 
 def test_headline_row_per_dataset():
@@ -79,10 +84,14 @@ def test_component_effects_sign_means_helps():
                  row("mlp", "student", 0.7, 10, seed),
                  row("hpmkd", "student", base, 10, seed),
                  row("hpmkd -embedding", "student", minus, 10, seed),
-                 row("hpmkd +chain", "student", plus, 10, seed)]
+                 row("hpmkd +chain", "student", plus, 10, seed),
+                 # on by default, but the same model on seed 0 (e.g. one member kept)
+                 {**row("hpmkd -members", "student", base, 10, seed),
+                  "log_loss": 0.1 if seed == 0 else 0.09}]
     table = component_effects(add_derived_columns(rows)).set_index("dataset")
-    assert table.loc["toy", "embedding"] == "+2.00 [+2.00, +2.00] on 2/2"
-    assert table.loc["toy", "chain"] == "+0.00 [-1.00, +1.00] on 0/2"
+    assert table.loc["toy", "embedding"] == "+2.00 [+2.00, +2.00] on 2/2, changed 2/2"
+    assert table.loc["toy", "chain"] == "+0.00 [-1.00, +1.00] on 0/2, changed 2/2"
+    assert table.loc["toy", "members"] == "+0.00 [+0.00, +0.00] on 2/2, changed 1/2"
     assert table.loc["mean", "embedding"] == "+2.00"
     # an ablation row without its hpmkd row (a run of --models "hpmkd +cv") is left out
     alone = [row("xgb", "teacher", 0.9, 400, 5), row("hpmkd +cv", "student", 0.8, 10, 5)]
@@ -149,6 +158,8 @@ def test_models_option_runs_only_the_named_students_and_progress_is_saved_per_se
     students = [row for row in rows if row["kind"] == "student"]
     assert all(0 < row["valid_log_loss"] < 1 for row in students)
     assert all("valid_log_loss" not in row for row in rows if row["kind"] == "teacher")
+    # the plain MLP's one teacher is the benchmark's average (no teacher row of that name)
+    assert {row["oof_best_teacher"] for row in students} == {"average"}
     for index, student in enumerate(rows):
         if student["kind"] != "student":
             continue
@@ -387,13 +398,17 @@ def test_split_robustness_counts_the_splits_meeting_each_target():
     from benchmarks.tables import split_robustness
 
     rows = []
-    # split 0: hpmkd reaches the teacher; split 1: 2 pp below it and 1 pp below kd
-    for dataset, hpmkd, kd in [("toy", 0.90, 0.89), ("toy@split1", 0.88, 0.89)]:
+    # split 0: hpmkd reaches the teacher; split 1: 2 pp below it and 1 pp below kd,
+    # where the teacher chosen out-of-fold is the forest (0.88 on the test rows)
+    for dataset, hpmkd, kd, chosen in [("toy", 0.90, 0.89, "xgb"),
+                                       ("toy@split1", 0.88, 0.89, "rf")]:
         rows += [row("xgb", "teacher", 0.90, 400, dataset=dataset),
+                 row("rf", "teacher", 0.88, 400, dataset=dataset),
                  row("teacher average", "teacher", 0.89, 400, dataset=dataset),
                  row("mlp", "student", 0.80, 10, dataset=dataset),
                  row("kd", "student", kd, 10, dataset=dataset),
-                 row("hpmkd", "student", hpmkd, 10, dataset=dataset)]
+                 {**row("hpmkd", "student", hpmkd, 10, dataset=dataset),
+                  "oof_best_teacher": chosen}]
     rows[-1].update(vs_best_teacher_low=-3.5, vs_best_teacher_high=-0.5)
     rows += [row("xgb", "teacher", 0.9, 400, dataset="alone"),
              row("hpmkd", "student", 0.9, 10, dataset="alone")]
@@ -402,6 +417,8 @@ def test_split_robustness_counts_the_splits_meeting_each_target():
     toy = table.loc["toy"]
     assert toy["splits"] == 2 and toy["retention >= 99.5%"] == "1/2"
     assert toy["retention %"] == "98.9 [97.8, 100.0]"
+    assert toy["vs oof-chosen teacher %"] == "100.0 [100.0, 100.0]"
+    assert toy["that >= 99.5%"] == "2/2"
     assert toy["gap closed >= 75%"] == "2/2" and toy["gap closed %"] == "90 [80, 100]"
     assert toy["hpmkd-best teacher pp"] == "-1.00 [-2.00, +0.00]"
     assert toy["below it beyond noise"] == "1/2"
