@@ -362,7 +362,7 @@ def split_robustness(frame):
                 f"{(splits.retention_oof >= RETENTION_TARGET).sum()}/{len(splits)}",
             "gap closed %": _spread(100 * gaps, "{:.0f}") if len(gaps) else "-",
             f"gap closed >= {100 * GAP_TARGET:g}%":
-                f"{(gaps >= GAP_TARGET).sum()}/{len(gaps)}",
+                f"{(gaps >= GAP_TARGET).sum()}/{len(gaps)}" if len(gaps) else "-",
             "hpmkd-best teacher pp": _spread(splits.vs_best_teacher_pp, "{:+.2f}"),
             "below it beyond noise": f"{splits['below teacher beyond noise'].sum():.0f}"
                                      f"/{len(splits)}",
