@@ -1,5 +1,6 @@
 """Run the benchmark protocol: datasets x seeds x models -> one row per measurement."""
 
+import itertools
 import tempfile
 import time
 
@@ -16,10 +17,16 @@ from .measure import latencies, model_size, normalised_proba, paired_interval_pp
 from .models import (ablations, is_ablated, make_students, make_teachers,
                      teacher_average)
 from .preprocessing import make_preprocessor
-from .tables import split_name
+from .tables import SPLIT_MARK
 
 SPLIT_SEED = 0
 TEST_SIZE = 0.25
+
+
+def split_name(dataset, split_seed):
+    """The rows' dataset name for a split: the plain name for the protocol's,
+    ``dataset@splitK`` for another."""
+    return dataset if split_seed == SPLIT_SEED else f"{dataset}{SPLIT_MARK}{split_seed}"
 
 
 def split_dataset(name, split_seed=SPLIT_SEED):
@@ -72,7 +79,7 @@ def run_dataset(name, seeds, *, split_seed=SPLIT_SEED, ablate=False, grid=False,
                 on_seed=None):
     """All models on one dataset for each seed; ``on_seed(rows)`` after each seed
     with this dataset's rows so far. Rows of a split other than the protocol's are
-    named ``dataset@splitK`` (:func:`benchmarks.tables.split_name`).
+    named ``dataset@splitK`` (:func:`split_name`).
 
     Returns
     -------
@@ -220,12 +227,13 @@ def run(datasets, seeds, *, split_seeds=(SPLIT_SEED,), ablate=False, grid=False,
         log("deepbridge-distillation is not installed: its row is skipped "
             "(pip install deepbridge-distillation to compare)")
     rows = []
-    for name, split_seed in [(name, k) for name in datasets for k in split_seeds]:
+    for name, split_seed in itertools.product(datasets, split_seeds):
         # run_dataset calls on_seed before ``+=`` extends rows: rows are the earlier
         # datasets' there
         rows += run_dataset(
-            name, seeds, split_seed=split_seed, ablate=ablate, grid=grid, deepbridge=deepbridge,
-            deepbridge_only=deepbridge and deepbridge_only, models=models, log=log,
+            name, seeds, split_seed=split_seed, ablate=ablate, grid=grid,
+            deepbridge=deepbridge, deepbridge_only=deepbridge and deepbridge_only,
+            models=models, log=log,
             on_seed=None if on_progress is None else
             lambda dataset_rows: on_progress(rows + dataset_rows))
     return rows
