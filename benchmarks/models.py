@@ -113,7 +113,9 @@ MANAGER_COMPONENTS = {
 #: ``search_folds`` cross-validates the short rungs on small data (a whole search per
 #: row; the same fit as ``hpmkd`` where the validation split has 1,000 rows);
 #: ``validation_held_out`` keeps the validation rows out of the fold teachers, which
-#: changes what the search sees (a whole search per row too); ``confirm_winner``
+#: changes what the search sees (a whole search per row too); ``search_labels``
+#: ranks the short rungs on labels of teachers refitted without the validation rows
+#: (the same fit as ``hpmkd`` where the search keeps its pick); ``confirm_winner``
 #: checks a challenger's win against the favourite with both averaged over their
 #: members (the same fit as ``hpmkd`` where the favourite wins or one student is kept);
 #: ``augment_trial`` tries the chosen configuration with augmentation (the same fit
@@ -121,6 +123,7 @@ MANAGER_COMPONENTS = {
 SEARCH_COMPONENTS = {
     "cv": ("search_folds", "auto", 1),
     "held_out": ("validation_held_out", True, False),
+    "search_labels": ("search_labels", "held_out", "shared"),
     "confirm": ("confirm_winner", True, False),
     "augment_trial": ("augment_trial", True, False),
 }

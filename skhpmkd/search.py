@@ -105,6 +105,13 @@ def rung_schedule(n_candidates, max_epochs, n_rows=None, eta=ETA,
     return list(zip(sizes, epochs, rows))
 
 
+def short_rung_rows_cap(n_candidates, n_rows):
+    """Most labelled rows a short rung of a search over ``n_candidates`` trains on,
+    of ``n_rows`` (all of them when there is no short rung)."""
+    short = [rows for _, _, rows in rung_schedule(n_candidates, 1, n_rows)[:-1]]
+    return max(short, default=n_rows)
+
+
 def _train_capped(train, config, max_epochs, max_rows, n_threads):
     """``train(config, max_epochs=..., max_rows=...)`` with torch capped to
     ``n_threads`` threads (None: as it is)."""

@@ -667,6 +667,66 @@ def test_validation_held_out_keeps_them_from_fold_teachers_and_weighting(data3):
             assert len(weighting_fit.call_args.args[1]) == 120
 
 
+class RowRecordingTeacher(ClassifierMixin, BaseEstimator):
+    """A logistic-regression teacher that records the row ids (column 0) of each fit
+    (class-level list)."""
+
+    fitted_rows = []
+
+    def fit(self, X, y):
+        type(self).fitted_rows.append(frozenset(X[:, 0].astype(int)))
+        self.model_ = LogisticRegression().fit(X[:, 1:], y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X[:, 1:])
+
+
+@pytest.mark.parametrize("search_labels", ["held_out", "shared"])
+def test_search_ranks_on_teachers_that_never_saw_the_validation_rows(data3,
+                                                                       search_labels):
+    """``search_labels="held_out"`` reruns the teacher stage on the training rows
+    alone (3 folds + a final fit, none of them on a validation row) and ranks the
+    search's short rungs on those labels; "shared" fits the teachers once."""
+    X, y = data3
+    X = np.column_stack([np.arange(len(y)), X])
+    RowRecordingTeacher.fitted_rows = []
+    params = dict(teachers=[("rows", RowRecordingTeacher())], config="auto",
+                  search_budget=3, memory=None)
+    clf = fast_classifier(search_labels=search_labels, **params).fit(X, y)
+    fits = RowRecordingTeacher.fitted_rows
+    assert clf.search_labels_ == search_labels
+    assert frozenset(range(120)) in fits[:4]  # the final teacher: every row
+    if search_labels == "shared":
+        assert len(fits) == 4
+        return
+    assert len(fits) == 4 + 4
+    train = max(fits[4:], key=len)
+    assert len(train) == 120 - 12  # validation_fraction=0.1 of 120 rows
+    assert all(rows <= train for rows in fits[4:])
+    assert not all(rows <= train for rows in fits[:4])  # the fold teachers saw them
+    shared = fast_classifier(search_labels="shared", **params).fit(X, y)
+    assert ([record["valid_loss"] for record in clf.config_search_[:-1]]
+            != [record["valid_loss"] for record in shared.config_search_[:-1]])
+
+
+def test_no_second_teacher_stage_without_a_search_or_a_leak(data3):
+    """The search's own teacher stage runs only when it ranks candidates on shared
+    validation rows that the fold teachers saw."""
+    X, y = data3
+    for params, labels in [({"config": "default"}, None),
+                           ({"validation_held_out": True}, "shared"),
+                           ({"search_folds": 2}, "shared"),
+                           ({"search_labels": "shared"}, "shared")]:
+        CountingTeacher.n_fits = 0
+        clf = fast_classifier(teachers=[("count", CountingTeacher())],
+                              **{"config": "auto", "search_budget": 3, "memory": None,
+                                 "search_labels": "held_out", **params}).fit(X, y)
+        assert clf.search_labels_ == labels and CountingTeacher.n_fits == 4, params
+    assert HPMKDClassifier().search_labels == "shared"
+
+
 # -- bad input: clear errors before expensive work --------------------------------------
 
 @pytest.mark.parametrize("make_bad, message", [

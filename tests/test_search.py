@@ -1,8 +1,16 @@
 """Budgeted search: successive halving."""
 
+import numpy as np
 import pytest
 
-from skhpmkd.search import rung_schedule, successive_halving
+from skhpmkd.classifier import HPMKDClassifier
+from skhpmkd.search import (
+    ETA,
+    MIN_RUNG_ROWS,
+    rung_schedule,
+    short_rung_rows_cap,
+    successive_halving,
+)
 
 
 class FakeNet:
@@ -21,6 +29,27 @@ def test_rung_schedule():
     assert rung_schedule(9, 40, 10 ** 5, min_rows=100) == [
         (9, 10, 100), (3, 30, 300), (1, 40, None)]
     assert rung_schedule(6, 200, 800) == [(6, 10, 800), (2, 30, 800), (1, 200, None)]
+
+
+def test_short_rung_rows_cap():
+    assert short_rung_rows_cap(6, 10 ** 5) == MIN_RUNG_ROWS * ETA  # rungs 6, 2, 1
+    assert short_rung_rows_cap(6, 800) == 800
+    assert short_rung_rows_cap(1, 10 ** 5) == 10 ** 5  # no short rung
+
+
+def test_the_leak_free_search_labels_a_stratified_sample_as_large_as_its_rungs():
+    """The search's own teacher stage fits on no more training rows than its
+    longest short rung trains on, sampled per class."""
+    y = np.repeat([0, 1, 2], [30000, 8000, 2000])
+    train = np.arange(0, len(y), 2)
+    candidates = [{}] * 6
+    rows = HPMKDClassifier._search_rows(y, train, candidates, seed=0)
+    assert abs(len(rows) - MIN_RUNG_ROWS * ETA) <= 1
+    assert np.isin(rows, train).all() and len(np.unique(rows)) == len(rows)
+    np.testing.assert_allclose(np.bincount(y[rows]) / len(rows),
+                               np.bincount(y[train]) / len(train), atol=1e-3)
+    small = train[:700]
+    assert HPMKDClassifier._search_rows(y, small, candidates, seed=0) is small
 
 
 @pytest.mark.parametrize("n_jobs", [None, 2])
