@@ -775,7 +775,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             teachers, X[train], y[train], label_encoder=self._label_encoder,
             teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
             n_jobs=self.n_jobs)
-        proba = np.empty((len(y), *proba_train.shape[1:]))
+        proba = np.full((len(y), *proba_train.shape[1:]), np.nan)  # rows not sampled
         proba[train] = proba_train
         proba[valid] = predict_teacher_proba(fitted, X[valid], class_codes,
                                              len(self.classes_))

@@ -711,6 +711,22 @@ def test_search_ranks_on_teachers_that_never_saw_the_validation_rows(data3,
             != [record["valid_loss"] for record in shared.config_search_[:-1]])
 
 
+def test_the_search_teachers_fit_on_a_sample_where_its_rungs_use_fewer_rows(data3):
+    """Where the short rungs train on fewer rows than the fit has, the search's own
+    teacher stage fits on a sample of that many; the fit goes through."""
+    X, y = data3
+    X = np.column_stack([np.arange(len(y)), X])
+    RowRecordingTeacher.fitted_rows = []
+    with patch("skhpmkd.classifier.short_rung_rows_cap", return_value=60):
+        clf = fast_classifier(teachers=[("rows", RowRecordingTeacher())], config="auto",
+                              search_budget=3, memory=None,
+                              search_labels="held_out").fit(X, y)
+    fits = RowRecordingTeacher.fitted_rows
+    assert clf.search_labels_ == "held_out" and len(fits) == 8
+    assert len(max(fits[4:], key=len)) == 60
+    assert np.isfinite(clf.predict_proba(X[:5])).all()
+
+
 def test_no_second_teacher_stage_without_a_search_or_a_leak(data3):
     """The search's own teacher stage runs only when it ranks candidates on shared
     validation rows that the fold teachers saw."""
