@@ -639,10 +639,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             student, memory, past_runs, valid is not None,
             planned_student(student, X, train, len(self.classes_),
                             self._student_budget()))
-        weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
-            X[weighting_rows], proba[weighting_rows], y_encoded[weighting_rows])
-            for method in dict.fromkeys(
-                config["ensemble"] for config in candidates)}
+        weightings = self._weightings(candidates, X[weighting_rows],
+                                      proba[weighting_rows], y_encoded[weighting_rows],
+                                      seed_weights)
 
         def transfer_sets(configs, rows=train):
             return self._transfer_sets(X, proba, y_encoded, weightings, configs,
@@ -683,11 +682,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         search_teacher_seconds = 0.0
         if searching and not folds and self._leaks_into_search(teachers, held_out):
             search_start = perf_counter()
-            search_trainer = self._leak_free_trainer(
-                judged_on, trainer, candidates, cached_fit_teachers, teachers,
-                X_teachers, y_encoded, self._search_rows(y_encoded, train, candidates,
-                                                         seed_split),
-                valid, seeds, seed_weights, seed_augment, len(train))
+            rows = self._search_rows(y_encoded, train, candidates, seed_split)
+            search_proba, search_teachers = self._leak_free_labels(
+                cached_fit_teachers, teachers, X_teachers, y_encoded, rows, valid, seeds)
+            search_weightings = self._weightings(candidates, X[rows], search_proba[rows],
+                                                 y_encoded[rows], seed_weights)
+            search_trainer = judged_on(
+                replace(trainer, transfer_sets=self._transfer_sets(
+                    X, search_proba, y_encoded, search_weightings, candidates,
+                    seed_augment, rows, search_teachers, len(train))),
+                valid, search_proba, search_weightings[candidates[0]["ensemble"]])
             search_teacher_seconds = perf_counter() - search_start
             self.search_labels_ = "held_out"
         weighting_seconds = perf_counter() - start - search_teacher_seconds
@@ -763,31 +767,27 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   if cap < len(train) else None)
         return train if sample is None else np.sort(train[sample[1]])
 
-    def _leak_free_trainer(self, judged_on, trainer, candidates, fit, teachers, X, y,
-                           train, valid, seeds, seed_weights, seed_augment, n_train):
-        """``trainer`` for the search's short rungs, on labels that carry nothing of
-        the ``valid`` rows: the teacher stage (``fit``: :func:`fit_teachers`) rerun on
-        the ``train`` rows alone (their out-of-fold outputs; the validation rows and
-        synthetic rows labelled by those teachers), weighted by weightings fitted on
-        the ``train`` rows. ``train`` may be a sample of the fit's ``n_train``
-        training rows; its transfer sets then get that share of the synthetic rows."""
+    def _leak_free_labels(self, fit, teachers, X, y, train, valid, seeds):
+        """Teacher probabilities that carry nothing of the ``valid`` rows' labels: the
+        teacher stage (``fit``: :func:`fit_teachers`) rerun on the ``train`` rows
+        alone, their outputs there and the validation rows labelled by the teachers
+        fitted there (other rows NaN). Returns ``(proba, (fitted, class codes))``."""
         fitted, proba_train, class_codes, _ = fit(
             teachers, X[train], y[train], label_encoder=self._label_encoder,
             teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
             n_jobs=self.n_jobs)
-        proba = np.full((len(y), *proba_train.shape[1:]), np.nan)  # rows not sampled
+        proba = np.full((len(y), *proba_train.shape[1:]), np.nan)
         proba[train] = proba_train
         proba[valid] = predict_teacher_proba(fitted, X[valid], class_codes,
                                              len(self.classes_))
-        X = X.astype(np.float32)
-        weightings = {method: TeacherWeighting(method, random_state=seed_weights).fit(
-            X[train], proba[train], y[train])
-            for method in dict.fromkeys(config["ensemble"] for config in candidates)}
-        transfer_sets = self._transfer_sets(X, proba, y, weightings, candidates,
-                                            seed_augment, train, (fitted, class_codes),
-                                            n_train)
-        return judged_on(replace(trainer, transfer_sets=transfer_sets), valid, proba,
-                         weightings[candidates[0]["ensemble"]])
+        return proba, (fitted, class_codes)
+
+    @staticmethod
+    def _weightings(candidates, X, proba, y, seed):
+        """Method -> TeacherWeighting fitted on ``(X, proba, y)``, for each teacher
+        mixture the ``candidates`` use."""
+        return {method: TeacherWeighting(method, random_state=seed).fit(X, proba, y)
+                for method in dict.fromkeys(config["ensemble"] for config in candidates)}
 
     def _transfer_sets(self, X, proba, y, weightings, configs, seed_augment, train,
                        teachers=None, n_train=None):
