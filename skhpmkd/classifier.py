@@ -248,9 +248,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     augment_trial : bool, default=True
         When the configuration manager chose the configuration without
         augmentation and ``augment`` is None, train the chosen configuration once
-        more with ``augment="auto"`` (averaged the same way) and keep it only if
-        its per-row validation losses are significantly lower (the same paired
-        noise guard). The search's short rungs do not show augmentation's gain,
+        more with ``augment="auto"`` (averaged the same way, over no more
+        members than the plain student) and keep it only if its per-row
+        validation losses are significantly lower (the same paired noise guard). The search's short rungs do not show augmentation's gain,
         which appears only in fully trained students. Runs only on fewer than
         20,000 training rows (where "auto" adds rows), with validation rows, the
         default MLP module and no chain. See ``augment_trial_``.
@@ -405,7 +405,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     augment_trial_ : dict
         The chosen configuration with augmentation against it without (see
         ``augment_trial``): ``plain_loss`` and ``augmented_loss`` (averaged
-        students' validation log-loss), ``augmented_members``, whether the
+        students' validation log-loss), ``augmented_members`` (kept), every
+        augmented member trained (``members``, as in ``members_``), whether the
         augmented student was ``kept`` and ``seconds``; empty when there was none.
     n_synthetic_ : int
         Synthetic rows added to the student's transfer set.
@@ -925,9 +926,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.n_members_ = max(1, _n_kept(self.members_))
         return net, steps, length
 
-    def _average_members(self, trainer, config, net, step, chain_length):
+    def _average_members(self, trainer, config, net, step, chain_length,
+                         max_members=None):
         """Add members of ``config`` to the student ``net`` (trained in the chain's
-        ``step``) while they pay; return the averaged student and every member tried
+        ``step``) while they pay, at most ``max_members`` in all (None: as many as
+        ``n_members`` allows); return the averaged student and every member tried
         (as dicts). None are tried after a chain, for a module of the user's own, or
         (``"auto"``) without validation rows."""
         auto = self.n_members == "auto"
@@ -937,6 +940,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         n_members = (auto_member_count(pickled_nbytes(net.module_),
                                        trainer.student_budget, trainer.n_labelled)
                      if auto else self.n_members)
+        if max_members is not None:
+            n_members = min(n_members, max_members)
 
         def train(offset):
             return replace(trainer, seed=trainer.seed + offset)(config)
@@ -970,14 +975,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.config_, self.members_ = dict(favourite), favourite_members
         return favourite_net, [step]
 
-    def _rival(self, trainer, net, config):
+    def _rival(self, trainer, net, config, max_members=None):
         """A direct student of ``config`` (no assistants), averaged over members as
-        the shipped ``net`` is: ``(rival, its chain step, its members, per-row
-        validation losses of net, of rival)``."""
+        the shipped ``net`` is (at most ``max_members`` of them): ``(rival, its chain
+        step, its members, per-row validation losses of net, of rival)``."""
         rival, (step,), _ = run_chain(
             lambda units, previous: trainer(config, units, previous),
             trainer.plan(config)[1], [], self.chain_min_gain)
-        rival, members = self._average_members(trainer, config, rival, step, 0)
+        rival, members = self._average_members(trainer, config, rival, step, 0,
+                                               max_members)
         return (rival, step, members, trainer.valid_row_losses(net),
                 trainer.valid_row_losses(rival))
 
@@ -992,23 +998,26 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     def _try_augmentation(self, trainer, net, steps, transfer_sets):
         """The shipped student ``net`` against its configuration trained with
-        ``augment="auto"`` and averaged the same way: the augmented student is kept
+        ``augment="auto"`` and averaged the same way, over at most as many members
+        as ``net`` averages: the augmented student is kept
         only when its per-row validation losses are significantly lower. Returns the
         kept student and its chain steps; sets ``augment_trial_`` (and ``config_``
         and ``members_`` when the augmented student is kept)."""
         start = perf_counter()
         augmented = dict(self.config_, augment="auto")
         trainer.transfer_sets.update(transfer_sets([augmented]))
+        # no more members than the plain student averages: the trial weighs the
+        # augmentation, not a larger average
         augmented_net, step, members, plain_losses, augmented_losses = self._rival(
-            trainer, net, augmented)
+            trainer, net, augmented, max_members=max(1, _n_kept(self.members_)))
         kept = significantly_lower(augmented_losses, plain_losses)
         self.augment_trial_ = {
             "plain_loss": float(np.mean(plain_losses)),
             "augmented_loss": float(np.mean(augmented_losses)),
-            "augmented_members": max(1, _n_kept(members)),
+            "augmented_members": max(1, _n_kept(members)), "members": members,
             "kept": kept, "seconds": perf_counter() - start}
         self._log(f"augmentation {'kept' if kept else 'not kept'}: "
-                  f"{self.augment_trial_}")
+                  f"{dict(self.augment_trial_, members=len(members))}")
         if not kept:
             return net, steps
         self.config_, self.members_ = augmented, members

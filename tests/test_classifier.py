@@ -455,6 +455,8 @@ def test_the_augment_trial_keeps_augmentation_only_when_the_guard_says_so(data3,
     trial = clf.augment_trial_
     assert judged == [(trial["augmented_loss"], trial["plain_loss"])]
     assert trial["kept"] == keep and trial["augmented_members"] in (1, 2)
+    assert [member["seed"] for member in trial["members"]][:1] == [0]
+    assert trial["augmented_members"] == max(1, sum(m["kept"] for m in trial["members"]))
     assert untried.augment_trial_ == {} and untried.n_synthetic_ == 0
     augmented = dict(plain, augment="auto")
     assert clf.config_ == (augmented if keep else plain)
@@ -472,6 +474,29 @@ def _prior_proposing_no_augmentation():
 
     plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
     return patch("skhpmkd.classifier.propose_candidates", return_value=[(plain, "prior")])
+
+
+def test_the_augment_trial_averages_no_more_members_than_the_plain_student(data3):
+    from skhpmkd.classifier import grow_members
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    X, y = data3
+    plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
+    asked = []
+
+    def one_plain_member(train, first, valid_proba, labels, n_members, min_gain):
+        asked.append(n_members)  # the plain student keeps its first network only
+        n_members = 1 if len(asked) == 1 else n_members
+        return grow_members(train, first, valid_proba, labels, n_members, min_gain)
+
+    with patch("skhpmkd.classifier.propose_candidates",
+               return_value=[(plain, "default"), (dict(plain, alpha=0.9), "prior")]), \
+            patch("skhpmkd.classifier.successive_halving", _search_won_by(0)), \
+            patch("skhpmkd.classifier.grow_members", one_plain_member):
+        clf = fast_classifier(config="auto", augment=None, n_members=3,
+                              memory=None).fit(X, y)
+    assert asked == [3, 1]
+    assert clf.augment_trial_["members"] and len(clf.augment_trial_["members"]) == 1
 
 
 @pytest.mark.parametrize("params, tried", [
