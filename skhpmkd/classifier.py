@@ -250,10 +250,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         augmentation and ``augment`` is None, train the chosen configuration once
         more with ``augment="auto"`` (averaged the same way, over no more
         members than the plain student) and keep it only if its per-row
-        validation losses are significantly lower (the same paired noise guard). The search's short rungs do not show augmentation's gain,
-        which appears only in fully trained students. Runs only on fewer than
-        20,000 training rows (where "auto" adds rows), with validation rows, the
-        default MLP module and no chain. See ``augment_trial_``.
+        validation losses are significantly lower (the same paired noise guard).
+        The search's short rungs do not show augmentation's gain, which appears
+        only in fully trained students. Runs only on fewer than 20,000 training
+        rows (where "auto" adds rows), with validation rows, the default MLP
+        module and no chain. See ``augment_trial_``.
     augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
@@ -466,7 +467,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "numeric_embedding": [StrOptions({"ple", "periodic", "none"}), None],
         "config": [StrOptions({"auto", "default"}), dict],
         "search_budget": [Interval(Integral, 0, None, closed="left")],
-        "search_folds": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "search_folds": [StrOptions({"auto"}),
+                         Interval(Integral, 1, None, closed="left")],
         "search_scoring": [StrOptions({"shared", "split"})],
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
         "n_members": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -593,7 +595,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.device_ = resolve_device(self.device)
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(teachers) + 5)
-        seed_weights, seed_split, seed_augment, seed_student = (int(s) for s in seeds[-4:])
+        seed_weights, seed_split, seed_augment, seed_student = (
+            int(s) for s in seeds[-4:])
 
         start = perf_counter()
         train, valid = self._validation_split(y_encoded, seed_split)
@@ -894,7 +897,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             best, net, records = successive_halving(
                 candidates, search_trainer, trainer.template.max_epochs,
                 n_rows=trainer.n_labelled,
-                cost=lambda config: (1.0 if config["numeric_embedding"] == "none" else 2.0)
+                cost=lambda config: (
+                    1.0 if config["numeric_embedding"] == "none" else 2.0)
                 * config["width"] * rows(config),
                 row_losses=search_trainer.valid_row_losses, final_train=trainer,
                 n_jobs=1 if cuda else self.n_jobs)
@@ -999,10 +1003,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     def _try_augmentation(self, trainer, net, steps, transfer_sets):
         """The shipped student ``net`` against its configuration trained with
         ``augment="auto"`` and averaged the same way, over at most as many members
-        as ``net`` averages: the augmented student is kept
-        only when its per-row validation losses are significantly lower. Returns the
-        kept student and its chain steps; sets ``augment_trial_`` (and ``config_``
-        and ``members_`` when the augmented student is kept)."""
+        as ``net`` averages: the augmented student is kept only when its per-row
+        validation losses are significantly lower. Returns the kept student and its
+        chain steps; sets ``augment_trial_`` (and ``config_`` and ``members_``
+        when the augmented student is kept)."""
         start = perf_counter()
         augmented = dict(self.config_, augment="auto")
         trainer.transfer_sets.update(transfer_sets([augmented]))
