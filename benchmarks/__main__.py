@@ -121,7 +121,8 @@ def main(argv=None):
         print("\n== component effects on hpmkd accuracy, pp (mean [min, max] over seeds)")
         print(format_component_effects(frame))
     if args.grid or frame.model.str.startswith("grid ").any():
-        print("\n== config='auto' against the manual grid (mean test accuracy over seeds)")
+        print("\n== config='auto' against the manual grid (mean test accuracy over "
+              "seeds)")
         print(format_grid_comparison(frame))
     split_table = format_split_robustness(frame)
     if split_table:
@@ -168,7 +169,7 @@ def partial_writer(out):
 
 
 def saved_rows(paths):
-    """Rows of earlier runs' CSVs; a (dataset, seed, model) in a later file replaces it."""
+    """Rows of earlier runs' CSVs; a later file's (dataset, seed, model) replaces it."""
     import pandas as pd
 
     frame = pd.concat([pd.read_csv(path, keep_default_na=False, na_values=[""])

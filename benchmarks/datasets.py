@@ -109,7 +109,9 @@ def _rdataset(package: str, item: str) -> pd.DataFrame:
 
 def _as_object_strings(column: pd.Series) -> pd.Series:
     """Turn a column into stripped ``object`` strings, keeping ``NaN``."""
-    strings = column.astype(object).map(lambda value: str(value).strip(), na_action="ignore")
+    strings = column.astype(object).map(
+        lambda value: str(value).strip(), na_action="ignore"
+    )
     return strings.astype(object)
 
 
@@ -158,7 +160,9 @@ def _load_penguins() -> Dataset:
     _require_package("palmerpenguins")
     palmerpenguins = importlib.import_module("palmerpenguins")
     frame = palmerpenguins.load_penguins().dropna()
-    return _build_dataset("penguins", frame, target="species", categorical=("island", "sex"))
+    return _build_dataset(
+        "penguins", frame, target="species", categorical=("island", "sex")
+    )
 
 
 _GERMAN_CATEGORICAL = (
@@ -258,7 +262,7 @@ def _load_adult() -> Dataset:
 
 
 def _load_synth5() -> Dataset:
-    """Synthetic 5-class problem from ``make_classification``: 20,000 rows, 40 features."""
+    """Synthetic 5-class ``make_classification`` problem: 20,000 rows, 40 features."""
     X, y = make_classification(
         n_samples=20000, n_features=40, n_informative=20, n_classes=5, random_state=0
     )

@@ -88,7 +88,8 @@ def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False
                **{name: params
                   for name, params in ablation_params(SEARCH_COMPONENTS).items()
                   if is_ablated(name, ablate)}}
-    students.update({name: (HPMKDClassifier(random_state=seed, teacher_cache=teacher_cache,
+    students.update({name: (HPMKDClassifier(random_state=seed,
+                                            teacher_cache=teacher_cache,
                                             memory=None, **params), False)
                      for name, params in flipped.items()})
     if grid:

@@ -49,7 +49,9 @@ def make_preprocessor(dataset: Dataset) -> ColumnTransformer:
             ("impute", SimpleImputer(strategy="most_frequent")),
             (
                 "encode",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64),
+                OneHotEncoder(
+                    handle_unknown="ignore", sparse_output=False, dtype=np.float64
+                ),
             ),
         ]
     )

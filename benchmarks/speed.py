@@ -124,7 +124,8 @@ def format_speed(result):
              f"({result['teachers_one_thread'] / parallel:.2f}x)"]
     epoch = result.get("student_epoch")
     if epoch:
-        lines.append(f"  student epoch: {epoch['batched']:.2f} s vs {epoch['per_row']:.2f} s"
+        lines.append(f"  student epoch: {epoch['batched']:.2f} s"
+                     f" vs {epoch['per_row']:.2f} s"
                      f" with per-row loading ({epoch['per_row'] / epoch['batched']:.2f}x "
                      f"faster), identical predictions: {epoch['identical']}")
     pairs = [("warm memory", "cold"), ("warm memory + teacher cache", "cold"),

@@ -82,7 +82,8 @@ def summarise(frame):
     summary["_order"] = summary.model.map(order)
     datasets = list(dict.fromkeys(frame.dataset))
     summary["_dataset"] = summary.dataset.map({d: i for i, d in enumerate(datasets)})
-    return summary.sort_values(["_dataset", "_order"]).drop(columns=["_order", "_dataset"])
+    return summary.sort_values(["_dataset", "_order"]).drop(
+        columns=["_order", "_dataset"])
 
 
 def _value(row, metric, fmt, scale=1.0, ranged=True):
@@ -188,7 +189,8 @@ def headline(summary):
             "hpmkd-kd log-loss": f"{hp.log_loss_median - kd.log_loss_median:+.4f}",
             "compr. x": f"{hp.compression_median:.1f}",
             "fit vs kd": f"{hp.fit_seconds_median / kd.fit_seconds_median:.1f}x",
-            "10k speed-up": f"{average.latency_10k_ms_median / hp.latency_10k_ms_median:.0f}x",
+            "10k speed-up": (
+                f"{average.latency_10k_ms_median / hp.latency_10k_ms_median:.0f}x"),
         })
     return pd.DataFrame(rows)
 
@@ -290,7 +292,8 @@ def grid_comparison(frame):
             "grid T=4 a=0.5": f"{grid.get('grid T=4 a=0.5', np.nan):.4f}",
             "grid median": f"{grid.median():.4f}",
             "auto - best pp": f"{gap:+.2f}",
-            f"within {GRID_TOLERANCE_PP} pp": "yes" if gap >= -GRID_TOLERANCE_PP else "no"})
+            f"within {GRID_TOLERANCE_PP} pp": ("yes" if gap >= -GRID_TOLERANCE_PP
+                                               else "no")})
         if dataset in chosen:
             rows[-1].update({
                 "grid chosen on validation": f"{chosen[dataset]:.4f}",
@@ -307,7 +310,8 @@ def grid_chosen_on_validation(frame):
     grid = frame[frame.model.str.startswith("grid ") & frame.valid_log_loss.notna()]
     if grid.empty:
         return pd.Series(dtype=float)
-    picks = grid.loc[grid.groupby(["dataset", "seed"], sort=False).valid_log_loss.idxmin()]
+    picks = grid.loc[
+        grid.groupby(["dataset", "seed"], sort=False).valid_log_loss.idxmin()]
     return picks.groupby("dataset", sort=False).accuracy.mean()
 
 

@@ -78,7 +78,8 @@ def main():
     print(f"retention (student / best teacher accuracy): "
           f"{100 * student['accuracy'] / best_teacher:.1f}%")
     print(f"compression (teacher bytes / student bytes):  {clf.compression_ratio_:.1f}x "
-          f"({clf.teacher_n_nodes_:,} tree nodes vs {clf.student_n_params_:,} parameters)")
+          f"({clf.teacher_n_nodes_:,} tree nodes vs "
+          f"{clf.student_n_params_:,} parameters)")
     print(f"speed-up on 10,000 rows vs teacher average:   "
           f"{ensemble['latency_10k'] / student['latency_10k']:.1f}x")
     print(f"speed-up on 1 row vs teacher average:         "

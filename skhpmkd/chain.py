@@ -1,4 +1,5 @@
-"""Progressive distillation chain: plan intermediate students, distil step by step, stop rule.
+"""Progressive distillation chain: plan intermediate students, distil step by step,
+stop rule.
 
 A wide network can absorb more of the teachers' function than the small target
 student; distilling through "teacher assistants" of shrinking width can transfer it

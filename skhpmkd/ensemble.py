@@ -325,7 +325,8 @@ class TeacherWeighting(BaseEstimator):
             return self.method
         if self.n_teachers_ == 1:
             return "mean"
-        simpler = ("best" if significantly_lower(held_out_nll["best"], held_out_nll["mean"])
+        simpler = ("best" if significantly_lower(held_out_nll["best"],
+                                                 held_out_nll["mean"])
                    else "mean")
         if "attention" in held_out_nll and significantly_lower(
                 held_out_nll["attention"], held_out_nll[simpler]):

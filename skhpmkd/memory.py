@@ -577,7 +577,8 @@ class OptimizationMemory:
                                   "name = 'students'").fetchone() is None:
                 return None  # a version 1 file this process may not upgrade
             return connection.execute(
-                "SELECT run_id, payload FROM students WHERE key = ?", (str(key),)).fetchone()
+                "SELECT run_id, payload FROM students WHERE key = ?",
+                (str(key),)).fetchone()
 
         found = self._attempt(select, None, write=False,
                               action="no stored student is read")

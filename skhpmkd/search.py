@@ -160,9 +160,9 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         Configurations, best guess first (ties keep the earlier one).
     train : callable
         ``train(config, max_epochs=..., max_rows=...) -> (net, valid_loss)``, where
-        ``max_rows`` (None: all) caps the labelled training rows; picklable when ``n_jobs``
-        runs workers in other processes. ``net`` may be a tuple of networks (one per
-        fold, see :class:`skhpmkd.training.CrossValidatedTrainer`).
+        ``max_rows`` (None: all) caps the labelled training rows; picklable when
+        ``n_jobs`` runs workers in other processes. ``net`` may be a tuple of networks
+        (one per fold, see :class:`skhpmkd.training.CrossValidatedTrainer`).
     max_epochs : int
         Epochs of the last rung.
     n_rows : int or None

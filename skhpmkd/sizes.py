@@ -1,4 +1,4 @@
-"""Model size accounting: pickled bytes, tree nodes of teachers, parameters of students."""
+"""Model size accounting: pickled bytes, teachers' tree nodes, students' parameters."""
 
 import io
 import pickle

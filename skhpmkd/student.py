@@ -1,4 +1,4 @@
-"""The student: default MLP module, the skorch distillation net, devices, fast inference."""
+"""The student: default MLP module, skorch distillation net, devices, fast inference."""
 
 import inspect
 import math
@@ -111,7 +111,8 @@ class ColumnEncoding(nn.Module):
         self.encoded = [j for j, value in enumerate(per_column) if value is not None]
         self.register_buffer("passthrough_index", torch.tensor(self.passthrough,
                                                                dtype=torch.long))
-        self.register_buffer("encoded_index", torch.tensor(self.encoded, dtype=torch.long))
+        self.register_buffer("encoded_index", torch.tensor(self.encoded,
+                                                           dtype=torch.long))
 
     def _join(self, X, encoded):
         """The passed-through columns of ``X``, then ``encoded`` flattened per row."""
@@ -196,7 +197,8 @@ class PeriodicEncoding(ColumnEncoding):
         bound = 1.0 / np.sqrt(2 * n_frequencies)
         self.weight = nn.Parameter(torch.empty(n_encoded, 2 * n_frequencies, n_outputs)
                                    .uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(n_encoded, n_outputs).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(n_encoded, n_outputs)
+                                 .uniform_(-bound, bound))
         self.n_outputs = len(self.passthrough) + n_encoded * n_outputs
 
     def forward(self, X):
@@ -210,7 +212,8 @@ class PeriodicEncoding(ColumnEncoding):
 
 def widest_within_budget(n_features, n_classes, hidden_units, max_nbytes,
                          module_params=None, min_width=8):
-    """The default MLP's hidden units, halved until the pickled module fits ``max_nbytes``.
+    """The default MLP's hidden units, halved until the pickled module fits
+    ``max_nbytes``.
 
     Parameters
     ----------
@@ -315,7 +318,8 @@ def softmax_rows(logits):
 
 
 class _Batch:
-    """A batch fetched whole by :class:`BatchedDataset`, marked for :func:`collate_rows`."""
+    """A batch fetched whole by :class:`BatchedDataset`, marked for
+    :func:`collate_rows`."""
 
     def __init__(self, data):
         self.data = data
@@ -381,7 +385,8 @@ class DistillationNet(NeuralNet):
 
     def __init__(self, module=MLPModule, *args, criterion=DistillationLoss,
                  optimizer=torch.optim.AdamW, lr=3e-3, max_epochs=200, batch_size=128,
-                 train_split=None, predict_nonlinearity=softmax_rows, verbose=0, **kwargs):
+                 train_split=None, predict_nonlinearity=softmax_rows, verbose=0,
+                 **kwargs):
         kwargs.setdefault("iterator_train__shuffle", True)
         kwargs.setdefault("dataset", BatchedDataset)
         for iterator in ("iterator_train", "iterator_valid"):

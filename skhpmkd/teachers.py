@@ -1,4 +1,5 @@
-"""Teachers: defaults, validation, prefit teachers, out-of-fold soft labels, proba -> logit.
+"""Teachers: defaults, validation, prefit teachers, out-of-fold soft labels,
+proba -> logit.
 
 Soft labels for the training rows come from models that did not see those rows
 (``teacher_cv`` folds) by default, as the design asks: tree ensembles are near-certain
@@ -76,7 +77,8 @@ def is_frozen(estimator):
 
 
 def check_prefit_teacher(name, estimator, classes, n_features):
-    """A prefit teacher must be fitted, know exactly ``classes`` and take ``n_features``."""
+    """A prefit teacher must be fitted, know exactly ``classes`` and take
+    ``n_features``."""
     try:
         check_is_fitted(estimator)
     except Exception as exc:  # NotFittedError, or a third-party type's own error
@@ -139,7 +141,8 @@ def _fit(estimator, X, y):
 
 
 def _prepare_clone(estimator, seed, n_threads):
-    """Clone, seed unset ``random_state`` params, cap ``n_jobs`` when tasks share cores."""
+    """Clone, seed unset ``random_state`` params, cap ``n_jobs`` when tasks share
+    cores."""
     estimator = clone(estimator)
     if not hasattr(estimator, "get_params"):
         return estimator

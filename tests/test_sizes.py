@@ -26,7 +26,8 @@ def test_tree_nodes_of_each_teacher_kind():
     assert count_tree_nodes(hgb) >= 3
     xgb = XGBClassifier(n_estimators=3, max_depth=2).fit(X, y)
     assert 3 <= count_tree_nodes(xgb) <= 3 * 7
-    assert count_tree_nodes(make_pipeline(StandardScaler(), tree)) == tree.tree_.node_count
+    assert (count_tree_nodes(make_pipeline(StandardScaler(), tree))
+            == tree.tree_.node_count)
     assert count_tree_nodes(FrozenEstimator(tree)) == tree.tree_.node_count
     assert count_tree_nodes(LogisticRegression().fit(X, y)) is None
 

@@ -352,4 +352,5 @@ def test_distill_kl_is_recorded_with_any_criterion():
                              temperature=2.0, alpha=0.5)
         gaps.append(net.history[:, "batches", :, "distill_kl"])
     for gap in gaps:
-        assert np.all(np.isfinite(np.concatenate(gap))) and np.min(np.concatenate(gap)) >= 0
+        assert (np.all(np.isfinite(np.concatenate(gap)))
+                and np.min(np.concatenate(gap)) >= 0)

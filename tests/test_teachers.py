@@ -43,8 +43,8 @@ def test_out_of_fold_rows_were_not_seen_by_their_model():
     y = np.tile([0, 1], 30)
     X = np.column_stack([np.arange(len(y)), y])
     encoder, y_enc = encoded(y)
-    fitted, proba, _, _ = fit_teachers([("mem", RowMemory())], X, y_enc, label_encoder=encoder,
-                                 teacher_cv=5, seeds=SEEDS)
+    fitted, proba, _, _ = fit_teachers([("mem", RowMemory())], X, y_enc,
+                                       label_encoder=encoder, teacher_cv=5, seeds=SEEDS)
     assert np.all(proba[:, 0, 0] == 0)  # no row was in its own model's training set
     assert fitted[0].seen_ == set(range(len(y)))  # the final teacher saw every row
 
@@ -84,7 +84,8 @@ def test_held_out_rows_train_no_fold_model_but_the_final_teacher():
     assert leaky[:, 0, 0].sum() > 0  # without held_out, fold models train on them
     fitted, proba, _, _ = fit_teachers([("saw", SawMarkedRows())], X, y_enc,
                                        held_out=held_out, **kwargs)
-    assert np.all(proba[:, 0, 0] == 0)  # no row's soft label comes from a model that saw one
+    # no row's soft label comes from a model that saw one
+    assert np.all(proba[:, 0, 0] == 0)
     assert fitted[0].saw_marked_ == 1.0  # the teacher fitted on all rows did
 
 
@@ -93,8 +94,9 @@ def test_out_of_fold_differs_from_in_sample_for_a_memorising_teacher():
     X = rng.normal(size=(90, 3))
     y = rng.integers(0, 3, size=90)  # pure noise: memorising is all a 1-NN can do
     encoder, y_enc = encoded(y)
-    _, proba, _, _ = fit_teachers([("knn", KNeighborsClassifier(n_neighbors=1))], X, y_enc,
-                            label_encoder=encoder, teacher_cv=3, seeds=SEEDS)
+    _, proba, _, _ = fit_teachers([("knn", KNeighborsClassifier(n_neighbors=1))],
+                                  X, y_enc, label_encoder=encoder, teacher_cv=3,
+                                  seeds=SEEDS)
     in_sample = KNeighborsClassifier(n_neighbors=1).fit(X, y_enc).predict_proba(X)
     assert (in_sample.argmax(1) == y_enc).mean() == 1.0
     assert (proba[:, 0].argmax(1) == y_enc).mean() < 0.6

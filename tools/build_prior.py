@@ -85,7 +85,8 @@ def _categorical(rng, n, d):
     columns = [X]
     for j in rng.choice(X.shape[1], size=max(1, X.shape[1] // 3), replace=False):
         levels = int(rng.integers(3, 8))
-        codes = np.digitize(X[:, j], np.quantile(X[:, j], np.linspace(0, 1, levels + 1)[1:-1]))
+        codes = np.digitize(X[:, j],
+                            np.quantile(X[:, j], np.linspace(0, 1, levels + 1)[1:-1]))
         columns.append(np.eye(levels)[codes])
         X[:, j] = 0.0
     return np.column_stack(columns), y
