@@ -1,7 +1,6 @@
 """Parallel pipeline: ordering, results order, thread limits."""
 
 import os
-import sys
 
 import numpy as np
 from joblib import parallel_config
@@ -69,19 +68,6 @@ def test_idle_loky_workers_are_released_after_a_parallel_stage():
     assert not release_workers(1) and not release_workers(None)
     with parallel_config(backend="threading"):
         assert not release_workers(2)
-
-
-def _imported(module):
-    return module in sys.modules
-
-
-def test_parallel_workers_do_not_import_torch_to_fit_teachers():
-    """A worker unpickles ``skhpmkd.parallel``'s task runner: importing the package
-    must not pull in torch (seconds per worker start on the teacher stage)."""
-    release_workers(2)
-    modules = ("torch", "skorch", "skhpmkd.parallel")
-    tasks = [Task(_imported, (module,)) for module in modules]
-    assert run_tasks(tasks, n_jobs=2) == [False, False, True]
 
 
 def test_cost_model_orders_heavier_fits_first():
