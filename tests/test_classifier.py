@@ -56,17 +56,6 @@ class CountingTeacher(ClassifierMixin, BaseEstimator):
 
 # -- basic use ---------------------------------------------------------------------------
 
-def test_public_names_resolve_from_the_package():
-    import skhpmkd
-    from skhpmkd import classifier, student
-
-    assert skhpmkd.HPMKDClassifier is classifier.HPMKDClassifier
-    assert skhpmkd.make_student is student.make_student
-    assert set(skhpmkd.__all__) <= set(dir(skhpmkd))
-    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
-        skhpmkd.Missing
-
-
 def test_fit_predict_in_pipeline(data3):
     X, y = data3
     clf = make_pipeline(StandardScaler(), fast_classifier()).fit(X, y)
