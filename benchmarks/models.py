@@ -120,13 +120,15 @@ MANAGER_COMPONENTS = {
 #: checks a challenger's win against the favourite with both averaged over their
 #: members (the same fit as ``hpmkd`` where the favourite wins or one student is kept);
 #: ``augment_trial`` tries the chosen configuration with augmentation (the same fit
-#: where it is not kept).
+#: where it is not kept); ``warm_start`` continues the last rung from the rung
+#: before's network (the same fit where that rung trained on all rows).
 SEARCH_COMPONENTS = {
     "cv": ("search_folds", "auto", 1),
     "held_out": ("validation_held_out", True, False),
     "search_labels": ("search_labels", "held_out", "shared"),
     "confirm": ("confirm_winner", True, False),
     "augment_trial": ("augment_trial", True, False),
+    "warm_start": ("search_warm_start", "auto", False),
 }
 
 #: Components the configuration manager chooses per task: (searched parameter, value

@@ -112,12 +112,14 @@ def short_rung_rows_cap(n_candidates, n_rows):
     return max(short, default=n_rows)
 
 
-def _train_capped(train, config, max_epochs, max_rows, n_threads):
+def _train_capped(train, config, max_epochs, max_rows, n_threads, init=None):
     """``train(config, max_epochs=..., max_rows=...)`` with torch capped to
-    ``n_threads`` threads (None: as it is)."""
+    ``n_threads`` threads (None: as it is), going on from the network ``init`` when
+    one is given (``train(..., init=init)``)."""
     if n_threads is not None:
         torch.set_num_threads(n_threads)
-    return train(config, max_epochs=max_epochs, max_rows=max_rows)
+    more = {} if init is None else {"init": init}
+    return train(config, max_epochs=max_epochs, max_rows=max_rows, **more)
 
 
 def challenger_z(n_challengers, z=SIGNIFICANCE_Z):
@@ -149,9 +151,24 @@ def _epochs_run(net):
     return len(net.history)
 
 
+def warm_starts(warm_start, schedule, n_rows):
+    """Whether the last rung of ``schedule`` (:func:`rung_schedule`) goes on from the
+    rung before's networks: ``warm_start`` True or False, or "auto": where that rung
+    trained on fewer than the ``n_rows`` rows (large data), so that the last rung
+    adds rows to a short training rather than repeating it longer on the same rows
+    (where, on breast_cancer, going on cost 0.9 pp: docs/benchmarks.md)."""
+    if len(schedule) < 2 or warm_start is False:
+        return False
+    if warm_start == "auto":
+        rows = schedule[-2][2]
+        return rows is not None and n_rows is not None and rows < n_rows
+    return bool(warm_start)
+
+
 def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
-                       row_losses=None, final_train=None, n_jobs=None, eta=ETA,
-                       min_epochs=MIN_RUNG_EPOCHS, min_rows=MIN_RUNG_ROWS):
+                       row_losses=None, final_train=None, warm_start=False,
+                       n_jobs=None, eta=ETA, min_epochs=MIN_RUNG_EPOCHS,
+                       min_rows=MIN_RUNG_ROWS):
     """Pick the configuration whose student has the lowest validation log-loss.
 
     Parameters
@@ -177,6 +194,11 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
     final_train : callable, optional
         Trains the last rung's single candidate (None: ``train``), whose network is
         the result; ``row_losses`` is not called on it.
+    warm_start : bool or "auto"
+        The last rung goes on training the winner's network from the rung before
+        (``final_train(..., init=net)``) instead of starting afresh, where that
+        rung trained a single network (not one per fold). "auto": only where that
+        rung trained on a sample of the ``n_rows`` (see :func:`warm_starts`).
     n_jobs : int or None
         Parallel trainings per rung, as in joblib.
     eta, min_epochs, min_rows : int
@@ -189,11 +211,12 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
     net : the chosen candidate's network from the last rung
     records : list of dict
         One per training: ``candidate``, ``rung``, ``max_epochs``, ``epochs`` (run),
-        ``rows``, ``folds`` (networks trained: 1, or one per fold), ``valid_loss``
-        and ``seconds``.
+        ``rows``, ``folds`` (networks trained: 1, or one per fold), ``warm_start``
+        (whether it went on from the rung before's network), ``valid_loss`` and
+        ``seconds``.
     """
     alive = list(range(len(candidates)))
-    records = []
+    records, nets = [], {}
     schedule = rung_schedule(len(candidates), max_epochs, n_rows, eta, min_epochs,
                              min_rows)
     for rung, (size, epochs, rows) in enumerate(schedule):
@@ -201,7 +224,11 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         last = rung == len(schedule) - 1
         rung_train = final_train if last and final_train is not None else train
         n_threads = threads_per_task(n_jobs, len(alive))
-        tasks = [Task(_train_capped, (rung_train, candidates[i], epochs, rows, n_threads),
+        warm = last and warm_starts(warm_start, schedule, n_rows)
+        inits = {i: nets[i] if warm and i in nets and not isinstance(nets[i], tuple)
+                 else None for i in alive}
+        tasks = [Task(_train_capped, (rung_train, candidates[i], epochs, rows, n_threads,
+                                      inits[i]),
                       cost=epochs * (rows or 1) * (cost(candidates[i]) if cost else 1.0),
                       name=f"rung{rung}:candidate{i}") for i in alive]
         results, seconds = run_tasks(tasks, n_jobs=n_jobs, return_seconds=True)
@@ -214,6 +241,7 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
             records.append({"candidate": i, "rung": rung, "max_epochs": epochs,
                             "epochs": _epochs_run(net), "rows": rows,
                             "folds": len(net) if isinstance(net, tuple) else 1,
+                            "warm_start": inits[i] is not None,
                             "valid_loss": float(loss), "seconds": seconds[task.name]})
         alive = _ranked(alive, losses, per_row if per_row else None)
     return alive[0], nets[alive[0]], records

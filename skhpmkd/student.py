@@ -517,7 +517,7 @@ def lr_plateau(monitor, patience):
 def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,
                 alpha, lr=None, callbacks=(), patience=10, device="cpu", seed=0,
                 max_epochs=None, weight_averaging=0.0, lr_schedule="constant",
-                stop_on="log_loss", verbose=False):
+                stop_on="log_loss", init_state=None, verbose=False):
     """Train one student from a template; early stopping when validation rows are given.
 
     Parameters
@@ -556,6 +556,10 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         What early stopping (and the plateau schedule) watches on the validation rows:
         the student's log-loss against the labels, or the training objective
         (:class:`ValidObjective`), which also scores agreement with the teachers.
+    init_state : dict or None
+        Weights to start from (a module ``state_dict`` of the same architecture, e.g.
+        a shorter training of the same configuration); None, or weights whose names
+        or shapes differ, start from the seeded initialisation.
     verbose : bool
         Print skorch's epoch table.
 
@@ -606,7 +610,13 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         # In joblib workers the rows are read-only memory maps; torch only reads them.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         torch.manual_seed(seed)
-        net.fit(X, targets)
+        if init_state is None:
+            net.fit(X, targets)
+        else:  # fit() is initialize() then partial_fit(): load the weights between
+            net.initialize()
+            if _same_shapes(net.module_.state_dict(), init_state):
+                net.module_.load_state_dict(init_state)
+            net.partial_fit(X, targets)
     # Keep neither the validation rows nor a second copy of the weights in the model.
     net.set_params(train_split=None, callbacks=template.callbacks)
     net.initialize_callbacks()
@@ -616,6 +626,12 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         kept = int(np.argmin(net.history[:, monitor]))
         valid_loss = float(net.history[kept, "valid_loss"])
     return net, valid_loss
+
+
+def _same_shapes(state, other):
+    """Whether two module ``state_dict``s hold tensors of the same names and shapes."""
+    return state.keys() == other.keys() and all(
+        tuple(state[name].shape) == tuple(other[name].shape) for name in state)
 
 
 #: Net parameters that a training sets beyond the module's (see :func:`fit_student`)

@@ -175,7 +175,7 @@ class StudentTrainer:
                             config, self.student_budget)
 
     def __call__(self, config, hidden_units=None, previous=None, max_epochs=None,
-                 max_rows=None):
+                 max_rows=None, init=None):
         """Train one student; returns ``(net, validation log-loss)``: at the epoch
         early stopping kept, on ``score`` if given, else on ``valid`` (its best).
 
@@ -183,8 +183,10 @@ class StudentTrainer:
         is the chain's previous network (it joins the teachers in the soft targets),
         ``max_epochs`` and ``max_rows`` cap training (the search's short rungs train
         on a random subset of the labelled rows, the same for every candidate, and
-        the same share of its synthetic rows: see :func:`short_rung_rows`). The size
-        and the encoding are always planned on all rows.
+        the same share of its synthetic rows: see :func:`short_rung_rows`), and
+        ``init`` is a network of the same configuration to go on training from
+        (the search's last rung continues a short rung's). The size and the encoding
+        are always planned on all rows.
         """
         module_params, target_units = self.plan(config)
         if module_params is not None:
@@ -207,6 +209,7 @@ class StudentTrainer:
             patience=self.patience, device=self.device, seed=self.seed,
             max_epochs=max_epochs, weight_averaging=self.weight_averaging,
             lr_schedule=self.lr_schedule, stop_on=self.stop_on,
+            init_state=None if init is None else init.module_.state_dict(),
             verbose=self.verbose)
         if self.score is not None:
             valid_loss = float(np.mean(self.valid_row_losses(net)))

@@ -1085,6 +1085,20 @@ def test_the_search_judges_small_data_on_pooled_folds(data3):
     assert [r["folds"] for r in default.fit(X, y).config_search_] == [1, 1, 1, 1]
 
 
+def test_the_search_can_warm_start_its_last_rung(data3):
+    X, y = data3
+    # "auto" (the default) does not: the short rung trained on all 108 rows
+    cold, warm = (fast_classifier(config="auto", search_budget=3, memory=None,
+                                  search_warm_start=warm_start).fit(X, y)
+                  for warm_start in ("auto", True))
+    assert [r["warm_start"] for r in warm.config_search_] == [False] * 3 + [True]
+    assert not any(r["warm_start"] for r in cold.config_search_)
+    assert warm.config_ == cold.config_
+    # the last rung starts from the short rung's trained network, not afresh
+    assert (warm.student_.history[0, "valid_loss"]
+            < cold.student_.history[0, "valid_loss"])
+
+
 @pytest.mark.parametrize("scoring, stop_rows, ranking_rows", [
     ("shared", [12, 12, 12, 12], [12] * 3), ("split", [6, 6, 6, 12], [6] * 6)])
 def test_split_scoring_ranks_on_rows_early_stopping_did_not_watch(

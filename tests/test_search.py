@@ -10,6 +10,7 @@ from skhpmkd.search import (
     rung_schedule,
     short_rung_rows_cap,
     successive_halving,
+    warm_starts,
 )
 
 
@@ -233,3 +234,52 @@ def test_once_the_favourite_is_out_the_challengers_rank_by_loss():
                                           eta=2)
     assert {r["candidate"] for r in records if r["rung"] == 1} == {1, 2}
     assert best == 2
+
+
+def test_a_warm_started_last_rung_goes_on_from_the_rung_before():
+    """With ``warm_start`` the last rung gets the winner's network of the rung before
+    as ``init``; the short rungs never get one, nor does the last rung without
+    ``warm_start``."""
+    calls = []
+
+    def train(config, max_epochs, max_rows=None, init=None):
+        net, loss = fake_train(config, max_epochs)
+        net.config = config
+        calls.append((max_epochs, None if init is None else init.config["quality"],
+                      None if init is None else len(init.history)))
+        return net, loss
+
+    candidates = [{"quality": q} for q in (0.5, 0.2, 0.9, 0.1, 0.7, 0.3)]
+    best, net, records = successive_halving(candidates, train, 200, warm_start=True)
+    assert best == 3 and calls[-1] == (200, 0.1, 30)
+    assert all(init is None for _, init, _ in calls[:-1])
+    assert [r["warm_start"] for r in records] == [False] * 8 + [True]
+    calls.clear()
+    records = successive_halving(candidates, train, 200)[2]
+    assert calls[-1] == (200, None, None) and not records[-1]["warm_start"]
+
+
+def test_no_warm_start_from_one_network_per_fold():
+    calls = []
+
+    def fold_train(config, max_epochs, max_rows=None):
+        return (FakeNet(max_epochs), FakeNet(max_epochs)), config["quality"]
+
+    def final_train(config, max_epochs, max_rows=None, init=None):
+        calls.append(init)
+        return fake_train(config, max_epochs)
+
+    candidates = [{"quality": q} for q in (0.5, 0.2, 0.9)]
+    records = successive_halving(candidates, fold_train, 40, final_train=final_train,
+                                 warm_start=True)[2]
+    assert calls == [None] and not records[-1]["warm_start"]
+
+
+def test_auto_warm_starts_only_where_the_rung_before_trained_on_a_sample():
+    capped = rung_schedule(6, 200, 40000)  # rungs of 5,000 and 15,000 rows, then all
+    uncapped = rung_schedule(6, 200, 800)
+    assert warm_starts("auto", capped, 40000)
+    assert not warm_starts("auto", uncapped, 800)
+    assert warm_starts(True, uncapped, 800) and not warm_starts(False, capped, 40000)
+    assert not warm_starts(True, rung_schedule(1, 200, 40000), 40000)  # one rung
+    assert not warm_starts("auto", rung_schedule(6, 200), None)  # rows unknown

@@ -354,3 +354,23 @@ def test_distill_kl_is_recorded_with_any_criterion():
     for gap in gaps:
         assert (np.all(np.isfinite(np.concatenate(gap)))
                 and np.min(np.concatenate(gap)) >= 0)
+
+
+def test_fit_student_goes_on_from_the_weights_it_is_given():
+    """``init_state`` replaces the seeded initialisation; weights of another
+    architecture are not loaded."""
+    train, valid = small_task()
+
+    def fit(init_state=None, lr=5e-2, units=(8,)):
+        net = fit_student(make_student(max_epochs=3, batch_size=16), *train, valid=valid,
+                          module_params={"hidden_units": units}, temperature=2.0,
+                          alpha=0.5, lr=lr, seed=1, init_state=init_state)[0]
+        return {name: value.clone() for name, value in net.module_.state_dict().items()}
+
+    def same(state, other):
+        return all(torch.equal(value, other[name]) for name, value in state.items())
+
+    trained = fit()
+    assert same(fit(trained, lr=0.0), trained)  # at lr 0 the given weights stay
+    assert not same(fit(lr=0.0), trained)  # without them: the seeded start
+    assert same(fit(fit(units=(4,))), trained)  # other shapes: the seeded start too
