@@ -386,8 +386,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "default" (``config="default"``, or every value set by you).
     config_search_ : list of dict
         Every training of the search: ``config``, ``candidate``, ``rung``,
-        ``max_epochs``, ``epochs`` run, ``valid_loss`` and ``seconds`` (empty
-        without a search).
+        ``max_epochs``, ``epochs`` run, ``rows``, ``folds``, ``warm_start`` (see
+        ``search_warm_start``), ``valid_loss`` and ``seconds`` (empty without a
+        search).
     search_labels_ : {"shared", "held_out"} or None
         Labels the search's short rungs ranked on (see ``search_labels``): "shared"
         also where a second teacher stage would see what the first did (prefit

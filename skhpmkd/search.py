@@ -5,8 +5,10 @@ labelled rows (and the same share of its synthetic rows, if it augments);
 the best ``1 / eta`` of them go on to a rung ``eta`` times longer on ``eta`` times more
 rows, and so on, until one candidate is trained with the
 full epoch budget (and early stopping). That last network is the search's result, so
-the winner is not trained twice. Candidates of a rung are independent and run as
-parallel tasks (:func:`skhpmkd.parallel.run_tasks`), costliest first.
+the winner is not trained twice; where the rung before trained on a sample of the
+rows (large data), the last rung can go on from its network (:func:`warm_starts`).
+Candidates of a rung are independent and run as parallel tasks
+(:func:`skhpmkd.parallel.run_tasks`), costliest first.
 
 The candidates come ranked, the favourite first (the static defaults; see
 :func:`skhpmkd.config.propose_candidates`), and the favourite is the null hypothesis:
