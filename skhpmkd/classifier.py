@@ -33,11 +33,25 @@ from .config import (
     remembered_best,
     resolve_config,
 )
-from .ensemble import ENSEMBLE_METHODS, TeacherWeighting, significantly_lower
+from .ensemble import (
+    ENSEMBLE_METHODS,
+    TeacherWeighting,
+    restore_weighting,
+    significantly_lower,
+    weighting_snapshot,
+)
 from .members import MEMBER_MIN_GAIN, auto_member_count, grow_members, merge_members
 from .memory import data_fingerprint, open_memory
 from .parallel import release_workers
-from .reuse import fit_key, is_restorable, load_fit, store_fit, teacher_signature
+from .reuse import (
+    fit_key,
+    fitted_signature,
+    is_restorable,
+    load_fit,
+    signatures_match,
+    store_fit,
+    teacher_signature,
+)
 from .search import (
     search_folds,
     short_rung_rows_cap,
@@ -350,8 +364,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         A fit with an int ``random_state`` also stores its student there (weights as
         JSON text, the 32 most recent fits kept): fitting the same estimator on the
         same data again restores it instead of training it (``restored_``), once the
-        refitted teachers are checked to give the same outputs (default module and
-        loss only: see :mod:`skhpmkd.reuse`).
+        teachers, refitted on all rows only (no folds; without a ``teacher_cache``),
+        are checked to give the same outputs; the teacher weighting comes back with
+        it (default module and loss only: see :mod:`skhpmkd.reuse`).
     n_jobs : int, default=None
         Parallel teacher fits (teachers x folds) and search trainings, as in joblib.
         Workers share the cores, so each is limited to ``cores // n_jobs`` threads;
@@ -621,6 +636,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         memory = open_memory(self.memory)
         fingerprint = data_fingerprint(X.astype(np.float32), y_encoded)
         past_runs = memory.runs(fingerprint) if memory is not None else []
+        key = (fit_key(self.get_params(deep=False), fingerprint, self.device_)
+               if memory is not None and is_restorable(student) else None)
+        if key is not None and self.teacher_cache is None and self._restore_on_all_rows(
+                memory, key, teachers, student, X, y_encoded, seeds, start):
+            return self
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
         cached_fit_teachers = check_memory(self.teacher_cache).cache(
             fit_teachers, ignore=["n_jobs", "past_seconds"])
@@ -632,28 +652,27 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 past_seconds=past_runs[0]["timings"].get("teacher_tasks")
                 if past_runs else None,
                 held_out=held_out))
-        self.named_teachers_ = Bunch(**{name: est for (name, _), est
-                                        in zip(teachers, self.teachers_)})
-        self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
+        self._name_teachers(teachers)
         teacher_seconds = perf_counter() - start
 
         start = perf_counter()
         X_teachers, X = X, X.astype(np.float32)
         self.meta_features_ = meta_features(X, y_encoded, proba,
                                             teacher_nbytes=self.teacher_nbytes_)
-        key = (fit_key(self.get_params(deep=False), fingerprint, self.device_)
-               if memory is not None and is_restorable(student) else None)
         signature = teacher_signature(proba, y_encoded)
         stored = load_fit(memory, key, signature) if key is not None else None
         if stored is not None:
+            start = perf_counter()
             try:
-                return self._restore(stored, student, X[weighting_rows],
-                                     proba[weighting_rows], y_encoded[weighting_rows],
-                                     seed_weights,
-                                     teacher_seconds)
-            except (RuntimeError, ValueError, TypeError, KeyError) as exc:
-                self._log(f"the stored student does not fit this model ({exc}); "
-                          "training it")
+                weighting = TeacherWeighting(
+                    stored["config_"]["ensemble"], random_state=seed_weights).fit(
+                    X[weighting_rows], proba[weighting_rows], y_encoded[weighting_rows])
+            except (KeyError, TypeError, ValueError):  # not a fit of this code's
+                weighting = None
+            if weighting is not None and self._restore(
+                    stored, student, weighting,
+                    {"teachers": teacher_seconds, "weighting": perf_counter() - start}):
+                return self
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None,
             planned_student(student, X, train, len(self.classes_),
@@ -736,7 +755,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self._remember(memory, fingerprint, task_seconds)
         if key is not None:
             store_fit(memory, key, signature, self.student_,
-                      {name: getattr(self, name) for name in self._STORED_ATTRIBUTES},
+                      {**{name: getattr(self, name) for name in self._STORED_ATTRIBUTES},
+                       "teacher_weighting": weighting_snapshot(self.teacher_weighting_),
+                       "fitted_signature": fitted_signature(
+                           self.teachers_, X_teachers, y_encoded,
+                           self._teacher_class_codes, len(self.classes_))},
                       run_id=self.memory_run_id_)
         self.restored_ = False
         self._log(f"done: config {self.config_}, chain length {self.chain_length_}, "
@@ -1080,28 +1103,69 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     #: Fitted attributes stored with the student for a repeated fit (see ``memory``).
     _STORED_ATTRIBUTES = ("config_", "config_source_", "config_search_", "chain_",
                           "chain_length_", "n_synthetic_", "members_", "n_members_",
-                          "confirmation_", "augment_trial_", "search_labels_")
+                          "confirmation_", "augment_trial_", "search_labels_",
+                          "meta_features_")
 
-    def _restore(self, stored, student, X, proba, y, seed_weights, teacher_seconds):
-        """Finish the fit with the student that the same fit stored in the memory
-        (``X``, ``proba``, ``y``: the rows the teacher weighting is fitted on)."""
+    def _name_teachers(self, teachers):
+        """Attributes that follow from the fitted ``teachers_``."""
+        self.named_teachers_ = Bunch(**{name: est for (name, _), est
+                                        in zip(teachers, self.teachers_)})
+        self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
+
+    def _restore_on_all_rows(self, memory, key, teachers, student, X, y, seeds, start):
+        """Restore the fit stored under ``key`` with the teachers fitted on all rows
+        only (no folds): where its teachers' outputs (:func:`fitted_signature`) match
+        and it holds its teacher weighting. Returns whether it restored."""
+        stored = load_fit(memory, key)
+        if stored is None or stored["teacher_weighting"] is None or (
+                "fitted_signature" not in stored):
+            return False
+        self._log(f"fitting {len(teachers)} teachers on all rows to restore a stored fit")
+        fitted, _, codes, _ = fit_teachers(
+            teachers, X, y, label_encoder=self._label_encoder,
+            teacher_cv="prefit" if self.teacher_cv == "prefit" else "in_sample",
+            seeds=seeds[:len(teachers) + 1], n_jobs=self.n_jobs)
+        if not signatures_match(stored["fitted_signature"], fitted_signature(
+                fitted, X, y, codes, len(self.classes_))):
+            self._log("the teachers' outputs differ from the stored fit's: training")
+            return False
+        self.teachers_, self._teacher_class_codes = fitted, codes
+        self._name_teachers(teachers)
+        teacher_seconds = perf_counter() - start
         start = perf_counter()
+        try:
+            weighting = restore_weighting(stored["teacher_weighting"])
+        except (KeyError, TypeError, ValueError, RuntimeError):
+            return False
+        return self._restore(stored, student, weighting,
+                             {"teachers": teacher_seconds,
+                              "weighting": perf_counter() - start})
+
+    def _restore(self, stored, student, weighting, fit_times):
+        """Finish the fit with the student that the same fit stored in the memory and
+        the fitted teacher ``weighting``; ``fit_times`` holds the stages so far.
+        Returns whether it restored (False: the stored student does not fit)."""
+        start = perf_counter()
+        try:
+            missing = [name for name in self._STORED_ATTRIBUTES if name not in stored]
+            if missing:
+                raise KeyError(f"no {missing} stored")
+            self.student_ = restore_student(student, stored["student"], self.device_)
+        except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+            self._log(f"the stored student does not fit this model ({exc}); "
+                      "training it")
+            return False
         for name in self._STORED_ATTRIBUTES:
             setattr(self, name, stored[name])
-        self.teacher_weighting_ = TeacherWeighting(
-            self.config_["ensemble"], random_state=seed_weights).fit(X, proba, y)
-        self.teacher_weights_ = self.teacher_weighting_.mean_weights_
-        weighting_seconds = perf_counter() - start
-        start = perf_counter()
-        self.student_ = restore_student(student, stored["student"], self.device_)
+        self.teacher_weighting_ = weighting
+        self.teacher_weights_ = weighting.mean_weights_
         self.memory_run_id_ = stored["run_id"]
         self.restored_ = True
-        self.fit_times_ = {"teachers": teacher_seconds, "weighting": weighting_seconds,
-                           "student": perf_counter() - start}
+        self.fit_times_ = {**fit_times, "student": perf_counter() - start}
         self._account_sizes()
         self._log(f"restored the student of the same fit from the memory (run "
                   f"{self.memory_run_id_}): config {self.config_}")
-        return self
+        return True
 
     def _account_sizes(self):
         nodes = [count_tree_nodes(t) for t in self.teachers_]

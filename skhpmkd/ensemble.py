@@ -479,3 +479,42 @@ class TeacherWeighting(BaseEstimator):
                              f"(teacher_proba has {n_classes} classes); got values in "
                              f"[{y.min()}, {y.max()}].")
         return y
+
+
+#: Fitted attributes of a :class:`TeacherWeighting` besides its gate.
+_WEIGHTING_ATTRIBUTES = ("method_", "validation_nll_", "best_teacher_", "mean_weights_",
+                         "n_epochs_", "feature_mean_", "feature_scale_",
+                         "n_features_in_", "n_teachers_", "n_classes_")
+
+
+def weighting_snapshot(weighting):
+    """A fitted :class:`TeacherWeighting` as data: its parameters, fitted attributes
+    and gate weights (name to ndarray), for :func:`restore_weighting`."""
+    fitted = {name: getattr(weighting, name) for name in _WEIGHTING_ATTRIBUTES}
+    for name in ("best_teacher_", "n_epochs_", "n_features_in_", "n_teachers_",
+                 "n_classes_"):
+        fitted[name] = int(fitted[name])
+    gate = weighting.gate_
+    return {"params": weighting.get_params(), "fitted": fitted,
+            "gate": None if gate is None else {
+                name: tensor.detach().cpu().numpy()
+                for name, tensor in gate.state_dict().items()}}
+
+
+def restore_weighting(snapshot):
+    """The :class:`TeacherWeighting` of :func:`weighting_snapshot`'s ``snapshot``."""
+    weighting = TeacherWeighting(**snapshot["params"])
+    for name in _WEIGHTING_ATTRIBUTES:
+        setattr(weighting, name, snapshot["fitted"][name])
+    for name in ("mean_weights_", "feature_mean_", "feature_scale_"):
+        setattr(weighting, name, np.asarray(getattr(weighting, name)))
+    state = snapshot["gate"]
+    weighting.gate_ = None
+    if state is not None:
+        hidden_units, n_inputs = np.shape(state["hidden.weight"])
+        with torch.random.fork_rng(devices=[]):  # its initial weights are replaced
+            weighting.gate_ = TeacherGate(n_inputs, len(state["output.bias"]),
+                                          hidden_units)
+        weighting.gate_.load_state_dict({name: torch.from_numpy(np.array(array))
+                                         for name, array in state.items()})
+    return weighting

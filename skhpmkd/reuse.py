@@ -8,10 +8,14 @@ fit seeded otherwise is not repeatable, and is never restored. The parameters th
 only say where and how loudly a fit runs (:data:`NEUTRAL_PARAMS`) are left out. Only
 students of the default module and loss are stored (:func:`is_restorable`).
 
-Before a stored student is used, the teachers just fitted must give the out-of-fold
-outputs the stored fit had (their log-loss on the labels, per teacher, to a relative
-1e-4). A teacher whose behaviour changed while its parameters did not (a teacher
-class of the user's own, edited) therefore makes the fit train again.
+Before a stored student is used, the teachers just fitted must give the outputs the
+stored fit had (their log-loss on the labels, per teacher, to a relative 1e-4). A
+teacher whose behaviour changed while its parameters did not (a teacher class of the
+user's own, edited) therefore makes the fit train again. A restore fits the teachers
+on all rows only and compares their outputs on a fixed sample of the rows
+(:func:`fitted_signature`); the teacher weighting comes back from the memory, so no
+out-of-fold outputs are needed (with a ``teacher_cache``, whose cached stage holds
+them, the out-of-fold signature is compared instead).
 
 The stored student is JSON (weights as base64 text of their bytes, see
 :func:`skhpmkd.memory.encode_arrays`), never a pickle.
@@ -28,6 +32,7 @@ import numpy as np
 from .losses import DistillationLoss
 from .memory import decode_arrays, encode_arrays, package_versions
 from .student import has_default_module, student_snapshot
+from .teachers import predict_teacher_proba
 
 #: Parameters that do not change what a fit learns: where it runs in parallel, what it
 #: prints, and the caches themselves.
@@ -102,6 +107,25 @@ def teacher_signature(proba, y):
     return (-np.log(np.clip(picked, 1e-12, None))).mean(axis=0).tolist()
 
 
+#: Most rows :func:`fitted_signature` predicts.
+SIGNATURE_ROWS = 5000
+
+
+def fitted_signature(teachers, X, y, class_codes, n_classes, max_rows=SIGNATURE_ROWS):
+    """:func:`teacher_signature` of the fitted ``teachers``' own outputs on at most
+    ``max_rows`` evenly spaced rows of ``X`` (the same rows for the same data)."""
+    rows = np.unique(np.linspace(0, len(X) - 1, min(len(X), max_rows)).astype(int))
+    proba = predict_teacher_proba(teachers, X[rows], class_codes, n_classes)
+    return teacher_signature(proba, y[rows])
+
+
+def signatures_match(stored, signature):
+    """Whether a stored signature matches ``signature`` (to :data:`SIGNATURE_RTOL`)."""
+    stored = np.asarray(stored, dtype=float)
+    return stored.shape == (len(signature),) and bool(np.allclose(
+        stored, signature, rtol=SIGNATURE_RTOL, atol=0.0))
+
+
 def store_fit(memory, key, signature, student, attributes, run_id=None):
     """Store a fitted student and the fitted attributes that go with it.
 
@@ -114,33 +138,35 @@ def store_fit(memory, key, signature, student, attributes, run_id=None):
         Whether it was stored.
     """
     try:
-        payload = dict(attributes, teacher_signature=signature,
+        payload = dict(encode_arrays(attributes), teacher_signature=signature,
                        student=encode_arrays(student_snapshot(student)))
         return bool(memory.store_student(key, payload, run_id=run_id))
     except (TypeError, ValueError):
         return False
 
 
-def load_fit(memory, key, signature):
-    """The fit stored under ``key`` if its teachers' signature matches ``signature``.
+def load_fit(memory, key, signature=None, field="teacher_signature"):
+    """The fit stored under ``key``; with ``signature``, only if the stored ``field``
+    (``"teacher_signature"``: out-of-fold outputs; ``"fitted_signature"``: see
+    :func:`fitted_signature`) matches it.
 
     Returns
     -------
     dict or None
         The stored attributes, ``student`` (a snapshot for
-        :func:`skhpmkd.student.restore_student`) and ``run_id``; None when nothing
-        usable is stored.
+        :func:`skhpmkd.student.restore_student`), ``teacher_weighting`` (a snapshot
+        for :func:`skhpmkd.ensemble.restore_weighting`, where stored) and
+        ``run_id``; None when nothing usable is stored.
     """
     stored = memory.stored_student(key)
     if stored is None:
         return None
     payload = stored["payload"]
     try:
-        stored_signature = np.asarray(payload["teacher_signature"], dtype=float)
-        if stored_signature.shape != (len(signature),) or not np.allclose(
-                stored_signature, signature, rtol=SIGNATURE_RTOL, atol=0.0):
+        if signature is not None and not signatures_match(payload[field], signature):
             return None
         return dict(payload, student=decode_arrays(payload["student"]),
+                    teacher_weighting=decode_arrays(payload.get("teacher_weighting")),
                     run_id=stored["run_id"])
     except (KeyError, TypeError, ValueError):
         return None

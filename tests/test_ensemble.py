@@ -215,3 +215,28 @@ def test_significance_guard_needs_more_than_noise():
     clear = reference - 0.2 + rng.normal(0, 0.05, size=150)
     assert significantly_lower(clear, reference)
     assert not significantly_lower(reference, reference)
+
+
+@pytest.mark.parametrize("method", ["attention", "best", "mean"])
+def test_a_weighting_comes_back_from_its_snapshot_as_json(method):
+    """The memory stores a fitted weighting as JSON (arrays as text): it gives the
+    same weights on new rows, its gate included, and leaves torch's RNG alone."""
+    import json
+
+    from skhpmkd.ensemble import restore_weighting, weighting_snapshot
+    from skhpmkd.memory import decode_arrays, encode_arrays
+
+    X, proba, y = regional_teachers(600, seed=0)
+    fitted = TeacherWeighting(method, random_state=0).fit(X, proba, y)
+    text = json.dumps(encode_arrays(weighting_snapshot(fitted)))
+    rng_before = torch.random.get_rng_state()
+    restored = restore_weighting(decode_arrays(json.loads(text)))
+    assert torch.equal(torch.random.get_rng_state(), rng_before)
+    assert restored.method_ == fitted.method_ == method
+    assert (restored.gate_ is None) == (method != "attention")
+    X_new, proba_new, _ = regional_teachers(300, seed=1)
+    np.testing.assert_array_equal(restored.weights(X_new, proba_new),
+                                  fitted.weights(X_new, proba_new))
+    np.testing.assert_array_equal(restored.mean_weights_, fitted.mean_weights_)
+    assert restored.validation_nll_ == fitted.validation_nll_
+    assert restored.get_params() == fitted.get_params()

@@ -6,6 +6,7 @@ import sqlite3
 import numpy as np
 import pytest
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from conftest import TinyModule, fast_classifier
 from skhpmkd import HPMKDClassifier
@@ -161,4 +162,92 @@ def test_a_stored_student_that_does_not_fit_is_trained_again(data3, tmp_path,
     monkeypatch.setattr(skhpmkd.classifier, "restore_student", broken)
     second = fast_classifier(memory=str(tmp_path / "m.sqlite")).fit(X, y)
     assert second.restored_ is False
+    assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
+
+
+class CountingTeacher(ClassifierMixin, BaseEstimator):
+    """A logistic-regression teacher that counts its fits; ``shift`` (class-level)
+    changes what it predicts without changing its parameters."""
+
+    n_fits = 0
+    shift = 0.0
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, X, y):
+        from sklearn.linear_model import LogisticRegression
+        type(self).n_fits += 1
+        self.model_ = LogisticRegression(C=self.C).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        proba = self.model_.predict_proba(X) + type(self).shift
+        return proba / proba.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("ensemble", ["attention", "mean"])
+def test_a_restore_fits_the_teachers_on_all_rows_only(data3, tmp_path, ensemble):
+    """No fold fits and no weighting fit: the teachers once each, the weighting (the
+    gate's weights included) and the meta-features from the memory."""
+    from skhpmkd.ensemble import TeacherWeighting
+
+    X, y = data3
+    CountingTeacher.n_fits, CountingTeacher.shift = 0, 0.0
+
+    def make():
+        return fast_classifier(teachers=[("a", CountingTeacher()),
+                                         ("b", CountingTeacher(C=0.01))],
+                               ensemble=ensemble, memory=str(tmp_path / "m.sqlite"))
+
+    first = make().fit(X, y)
+    assert CountingTeacher.n_fits == 2 * (3 + 1)  # 3 folds and all rows, per teacher
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TeacherWeighting, "fit", lambda *a: pytest.fail("weighting fit"))
+        second = make().fit(X, y)
+    assert second.restored_ and CountingTeacher.n_fits == 2 * 4 + 2
+    assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
+    assert second.teacher_weighting_.method_ == first.teacher_weighting_.method_
+    np.testing.assert_array_equal(second.teacher_weights(X), first.teacher_weights(X))
+    assert second.meta_features_ == first.meta_features_
+
+
+def test_teachers_whose_outputs_changed_make_the_restore_train(data3, tmp_path):
+    X, y = data3
+    CountingTeacher.n_fits, CountingTeacher.shift = 0, 0.0
+    make = lambda: fast_classifier(teachers=[("a", CountingTeacher())],
+                                   memory=str(tmp_path / "m.sqlite"))
+    make().fit(X, y)
+    CountingTeacher.shift = 0.05
+    try:
+        second = make().fit(X, y)
+    finally:
+        CountingTeacher.shift = 0.0
+    # one fit on all rows for the check, then the whole teacher stage again
+    assert not second.restored_ and CountingTeacher.n_fits == 4 + 1 + 4
+
+
+def test_with_a_teacher_cache_the_restore_checks_the_cached_stage(data3, tmp_path):
+    X, y = data3
+    CountingTeacher.n_fits, CountingTeacher.shift = 0, 0.0
+    make = lambda: fast_classifier(teachers=[("a", CountingTeacher())],
+                                   memory=str(tmp_path / "m.sqlite"),
+                                   teacher_cache=str(tmp_path / "cache"))
+    first = make().fit(X, y)
+    second = make().fit(X, y)
+    assert second.restored_ and CountingTeacher.n_fits == 4  # all from the cache
+    assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
+
+
+def test_prefit_teachers_are_not_refitted_to_restore(data3, tmp_path):
+    X, y = data3
+    CountingTeacher.shift = 0.0
+    teacher = CountingTeacher().fit(X, y)
+    CountingTeacher.n_fits = 0
+    make = lambda: fast_classifier(teachers=[("a", teacher)], teacher_cv="prefit",
+                                   memory=str(tmp_path / "m.sqlite"))
+    first = make().fit(X, y)
+    second = make().fit(X, y)
+    assert second.restored_ and CountingTeacher.n_fits == 0
     assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
