@@ -57,7 +57,7 @@ def teacher_average(fitted_teachers, X_train, y_train):
 #: training the same network on different targets.
 PLAIN = {"ensemble": "mean", "temperature_schedule": "constant", "chain": "off",
          "augment": "off", "config": "default", "numeric_embedding": "ple",
-         "n_members": 1, "memory": None}
+         "n_members": 1, "search_warm_start": False, "memory": None}
 
 #: The manual grid of ``--grid``.
 GRID_TEMPERATURES = (1.0, 2.0, 4.0, 8.0)

@@ -53,6 +53,7 @@ from .reuse import (
     teacher_signature,
 )
 from .search import (
+    pretraining_rung,
     search_folds,
     short_rung_rows_cap,
     split_for_scoring,
@@ -244,6 +245,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         (32,000 training rows) "auto" cut the fit by a fifth at the same accuracy;
         on small data, where the last rung would repeat the rung before on the
         same rows, going on cost breast_cancer 0.9 pp (docs/benchmarks.md).
+        Unless False, a student trained without a search (a configuration from
+        the memory, ``config="default"`` or a dict) likewise goes on from a
+        short training on a sample of the rows where there are more labelled
+        rows than the search's second rung takes (30 epochs on 15,000 rows), so a
+        configuration reused from the memory trains the student the search
+        would have.
     min_compression : float or None, default=10.0
         Size budget of the default student: its hidden layers are halved (from the
         size chosen by :func:`skhpmkd.student.default_hidden_units`) until the pickled
@@ -946,6 +953,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                    for record in records]
         else:
             best, self.config_search_ = 0, []
+            first = self._pretrained_student(trainer, candidates[0])
         self.config_ = dict(candidates[best])
         _, target_units = trainer.plan(self.config_)
         assistants = (plan_chain(target_units, self.chain)
@@ -968,6 +976,21 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             net, steps = self._try_augmentation(trainer, net, steps, transfer_sets)
         self.n_members_ = max(1, _n_kept(self.members_))
         return net, steps, length
+
+    def _pretrained_student(self, trainer, config):
+        """``(net, valid_loss, seconds)``: the lone student of ``config`` (no search)
+        trained on all rows from a short training on a sample of them, where the
+        search's last rung would go on from one (``search_warm_start`` not False,
+        validation rows, more labelled rows than the sample:
+        :func:`skhpmkd.search.pretraining_rung`); None to train it from scratch."""
+        rung = pretraining_rung(trainer.n_labelled, trainer.template.max_epochs)
+        if self.search_warm_start is False or trainer.valid is None or rung is None:
+            return None
+        start = perf_counter()
+        epochs, rows = rung
+        short, _ = trainer(config, max_epochs=epochs, max_rows=rows)
+        net, valid_loss = trainer(config, init=short)
+        return net, valid_loss, perf_counter() - start
 
     def _average_members(self, trainer, config, net, step, chain_length,
                          max_members=None):

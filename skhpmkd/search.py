@@ -167,6 +167,16 @@ def warm_starts(warm_start, schedule, n_rows):
     return bool(warm_start)
 
 
+def pretraining_rung(n_rows, max_epochs, eta=ETA, min_epochs=MIN_RUNG_EPOCHS,
+                     min_rows=MIN_RUNG_ROWS):
+    """``(epochs, rows)`` of the short training that a lone training (no search) on
+    ``n_rows`` labelled rows goes on from, as the search's last rung goes on from its
+    second rung: that rung's epochs and rows; None where it would train on all rows
+    or as long as the training itself."""
+    epochs, rows = min_epochs * eta, min_rows * eta
+    return (epochs, rows) if n_rows > rows and epochs < max_epochs else None
+
+
 def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
                        row_losses=None, final_train=None, warm_start=False,
                        n_jobs=None, eta=ETA, min_epochs=MIN_RUNG_EPOCHS,

@@ -195,16 +195,17 @@ def test_shipped_valid_loss_is_the_average_of_kept_members_else_the_chosen_chain
 
 def test_baselines_use_no_hpmkd_component():
     from benchmarks.models import (
-        CHOSEN_COMPONENTS, FIXED_COMPONENTS, MANAGER_COMPONENTS, PLAIN, make_students)
+        CHOSEN_COMPONENTS, FIXED_COMPONENTS, MANAGER_COMPONENTS, PLAIN,
+        SEARCH_COMPONENTS, make_students)
 
     students = make_students([], average=None, seed=0)
     for name in ("mlp", "kd"):
         params = students[name][0].get_params()
         assert all(params[key] == value for key, value in PLAIN.items()), name
     # every component that PLAIN switches off has its own ablation row (the memory is
-    # measured by --speed)
+    # measured by --speed; the search's settings with --ablate)
     components = {param for table in (CHOSEN_COMPONENTS, FIXED_COMPONENTS,
-                                      MANAGER_COMPONENTS)
+                                      MANAGER_COMPONENTS, SEARCH_COMPONENTS)
                   for param, _, _ in table.values()}
     assert set(PLAIN) - {"memory"} <= components | {"alpha"}
     assert {"hpmkd -config", "hpmkd -search"} <= set(students)

@@ -1099,6 +1099,32 @@ def test_the_search_can_warm_start_its_last_rung(data3):
             < cold.student_.history[0, "valid_loss"])
 
 
+def test_a_lone_student_goes_on_from_a_short_training_on_large_data(data3, monkeypatch):
+    """Without a search, a student on more rows than the search's second rung takes
+    first trains briefly on a sample of them (here 60 rows for 5 epochs, as if the
+    data were large), then on all rows from that network."""
+    from skhpmkd import classifier
+
+    X, y = data3
+    monkeypatch.setattr(classifier, "pretraining_rung", lambda n_rows, epochs: (5, 60))
+    calls = []
+    real_call = classifier.StudentTrainer.__call__
+
+    def spy(self, config, *args, **kwargs):
+        calls.append((kwargs.get("max_rows"), kwargs.get("max_epochs"),
+                      kwargs.get("init") is not None))
+        return real_call(self, config, *args, **kwargs)
+
+    monkeypatch.setattr(classifier.StudentTrainer, "__call__", spy)
+    warm = fast_classifier().fit(X, y)
+    assert calls == [(60, 5, False), (None, None, True)]
+    calls.clear()
+    cold = fast_classifier(search_warm_start=False).fit(X, y)
+    assert calls == [(None, None, False)]
+    assert (warm.student_.history[0, "valid_loss"]
+            < cold.student_.history[0, "valid_loss"])
+
+
 @pytest.mark.parametrize("scoring, stop_rows, ranking_rows", [
     ("shared", [12, 12, 12, 12], [12] * 3), ("split", [6, 6, 6, 12], [6] * 6)])
 def test_split_scoring_ranks_on_rows_early_stopping_did_not_watch(

@@ -6,8 +6,10 @@ import pytest
 from skhpmkd.classifier import HPMKDClassifier
 from skhpmkd.search import (
     ETA,
+    MIN_RUNG_EPOCHS,
     MIN_RUNG_ROWS,
     rung_schedule,
+    pretraining_rung,
     short_rung_rows_cap,
     successive_halving,
     warm_starts,
@@ -283,3 +285,9 @@ def test_auto_warm_starts_only_where_the_rung_before_trained_on_a_sample():
     assert warm_starts(True, uncapped, 800) and not warm_starts(False, capped, 40000)
     assert not warm_starts(True, rung_schedule(1, 200, 40000), 40000)  # one rung
     assert not warm_starts("auto", rung_schedule(6, 200), None)  # rows unknown
+
+
+def test_a_lone_training_pretrains_on_the_second_rungs_sample_of_large_data():
+    assert pretraining_rung(40000, 200) == (MIN_RUNG_EPOCHS * ETA, MIN_RUNG_ROWS * ETA)
+    assert pretraining_rung(MIN_RUNG_ROWS * ETA, 200) is None  # it would see every row
+    assert pretraining_rung(40000, MIN_RUNG_EPOCHS * ETA) is None  # as long as the whole
