@@ -120,8 +120,12 @@ def fitted_signature(teachers, X, y, class_codes, n_classes, max_rows=SIGNATURE_
 
 
 def signatures_match(stored, signature):
-    """Whether a stored signature matches ``signature`` (to :data:`SIGNATURE_RTOL`)."""
-    stored = np.asarray(stored, dtype=float)
+    """Whether a stored signature matches ``signature`` (to :data:`SIGNATURE_RTOL`);
+    False for one that is not a list of numbers."""
+    try:
+        stored = np.asarray(stored, dtype=float)
+    except (TypeError, ValueError):
+        return False
     return stored.shape == (len(signature),) and bool(np.allclose(
         stored, signature, rtol=SIGNATURE_RTOL, atol=0.0))
 
@@ -145,10 +149,10 @@ def store_fit(memory, key, signature, student, attributes, run_id=None):
         return False
 
 
-def load_fit(memory, key, signature=None, field="teacher_signature"):
-    """The fit stored under ``key``; with ``signature``, only if the stored ``field``
-    (``"teacher_signature"``: out-of-fold outputs; ``"fitted_signature"``: see
-    :func:`fitted_signature`) matches it.
+def load_fit(memory, key, signature=None):
+    """The fit stored under ``key``; with ``signature``, only if its teachers'
+    out-of-fold signature matches it (:func:`teacher_signature`; the restore
+    without folds checks ``fitted_signature`` itself, once it has fitted them).
 
     Returns
     -------
@@ -163,7 +167,8 @@ def load_fit(memory, key, signature=None, field="teacher_signature"):
         return None
     payload = stored["payload"]
     try:
-        if signature is not None and not signatures_match(payload[field], signature):
+        if signature is not None and not signatures_match(
+                payload["teacher_signature"], signature):
             return None
         return dict(payload, student=decode_arrays(payload["student"]),
                     teacher_weighting=decode_arrays(payload.get("teacher_weighting")),

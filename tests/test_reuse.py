@@ -11,7 +11,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from conftest import TinyModule, fast_classifier
 from skhpmkd import HPMKDClassifier
 from skhpmkd.memory import OptimizationMemory
-from skhpmkd.reuse import fit_key, load_fit, store_fit, teacher_signature
+from skhpmkd.reuse import (
+    fit_key,
+    load_fit,
+    signatures_match,
+    store_fit,
+    teacher_signature,
+)
 
 
 def fit_twice(X, y, path, **second_params):
@@ -101,6 +107,8 @@ def test_teachers_that_changed_behaviour_make_the_fit_train(data3, tmp_path):
     assert load_fit(memory, key, stored) is not None
     assert load_fit(memory, key, np.asarray(stored) * (1 + 1e-3)) is None
     assert load_fit(memory, key, stored[:1]) is None
+    assert not signatures_match(["not", "numbers"], stored)
+    assert not signatures_match(None, stored)
 
 
 def _fingerprint(X, y):
