@@ -668,18 +668,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                             teacher_nbytes=self.teacher_nbytes_)
         signature = teacher_signature(proba, y_encoded)
         stored = load_fit(memory, key, signature) if key is not None else None
-        if stored is not None:
-            start = perf_counter()
-            try:
-                weighting = TeacherWeighting(
-                    stored["config_"]["ensemble"], random_state=seed_weights).fit(
-                    X[weighting_rows], proba[weighting_rows], y_encoded[weighting_rows])
-            except (KeyError, TypeError, ValueError):  # not a fit of this code's
-                weighting = None
-            if weighting is not None and self._restore(
-                    stored, student, weighting,
-                    {"teachers": teacher_seconds, "weighting": perf_counter() - start}):
-                return self
+        if stored is not None and self._restore(stored, student, teacher_seconds):
+            return self
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None,
             planned_student(student, X, train, len(self.classes_),
@@ -1137,11 +1127,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     def _restore_on_all_rows(self, memory, key, teachers, student, X, y, seeds, start):
         """Restore the fit stored under ``key`` with the teachers fitted on all rows
-        only (no folds): where its teachers' outputs (:func:`fitted_signature`) match
-        and it holds its teacher weighting. Returns whether it restored."""
+        only (no folds), where their outputs match the stored ones
+        (:func:`fitted_signature`). Returns whether it restored."""
         stored = load_fit(memory, key)
-        if stored is None or stored["teacher_weighting"] is None or (
-                "fitted_signature" not in stored):
+        if stored is None or "fitted_signature" not in stored:
             return False
         self._log(f"fitting {len(teachers)} teachers on all rows to restore a stored fit")
         fitted, _, codes, _ = fit_teachers(
@@ -1154,25 +1143,20 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return False
         self.teachers_, self._teacher_class_codes = fitted, codes
         self._name_teachers(teachers)
-        teacher_seconds = perf_counter() - start
-        start = perf_counter()
-        try:
-            weighting = restore_weighting(stored["teacher_weighting"])
-        except (KeyError, TypeError, ValueError, RuntimeError):
-            return False
-        return self._restore(stored, student, weighting,
-                             {"teachers": teacher_seconds,
-                              "weighting": perf_counter() - start})
+        return self._restore(stored, student, perf_counter() - start)
 
-    def _restore(self, stored, student, weighting, fit_times):
-        """Finish the fit with the student that the same fit stored in the memory and
-        the fitted teacher ``weighting``; ``fit_times`` holds the stages so far.
-        Returns whether it restored (False: the stored student does not fit)."""
+    def _restore(self, stored, student, teacher_seconds):
+        """Finish the fit with the student and teacher weighting that the same fit
+        stored in the memory. Returns whether it restored (False: what is stored
+        does not fit this model)."""
         start = perf_counter()
         try:
             missing = [name for name in self._STORED_ATTRIBUTES if name not in stored]
             if missing:
                 raise KeyError(f"no {missing} stored")
+            weighting = restore_weighting(stored["teacher_weighting"])
+            weighting_seconds = perf_counter() - start
+            start = perf_counter()
             self.student_ = restore_student(student, stored["student"], self.device_)
         except (RuntimeError, ValueError, TypeError, KeyError) as exc:
             self._log(f"the stored student does not fit this model ({exc}); "
@@ -1184,7 +1168,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.teacher_weights_ = weighting.mean_weights_
         self.memory_run_id_ = stored["run_id"]
         self.restored_ = True
-        self.fit_times_ = {**fit_times, "student": perf_counter() - start}
+        self.fit_times_ = {"teachers": teacher_seconds, "weighting": weighting_seconds,
+                           "student": perf_counter() - start}
         self._account_sizes()
         self._log(f"restored the student of the same fit from the memory (run "
                   f"{self.memory_run_id_}): config {self.config_}")

@@ -237,8 +237,8 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         rung_train = final_train if last and final_train is not None else train
         n_threads = threads_per_task(n_jobs, len(alive))
         warm = last and warm_starts(warm_start, schedule, n_rows)
-        inits = {i: nets[i] if warm and i in nets and not isinstance(nets[i], tuple)
-                 else None for i in alive}
+        inits = {i: nets[i] if warm and not isinstance(nets[i], tuple) else None
+                 for i in alive}
         tasks = [Task(_train_capped, (rung_train, candidates[i], epochs, rows, n_threads,
                                       inits[i]),
                       cost=epochs * (rows or 1) * (cost(candidates[i]) if cost else 1.0),
