@@ -356,7 +356,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     device : str, default="auto"
         Torch device for the student: "auto" (CUDA when available), "cpu", "cuda",
         "cuda:1", ... A model fitted on CUDA unpickles on a CPU-only machine.
-    teacher_cache : str, joblib.Memory or None, default=None
+    teacher_cache : str, path, joblib.Memory or None, default=None
         Cache of the teacher stage (fitted teachers and their out-of-fold outputs),
         keyed on the data, the teachers' parameters, ``teacher_cv`` and the seed: a
         path or ``joblib.Memory``. With it, a ``GridSearchCV`` over student or
@@ -520,7 +520,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "early_stopping_on": [StrOptions(set(STOPPING_MONITORS))],
         "device": [str],
-        "teacher_cache": [None, str, HasMethods(["cache"])],
+        "teacher_cache": [None, str, os.PathLike, HasMethods(["cache"])],
         "memory": [None, "boolean", str, os.PathLike, HasMethods(["record"])],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -649,7 +649,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 memory, key, teachers, student, X, y_encoded, seeds, start):
             return self
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
-        cached_fit_teachers = check_memory(self.teacher_cache).cache(
+        cache = self.teacher_cache
+        cached_fit_teachers = check_memory(
+            os.fspath(cache) if isinstance(cache, os.PathLike) else cache).cache(
             fit_teachers, ignore=["n_jobs", "past_seconds"])
         self.teachers_, proba, self._teacher_class_codes, task_seconds = (
             cached_fit_teachers(

@@ -2,6 +2,7 @@
 
 import pickle
 import warnings
+from pathlib import Path
 from unittest.mock import patch
 
 import joblib
@@ -668,11 +669,12 @@ def test_corrupt_memory_warns_and_fit_goes_on(data3, tmp_path):
     assert list(tmp_path.glob("broken.sqlite.corrupt-*"))
 
 
-def test_teacher_cache_skips_refitting_teachers(data3, tmp_path):
+@pytest.mark.parametrize("as_location", [str, Path])
+def test_teacher_cache_skips_refitting_teachers(data3, tmp_path, as_location):
     X, y = data3
     CountingTeacher.n_fits = 0
     make = lambda **p: fast_classifier(teachers=[("count", CountingTeacher())],
-                                       teacher_cache=str(tmp_path), **p)
+                                       teacher_cache=as_location(tmp_path), **p)
     first = make(temperature=2.0).fit(X, y)
     fits = CountingTeacher.n_fits
     assert fits == 4  # 3 folds + the final fit
