@@ -102,3 +102,26 @@ def test_a_fit_runs_on_a_local_dask_cluster(data3):
     assert stream.data  # the teacher fits ran as dask tasks (joblib batches them)
     local = fast_classifier(n_jobs=2, memory=None).fit(X, y)
     np.testing.assert_allclose(clf.predict_proba(X), local.predict_proba(X), atol=1e-6)
+
+
+def test_hist_gradient_boosting_loads_before_torch():
+    """torch puts its OpenMP runtime in the global symbol scope: scikit-learn's
+    HistGradientBoosting extensions loaded after it run their histograms there while
+    its losses (loaded earlier, e.g. by sklearn.neighbors) stay on scikit-learn's own
+    runtime, and the two pools of spinning threads slowed it 3-5x. Importing skhpmkd
+    must load them first, also after user code loaded scikit-learn's runtime (a fresh
+    process: imports happen once)."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import sklearn.neighbors  # loads scikit-learn's OpenMP runtime, as user code may
+import skhpmkd
+names = list(sys.modules)
+print(names.index("sklearn.ensemble._hist_gradient_boosting.histogram")
+      < names.index("torch"))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert result.stdout.split() == ["True"]
