@@ -10,7 +10,7 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "quickstart.ipynb"
 
 def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     """Every code cell, in order, in one namespace (as a kernel would run them); about
-    half a minute on 2 cores, the suite's longest test."""
+    a minute on 2 cores, the suite's longest test."""
     monkeypatch.chdir(tmp_path)
     cells = json.loads(NOTEBOOK.read_text())["cells"]
     namespace = {"__name__": "__main__"}
