@@ -645,8 +645,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         past_runs = memory.runs(fingerprint) if memory is not None else []
         key = (fit_key(self.get_params(deep=False), fingerprint, self.device_)
                if memory is not None and is_restorable(student) else None)
-        if key is not None and self.teacher_cache is None and self._restore_on_all_rows(
-                memory, key, teachers, student, X, y_encoded, seeds, start):
+        # one read of what the same fit stored: restored without the teachers' folds
+        # here, or after the teacher stage below if their out-of-fold outputs match
+        stored = load_fit(memory, key) if key is not None else None
+        if stored is not None and self.teacher_cache is None and (
+                self._restore_on_all_rows(stored, teachers, student, X, y_encoded,
+                                          seeds, start)):
             return self
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
         cache = self.teacher_cache
@@ -669,8 +673,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.meta_features_ = meta_features(X, y_encoded, proba,
                                             teacher_nbytes=self.teacher_nbytes_)
         signature = teacher_signature(proba, y_encoded)
-        stored = load_fit(memory, key, signature) if key is not None else None
-        if stored is not None and self._restore(stored, student, teacher_seconds):
+        if stored is not None and signatures_match(
+                stored.get("teacher_signature"), signature) and self._restore(
+                    stored, student, teacher_seconds):
             return self
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None,
@@ -1127,12 +1132,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                         in zip(teachers, self.teachers_)})
         self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
 
-    def _restore_on_all_rows(self, memory, key, teachers, student, X, y, seeds, start):
-        """Restore the fit stored under ``key`` with the teachers fitted on all rows
-        only (no folds), where their outputs match the stored ones
+    def _restore_on_all_rows(self, stored, teachers, student, X, y, seeds, start):
+        """Restore the ``stored`` fit (:func:`load_fit`) with the teachers fitted on
+        all rows only (no folds), where their outputs match the stored ones
         (:func:`fitted_signature`). Returns whether it restored."""
-        stored = load_fit(memory, key)
-        if stored is None or "fitted_signature" not in stored:
+        if "fitted_signature" not in stored:
             return False
         self._log(f"fitting {len(teachers)} teachers on all rows to restore a stored fit")
         fitted, _, codes, _ = fit_teachers(
