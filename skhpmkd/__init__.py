@@ -9,9 +9,11 @@
 import sklearn.ensemble  # noqa: F401, I001
 
 from .classifier import HPMKDClassifier
+from .report import DistillationReport, TeacherWeightsDisplay, TrainingHistoryDisplay
 from .student import DistillationNet, MLPModule, make_student
 
 __version__ = "0.1.0"
 
 __all__ = ["HPMKDClassifier", "DistillationNet", "MLPModule", "make_student",
+           "DistillationReport", "TeacherWeightsDisplay", "TrainingHistoryDisplay",
            "__version__"]

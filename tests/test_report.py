@@ -1,0 +1,170 @@
+"""Tests for skhpmkd.report: the distillation report and the plot Displays."""
+
+import sys
+
+import numpy as np
+import pytest
+from conftest import fast_classifier
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skhpmkd import (
+    DistillationReport,
+    HPMKDClassifier,
+    TeacherWeightsDisplay,
+    TrainingHistoryDisplay,
+)
+from skhpmkd.sizes import pickled_nbytes
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A fast classifier fitted on 90 rows of a 3-class problem with string labels,
+    and its 60 held-out rows."""
+    X, y = make_classification(n_samples=150, n_features=6, n_informative=4,
+                               n_redundant=0, n_classes=3, class_sep=2.0,
+                               random_state=0)
+    y = np.array(["ant", "bee", "cat"])[y]
+    clf = fast_classifier(ensemble="attention", memory=None).fit(X[:90], y[:90])
+    return clf, X[90:], y[90:]
+
+
+@pytest.fixture
+def pyplot():
+    """matplotlib's pyplot on the Agg backend; figures closed afterwards."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_report_measures_each_teacher_and_the_student(fitted):
+    clf, X, y = fitted
+    report = DistillationReport.from_estimator(clf, X, y, n_repeats=1)
+    assert [row["model"] for row in report.models] == ["tree", "lr", "student"]
+    assert [row["role"] for row in report.models] == ["teacher", "teacher", "student"]
+    for name, teacher in clf.named_teachers_.items():
+        row = next(row for row in report.models if row["model"] == name)
+        predicted = clf.classes_[teacher.predict(X)]
+        assert row["accuracy"] == pytest.approx(accuracy_score(y, predicted))
+        assert row["nbytes"] == pickled_nbytes(teacher)
+        assert row["predict_seconds"] > 0
+    assert report.student["accuracy"] == pytest.approx(accuracy_score(y, clf.predict(X)))
+    assert report.student["log_loss"] == pytest.approx(
+        log_loss(y, clf.predict_proba(X), labels=clf.classes_), rel=1e-5)
+    assert report.student["nbytes"] == clf.student_nbytes_
+
+
+def test_report_summary_against_the_best_teacher(fitted):
+    clf, X, y = fitted
+    report = DistillationReport.from_estimator(clf, X, y, n_repeats=1)
+    accuracies = {row["model"]: row["accuracy"] for row in report.teachers}
+    best = max(accuracies, key=accuracies.get)
+    assert report.best_teacher["model"] == best
+    assert report.retention == pytest.approx(report.student["accuracy"]
+                                             / accuracies[best])
+    best_labels = clf.named_teachers_[best].predict(X)
+    agreement = np.mean(clf.classes_[best_labels] == clf.predict(X))
+    assert report.agreement == pytest.approx(agreement)
+    teacher_bytes = sum(pickled_nbytes(t) for t in clf.teachers_)
+    assert report.compression_ratio == pytest.approx(teacher_bytes
+                                                     / clf.student_nbytes_)
+    assert report.n_samples == len(X)
+
+
+def test_report_text_and_frame(fitted):
+    clf, X, y = fitted
+    report = DistillationReport.from_estimator(clf, X, y, n_repeats=1)
+    text = str(report)
+    assert len(text.splitlines()) == len(report.models) + 2
+    assert "retention" in text and "tree" in text and "student" in text
+    assert repr(report).startswith("DistillationReport(retention=")
+    pytest.importorskip("pandas")
+    frame = report.to_frame()
+    assert list(frame["model"]) == ["tree", "lr", "student"]
+    assert list(frame.columns) == ["model", "role", "accuracy", "log_loss", "nbytes",
+                                   "predict_seconds"]
+
+
+def test_report_rejects_bad_input(fitted):
+    clf, X, y = fitted
+    with pytest.raises(ValueError, match="not fitted on"):
+        DistillationReport.from_estimator(clf, X, np.where(y == "ant", "dog", y))
+    with pytest.raises(ValueError, match="rows but y has"):
+        DistillationReport.from_estimator(clf, X, y[:-1])
+    with pytest.raises(ValueError, match="n_repeats"):
+        DistillationReport.from_estimator(clf, X, y, n_repeats=0)
+    with pytest.raises(ValueError, match="features"):
+        DistillationReport.from_estimator(clf, X[:, :4], y)
+    with pytest.raises(NotFittedError):
+        DistillationReport.from_estimator(HPMKDClassifier(), X, y)
+
+
+def test_report_on_a_pipeline_transforms_X(fitted):
+    clf, X, y = fitted
+    halve = FunctionTransformer(lambda X: X / 2).fit(X)
+    pipe = make_pipeline(halve, clf)  # clf was fitted on rows as they come out ...
+    report = DistillationReport.from_estimator(pipe, 2 * X, y, n_repeats=1)
+    # ... so on 2 * X the pipeline's report is the classifier's on X
+    assert report.student["accuracy"] == pytest.approx(clf.score(X, y))
+    weights = TeacherWeightsDisplay.from_estimator(pipe, 2 * X).weights
+    np.testing.assert_allclose(weights, clf.teacher_weights(X))
+    with pytest.raises(TypeError, match="HPMKDClassifier"):
+        DistillationReport.from_estimator(LogisticRegression().fit(X, y), X, y)
+
+
+def test_report_plot_draws_one_point_per_model(fitted, pyplot):
+    clf, X, y = fitted
+    report = DistillationReport.from_estimator(clf, X, y, n_repeats=1).plot()
+    assert len(report.ax_.collections) == len(report.models)
+    assert report.ax_.get_xscale() == "log"
+    assert report.figure_ is report.ax_.figure
+    _, ax = pyplot.subplots()
+    assert report.plot(ax=ax).ax_ is ax
+
+
+def test_plots_need_matplotlib(fitted, monkeypatch):
+    clf, X, y = fitted
+    report = DistillationReport.from_estimator(clf, X, y, n_repeats=1)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"skhpmkd\[plot\]"):
+        report.plot()
+
+
+def test_training_history_display(fitted, pyplot):
+    clf, _, _ = fitted
+    display = TrainingHistoryDisplay.from_estimator(clf)
+    history = clf.student_.history
+    np.testing.assert_allclose(display.train_loss, history[:, "train_loss"])
+    np.testing.assert_allclose(display.valid_loss, history[:, "valid_loss"])
+    np.testing.assert_allclose(display.temperature, history[:, "temperature"])
+    display.plot()
+    assert len(display.ax_.get_lines()) == 3  # two losses, the lowest-loss epoch
+    assert len(display.ax_temperature_.get_lines()) == 1
+    np.testing.assert_array_equal(display.ax_.get_lines()[0].get_xdata(),
+                                  np.arange(1, len(history) + 1))
+
+
+def test_training_history_display_without_validation_or_temperature(pyplot):
+    display = TrainingHistoryDisplay([1.0, 0.5, 0.4]).plot()
+    assert display.ax_temperature_ is None
+    assert len(display.ax_.get_lines()) == 1
+
+
+def test_teacher_weights_display(fitted, pyplot):
+    clf, X, _ = fitted
+    display = TeacherWeightsDisplay.from_estimator(clf, X)
+    assert display.weights.shape == (len(X), 2)
+    np.testing.assert_allclose(display.weights.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(display.weights, clf.teacher_weights(X))
+    display.plot()
+    labels = [tick.get_text() for tick in display.ax_.get_xticklabels()]
+    assert labels == ["tree", "lr"]
+    with pytest.raises(ValueError, match="one column per teacher"):
+        TeacherWeightsDisplay(display.weights, ["tree"])
