@@ -20,7 +20,10 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from .sizes import pickled_nbytes
 from .teachers import predict_teacher_proba
 
-REPORT_COLUMNS = ("model", "role", "accuracy", "log_loss", "nbytes", "predict_seconds")
+REPORT_COLUMNS = ("model", "role", "accuracy", "log_loss", "nbytes", "predict_seconds",
+                  "row_seconds")
+#: One-row prediction times are the fastest of this many calls per ``n_repeats``.
+ONE_ROW_REPEATS = 10
 
 
 def _best_of(n_repeats, predict):
@@ -32,6 +35,22 @@ def _best_of(n_repeats, predict):
         result = predict()
         seconds.append(time.perf_counter() - start)
     return result, min(seconds)
+
+
+def _scores(proba, codes):
+    """Accuracy and log-loss of the class probabilities ``proba`` on the encoded
+    labels ``codes``."""
+    proba = proba / proba.sum(axis=1, keepdims=True, dtype=np.float64)
+    return {"accuracy": float(np.mean(np.argmax(proba, axis=1) == codes)),
+            "log_loss": float(log_loss(codes, proba, labels=np.arange(proba.shape[1])))}
+
+
+def _teacher_average(teachers, proba, codes):
+    """The row of the teachers' plain average (probabilities ``proba``): their summed
+    sizes and prediction times."""
+    return {"model": "teacher average", "role": "ensemble", **_scores(proba, codes),
+            **{key: sum(teacher[key] for teacher in teachers)
+               for key in ("nbytes", "predict_seconds", "row_seconds")}}
 
 
 def _label_codes(estimator, y, n_samples):
@@ -90,9 +109,12 @@ class DistillationReport:
     Parameters
     ----------
     models : list of dict
-        One row per teacher, then the student: ``model`` (name), ``role``
-        ("teacher" or "student"), ``accuracy``, ``log_loss``, ``nbytes`` (pickled
-        size) and ``predict_seconds`` (``predict_proba`` on the report's rows).
+        One row per teacher, then (with two or more teachers) their plain average,
+        then the student: ``model`` (name), ``role`` ("teacher", "ensemble" or
+        "student"), ``accuracy``, ``log_loss``, ``nbytes`` (pickled size),
+        ``predict_seconds`` (``predict_proba`` on the report's rows) and
+        ``row_seconds`` (on one row); the average's sizes and times are the
+        teachers' summed.
     agreement : float
         Share of rows where the student predicts the best teacher's label.
     n_samples : int
@@ -108,8 +130,9 @@ class DistillationReport:
         ``student accuracy / best teacher accuracy``.
     compression_ratio : float
         All teachers' pickled bytes over the student's.
-    speedup : float
-        All teachers' prediction time over the student's.
+    speedup, row_speedup : float
+        All teachers' prediction time over the student's, on the report's rows and
+        on one row.
     ax_, figure_ : matplotlib Axes and Figure
         Where :meth:`plot` drew (set by it).
 
@@ -143,8 +166,8 @@ class DistillationReport:
         y : array-like of shape (n_samples,)
             Their labels, among ``estimator.classes_``.
         n_repeats : int, default=3
-            Prediction times are the fastest of this many calls, in this process's
-            threads.
+            Prediction times are the fastest of this many calls on all rows (of ten
+            times as many on one row), in this process's threads.
 
         Returns
         -------
@@ -153,30 +176,35 @@ class DistillationReport:
         if int(n_repeats) < 1:
             raise ValueError(f"n_repeats must be at least 1, got {n_repeats}.")
         estimator, X = _fitted_distiller(estimator, X)
-        X_teachers = estimator._validated_X(X)
-        codes = _label_codes(estimator, y, len(X_teachers))
+        X = estimator._validated_X(X)
+        codes = _label_codes(estimator, y, len(X))
         n_classes = len(estimator.classes_)
-        labels = np.arange(n_classes)
 
-        def row(name, role, proba, nbytes, seconds):
-            proba = proba / proba.sum(axis=1, keepdims=True, dtype=np.float64)
-            return {"model": name, "role": role,
-                    "accuracy": float(np.mean(np.argmax(proba, axis=1) == codes)),
-                    "log_loss": float(log_loss(codes, proba, labels=labels)),
-                    "nbytes": int(nbytes), "predict_seconds": float(seconds)}
+        def measured(name, role, predict, nbytes):
+            proba, seconds = _best_of(n_repeats, lambda: predict(X))
+            _, row_seconds = _best_of(ONE_ROW_REPEATS * n_repeats,
+                                      lambda: predict(X[:1]))
+            return proba, {"model": name, "role": role, **_scores(proba, codes),
+                           "nbytes": int(nbytes), "predict_seconds": float(seconds),
+                           "row_seconds": float(row_seconds)}
 
-        models, teacher_predictions = [], []
+        teacher_probas, models = [], []
         for (name, teacher), class_codes in zip(estimator.named_teachers_.items(),
                                                 estimator._teacher_class_codes):
-            proba, seconds = _best_of(n_repeats, lambda: predict_teacher_proba(
-                [teacher], X_teachers, [class_codes], n_classes)[:, 0])
-            models.append(row(name, "teacher", proba, pickled_nbytes(teacher), seconds))
-            teacher_predictions.append(np.argmax(proba, axis=1))
-        proba, seconds = _best_of(n_repeats, lambda: estimator.predict_proba(X))
-        models.append(row("student", "student", proba, estimator.student_nbytes_,
-                          seconds))
-        best = int(np.argmax([model["accuracy"] for model in models[:-1]]))
-        agreement = np.mean(np.argmax(proba, axis=1) == teacher_predictions[best])
+            proba, model = measured(name, "teacher", lambda rows: predict_teacher_proba(
+                [teacher], rows, [class_codes], n_classes)[:, 0], pickled_nbytes(teacher))
+            teacher_probas.append(proba)
+            models.append(model)
+        if len(models) > 1:
+            models.append(_teacher_average(models, np.mean(teacher_probas, axis=0),
+                                           codes))
+        proba, model = measured("student", "student", estimator.predict_proba,
+                                estimator.student_nbytes_)
+        models.append(model)
+        best = int(np.argmax([model["accuracy"] for model in models
+                              if model["role"] == "teacher"]))
+        agreement = np.mean(np.argmax(proba, axis=1)
+                            == np.argmax(teacher_probas[best], axis=1))
         return cls(models, agreement=agreement, n_samples=len(codes))
 
     @property
@@ -199,16 +227,24 @@ class DistillationReport:
         """Student accuracy over the best teacher's."""
         return self.student["accuracy"] / self.best_teacher["accuracy"]
 
+    def _all_teachers_over_student(self, key):
+        return (sum(model[key] for model in self.teachers)
+                / max(self.student[key], 1e-12))
+
     @property
     def compression_ratio(self):
         """All teachers' pickled bytes over the student's."""
-        return sum(model["nbytes"] for model in self.teachers) / self.student["nbytes"]
+        return self._all_teachers_over_student("nbytes")
 
     @property
     def speedup(self):
-        """All teachers' prediction time over the student's."""
-        return (sum(model["predict_seconds"] for model in self.teachers)
-                / max(self.student["predict_seconds"], 1e-9))
+        """All teachers' prediction time on the report's rows over the student's."""
+        return self._all_teachers_over_student("predict_seconds")
+
+    @property
+    def row_speedup(self):
+        """All teachers' prediction time on one row over the student's."""
+        return self._all_teachers_over_student("row_seconds")
 
     def to_frame(self):
         """The table as a pandas DataFrame, one row per model.
@@ -222,19 +258,21 @@ class DistillationReport:
 
     def __str__(self):
         width = max(len("model"), *(len(model["model"]) for model in self.models))
-        lines = [f"{'model':<{width}}  role     accuracy  log-loss  size (KiB)"
-                 f"  predict (ms / 1k rows)"]
+        lines = [f"{'model':<{width}}  role      accuracy  log-loss  size (KiB)"
+                 f"  ms (all rows)  ms (1 row)"]
         for model in self.models:
-            per_thousand_ms = 1e6 * model["predict_seconds"] / self.n_samples
-            lines.append(f"{model['model']:<{width}}  {model['role']:<7}  "
+            lines.append(f"{model['model']:<{width}}  {model['role']:<8}  "
                          f"{model['accuracy']:8.4f}  {model['log_loss']:8.4f}  "
-                         f"{model['nbytes'] / 1024:10.1f}  {per_thousand_ms:22.2f}")
+                         f"{model['nbytes'] / 1024:10.1f}  "
+                         f"{1000 * model['predict_seconds']:13.2f}  "
+                         f"{1000 * model['row_seconds']:10.3f}")
         lines.append(
             f"student against the best teacher ({self.best_teacher['model']}) on "
             f"{self.n_samples} rows: retention {100 * self.retention:.1f}%, "
-            f"agreement {100 * self.agreement:.1f}%, "
-            f"{self.compression_ratio:.1f}x smaller, {self.speedup:.1f}x faster to "
-            f"predict than all teachers")
+            f"agreement {100 * self.agreement:.1f}%")
+        lines.append(
+            f"student against all teachers: {self.compression_ratio:.1f}x smaller, "
+            f"{self.speedup:.1f}x faster on all rows, {self.row_speedup:.1f}x on one row")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -244,7 +282,8 @@ class DistillationReport:
                 f"n_samples={self.n_samples})")
 
     def plot(self, ax=None):
-        """Accuracy against pickled size (log scale), one point per model.
+        """Accuracy against pickled size (log scale), one point per model: teachers
+        as dots, their average as a square, the student as a star.
 
         Parameters
         ----------
@@ -256,10 +295,11 @@ class DistillationReport:
         self
         """
         self.figure_, self.ax_ = _plotting("DistillationReport.plot", ax)
+        markers = {"teacher": ("o", 50), "ensemble": ("s", 50), "student": ("*", 150)}
         for model in self.models:
-            marker = "*" if model["role"] == "student" else "o"
+            marker, size = markers[model["role"]]
             self.ax_.scatter(model["nbytes"] / 1024, model["accuracy"], marker=marker,
-                             s=120 if model["role"] == "student" else 50)
+                             s=size)
             self.ax_.annotate(model["model"], (model["nbytes"] / 1024,
                                                model["accuracy"]),
                               textcoords="offset points", xytext=(5, 5))

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import fast_classifier
+from conftest import fast_classifier, fast_teachers
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -47,14 +47,23 @@ def pyplot():
 def test_report_measures_each_teacher_and_the_student(fitted):
     clf, X, y = fitted
     report = DistillationReport.from_estimator(clf, X, y, n_repeats=1)
-    assert [row["model"] for row in report.models] == ["tree", "lr", "student"]
-    assert [row["role"] for row in report.models] == ["teacher", "teacher", "student"]
+    assert [row["model"] for row in report.models] == ["tree", "lr", "teacher average",
+                                                       "student"]
+    assert [row["role"] for row in report.models] == ["teacher", "teacher", "ensemble",
+                                                      "student"]
     for name, teacher in clf.named_teachers_.items():
         row = next(row for row in report.models if row["model"] == name)
         predicted = clf.classes_[teacher.predict(X)]
         assert row["accuracy"] == pytest.approx(accuracy_score(y, predicted))
         assert row["nbytes"] == pickled_nbytes(teacher)
-        assert row["predict_seconds"] > 0
+        assert row["predict_seconds"] > 0 and row["row_seconds"] > 0
+    average = np.mean([t.predict_proba(X) for t in clf.teachers_], axis=0)
+    row = report.models[2]
+    assert row["accuracy"] == pytest.approx(accuracy_score(
+        y, clf.classes_[average.argmax(axis=1)]))
+    assert row["log_loss"] == pytest.approx(log_loss(y, average), rel=1e-5)
+    for key in ("nbytes", "predict_seconds", "row_seconds"):
+        assert row[key] == pytest.approx(sum(t[key] for t in report.teachers))
     assert report.student["accuracy"] == pytest.approx(accuracy_score(y, clf.predict(X)))
     assert report.student["log_loss"] == pytest.approx(
         log_loss(y, clf.predict_proba(X), labels=clf.classes_), rel=1e-5)
@@ -76,20 +85,33 @@ def test_report_summary_against_the_best_teacher(fitted):
     assert report.compression_ratio == pytest.approx(teacher_bytes
                                                      / clf.student_nbytes_)
     assert report.n_samples == len(X)
+    assert report.speedup == pytest.approx(report.models[2]["predict_seconds"]
+                                           / report.student["predict_seconds"])
+    assert report.row_speedup == pytest.approx(report.models[2]["row_seconds"]
+                                               / report.student["row_seconds"])
+
+
+def test_report_with_one_teacher_has_no_average(data3):
+    X, y = data3
+    clf = fast_classifier(teachers=fast_teachers()[:1], memory=None).fit(X[:80], y[:80])
+    report = DistillationReport.from_estimator(clf, X[80:], y[80:], n_repeats=1)
+    assert [row["role"] for row in report.models] == ["teacher", "student"]
+    assert report.compression_ratio == pytest.approx(
+        pickled_nbytes(clf.teachers_[0]) / clf.student_nbytes_)
 
 
 def test_report_text_and_frame(fitted):
     clf, X, y = fitted
     report = DistillationReport.from_estimator(clf, X, y, n_repeats=1)
     text = str(report)
-    assert len(text.splitlines()) == len(report.models) + 2
+    assert len(text.splitlines()) == len(report.models) + 3
     assert "retention" in text and "tree" in text and "student" in text
     assert repr(report).startswith("DistillationReport(retention=")
     pytest.importorskip("pandas")
     frame = report.to_frame()
-    assert list(frame["model"]) == ["tree", "lr", "student"]
+    assert list(frame["model"]) == ["tree", "lr", "teacher average", "student"]
     assert list(frame.columns) == ["model", "role", "accuracy", "log_loss", "nbytes",
-                                   "predict_seconds"]
+                                   "predict_seconds", "row_seconds"]
 
 
 def test_report_rejects_bad_input(fitted):
