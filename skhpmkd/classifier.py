@@ -664,7 +664,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 n_jobs=self.n_jobs,
                 past_seconds=past_runs[0]["timings"].get("teacher_tasks")
                 if past_runs else None,
-                held_out=held_out))
+                held_out=held_out, feature_names=self._feature_names))
         self._name_teachers(teachers)
         teacher_seconds = perf_counter() - start
 
@@ -821,7 +821,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         fitted, proba_train, class_codes, _ = fit(
             teachers, X[train], y[train], label_encoder=self._label_encoder,
             teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
-            n_jobs=self.n_jobs)
+            n_jobs=self.n_jobs, feature_names=self._feature_names)
         proba = np.full((len(y), *proba_train.shape[1:]), np.nan)
         proba[train] = proba_train
         proba[valid] = predict_teacher_proba(fitted, X[valid], class_codes,
@@ -1142,7 +1142,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         fitted, _, codes, _ = fit_teachers(
             teachers, X, y, label_encoder=self._label_encoder,
             teacher_cv="prefit" if self.teacher_cv == "prefit" else "in_sample",
-            seeds=seeds[:len(teachers) + 1], n_jobs=self.n_jobs)
+            seeds=seeds[:len(teachers) + 1], n_jobs=self.n_jobs,
+            feature_names=self._feature_names)
         if not signatures_match(stored["fitted_signature"], fitted_signature(
                 fitted, X, y, codes, len(self.classes_))):
             self._log("the teachers' outputs differ from the stored fit's: training")
@@ -1188,6 +1189,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.student_n_params_ = count_parameters(module)
         self.student_nbytes_ = pickled_nbytes(module)
         self.compression_ratio_ = self.teacher_nbytes_ / self.student_nbytes_
+
+    @property
+    def _feature_names(self):
+        """X's column names at fit (``feature_names_in_``), or None."""
+        return getattr(self, "feature_names_in_", None)
 
     def _log(self, message):
         logger.info(message)

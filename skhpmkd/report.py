@@ -18,7 +18,7 @@ from sklearn.metrics import log_loss
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .sizes import pickled_nbytes
-from .teachers import predict_teacher_proba
+from .teachers import predict_teacher_proba, with_column_names
 
 REPORT_COLUMNS = ("model", "role", "accuracy", "log_loss", "nbytes", "predict_seconds",
                   "row_seconds")
@@ -198,8 +198,10 @@ class DistillationReport:
         if len(models) > 1:
             models.append(_teacher_average(models, np.mean(teacher_probas, axis=0),
                                            codes))
-        proba, model = measured("student", "student", estimator.predict_proba,
-                                estimator.student_nbytes_)
+        proba, model = measured(
+            "student", "student",
+            lambda rows: estimator.predict_proba(with_column_names(rows, estimator)),
+            estimator.student_nbytes_)
         models.append(model)
         best = int(np.argmax([model["accuracy"] for model in models
                               if model["role"] == "teacher"]))

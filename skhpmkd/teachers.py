@@ -76,9 +76,11 @@ def is_frozen(estimator):
     return isinstance(estimator, FrozenEstimator)
 
 
-def check_prefit_teacher(name, estimator, classes, n_features):
+def check_prefit_teacher(name, estimator, classes, n_features, feature_names=None):
     """A prefit teacher must be fitted, know exactly ``classes`` and take
-    ``n_features``."""
+    ``n_features``, with the column names ``feature_names`` of X if it was fitted on
+    named columns (it is warned of, and takes X's columns in its order, when X has
+    none)."""
     try:
         check_is_fitted(estimator)
     except Exception as exc:  # NotFittedError, or a third-party type's own error
@@ -94,6 +96,38 @@ def check_prefit_teacher(name, estimator, classes, n_features):
     if teacher_n_features != n_features:
         raise ValueError(f"teacher {name!r} was fitted on {teacher_n_features} features, "
                          f"X has {n_features}.")
+    teacher_names = getattr(estimator, "feature_names_in_", None)
+    if teacher_names is None:
+        return
+    if feature_names is None:
+        warnings.warn(f"teacher {name!r} was fitted on named columns "
+                      f"({_listed(teacher_names)}) but X has no column names; it takes "
+                      "X's columns in that order.", UserWarning)
+    elif list(teacher_names) != list(feature_names):
+        raise ValueError(f"teacher {name!r} was fitted on the columns "
+                         f"{_listed(teacher_names)}, X has {_listed(feature_names)}; "
+                         "give X the teacher's columns, in its order.")
+
+
+def _listed(names, most=8):
+    """Up to ``most`` names, then how many more."""
+    names = [str(name) for name in names]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return f"{names[:most]}{more}"
+
+
+def with_column_names(X, estimator):
+    """``X`` as the fitted ``estimator`` takes it: a pandas DataFrame with the columns
+    it was fitted on (``feature_names_in_``: a prefit teacher fitted on a DataFrame,
+    which may select columns by name), else ``X`` itself."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None or not isinstance(X, np.ndarray) or X.shape[1] != len(names):
+        return X
+    try:
+        import pandas as pd
+    except ImportError:  # fitted on another frame library's columns: positional
+        return X
+    return pd.DataFrame(X, columns=list(names), copy=False)
 
 
 def proba_to_logits(proba):
@@ -105,7 +139,7 @@ def proba_to_logits(proba):
 def _aligned_proba(estimator, X, class_codes, n_classes):
     """predict_proba with columns placed at the encoded class positions."""
     proba = np.zeros((len(X), n_classes))
-    proba[:, class_codes] = estimator.predict_proba(X)
+    proba[:, class_codes] = estimator.predict_proba(with_column_names(X, estimator))
     return proba
 
 
@@ -189,7 +223,7 @@ def make_folds(teacher_cv, y, seed):
 
 
 def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=None,
-                 past_seconds=None, held_out=None):
+                 past_seconds=None, held_out=None, feature_names=None):
     """Fit the teachers and compute their soft labels on the training rows.
 
     Parameters
@@ -214,6 +248,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         student that copies the teachers closely does not look better on them than
         it is. They still get out-of-fold outputs of their own, and the teachers
         fitted on all rows still see them.
+    feature_names : ndarray of str, optional
+        X's column names, which prefit teachers fitted on named columns must have.
 
     Returns
     -------
@@ -232,7 +268,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
     prefit = [teacher_cv == "prefit" or is_frozen(est) for _, est in teachers]
     for (name, est), is_prefit in zip(teachers, prefit):
         if is_prefit:
-            check_prefit_teacher(name, est, label_encoder.classes_, n_features)
+            check_prefit_teacher(name, est, label_encoder.classes_, n_features,
+                                 feature_names)
     in_sample = isinstance(teacher_cv, str) and teacher_cv == "in_sample"
     folds = None if all(prefit) or in_sample else make_folds(teacher_cv, y, seeds[0])
     if folds is not None and held_out is not None:

@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -874,6 +875,45 @@ def test_prefit_teachers_that_disagree_on_classes(data3):
                           teacher_cv="prefit")
     with pytest.raises(ValueError, match="'two' was fitted on classes"):
         clf.fit(X, y)
+
+
+def _named(X):
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+
+def test_prefit_teachers_fitted_on_named_columns_get_them(data3):
+    """A prefit pipeline that selects columns by name works, and one fitted on a
+    DataFrame is not warned about feature names on every prediction."""
+    X, y = data3
+    frame = _named(X)
+    by_name = make_pipeline(
+        ColumnTransformer([("scaled", StandardScaler(), ["x0", "x3"])],
+                          remainder="passthrough"),
+        LogisticRegression(max_iter=500)).fit(frame, y)
+    scaled = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(
+        frame, y)
+    clf = fast_classifier(teachers=[("by_name", by_name), ("scaled", scaled)],
+                          teacher_cv="prefit", memory=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.fit(frame, y)
+        weights = clf.teacher_weights(frame)
+    assert weights.shape == (len(X), 2)
+    assert clf.score(frame, y) > 0.7
+
+
+def test_prefit_teacher_column_names_must_match_X(data3):
+    X, y = data3
+    teacher = LogisticRegression(max_iter=500).fit(_named(X), y)
+    CountingTeacher.n_fits = 0
+    reordered = _named(X)[[f"x{i}" for i in reversed(range(X.shape[1]))]]
+    clf = fast_classifier(teachers=[("lr", teacher), ("count", CountingTeacher())],
+                          teacher_cv="prefit")
+    with pytest.raises(ValueError, match=r"'lr' was fitted on the columns \['x0'"):
+        clf.fit(reordered, y)
+    with pytest.warns(UserWarning, match="'lr' was fitted on named columns"):
+        fast_classifier(teachers=[("lr", teacher)], teacher_cv="prefit",
+                        memory=None).fit(X, y)
 
 
 def test_unfitted_teacher_with_prefit_is_rejected(data3):

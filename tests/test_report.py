@@ -1,8 +1,10 @@
 """Tests for skhpmkd.report: the distillation report and the plot Displays."""
 
 import sys
+import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import fast_classifier, fast_teachers
 from sklearn.datasets import make_classification
@@ -112,6 +114,16 @@ def test_report_text_and_frame(fitted):
     assert list(frame["model"]) == ["tree", "lr", "teacher average", "student"]
     assert list(frame.columns) == ["model", "role", "accuracy", "log_loss", "nbytes",
                                    "predict_seconds", "row_seconds"]
+
+
+def test_report_on_named_columns_warns_of_nothing(data3):
+    X, y = data3
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    clf = fast_classifier(memory=None).fit(frame[:80], y[:80])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = DistillationReport.from_estimator(clf, frame[80:], y[80:], n_repeats=1)
+    assert report.student["accuracy"] == pytest.approx(clf.score(frame[80:], y[80:]))
 
 
 def test_report_rejects_bad_input(fitted):
