@@ -43,6 +43,7 @@ from .ensemble import (
 from .members import MEMBER_MIN_GAIN, auto_member_count, grow_members, merge_members
 from .memory import data_fingerprint, open_memory
 from .parallel import release_workers
+from .progress import progress_bar, write
 from .reuse import (
     fit_key,
     fitted_signature,
@@ -382,7 +383,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         Seeds folds, teachers whose ``random_state`` is unset, the validation split and
         the student's initialisation and batches; the global RNGs are left untouched.
     verbose : int, default=0
-        0 silent; 1 prints stage lines; 2 also prints the student's epoch table.
+        0 silent; 1 prints stage lines; 2 also shows progress bars (tqdm's, a widget
+        in Jupyter) of the teacher fits and of the students trained; 3 also prints
+        each student's epoch table.
 
     Attributes
     ----------
@@ -657,14 +660,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         cached_fit_teachers = check_memory(
             os.fspath(cache) if isinstance(cache, os.PathLike) else cache).cache(
             fit_teachers, ignore=["n_jobs", "past_seconds"])
-        self.teachers_, proba, self._teacher_class_codes, task_seconds = (
-            cached_fit_teachers(
-                teachers, X, y_encoded, label_encoder=self._label_encoder,
-                teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
-                n_jobs=self.n_jobs,
-                past_seconds=past_runs[0]["timings"].get("teacher_tasks")
-                if past_runs else None,
-                held_out=held_out, feature_names=self._feature_names))
+        with self._progress("teachers", "fit", sized=True):
+            self.teachers_, proba, self._teacher_class_codes, task_seconds = (
+                cached_fit_teachers(
+                    teachers, X, y_encoded, label_encoder=self._label_encoder,
+                    teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
+                    n_jobs=self.n_jobs,
+                    past_seconds=past_runs[0]["timings"].get("teacher_tasks")
+                    if past_runs else None,
+                    held_out=held_out, feature_names=self._feature_names))
         self._name_teachers(teachers)
         teacher_seconds = perf_counter() - start
 
@@ -696,7 +700,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=self._student_budget(),
             weight_averaging=self.weight_averaging, lr_schedule=self.lr_schedule,
-            stop_on=self.early_stopping_on, verbose=self.verbose >= 2)
+            stop_on=self.early_stopping_on, verbose=self.verbose >= 3)
         split = self.search_scoring == "split"
 
         def judged_on(base, rows, proba=proba, weighting=weighting):
@@ -725,8 +729,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if searching and not folds and self._leaks_into_search(teachers, held_out):
             search_start = perf_counter()
             rows = self._search_rows(y_encoded, train, candidates, seed_split)
-            search_proba, search_teachers = self._leak_free_labels(
-                cached_fit_teachers, teachers, X_teachers, y_encoded, rows, valid, seeds)
+            with self._progress("teachers for the search's labels", "fit", sized=True):
+                search_proba, search_teachers = self._leak_free_labels(
+                    cached_fit_teachers, teachers, X_teachers, y_encoded, rows, valid,
+                    seeds)
             search_weightings = self._weightings(candidates, X[rows], search_proba[rows],
                                                  y_encoded[rows], seed_weights)
             search_trainer = judged_on(
@@ -743,8 +749,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   f"{len(candidates)} candidate configuration(s) from "
                   f"{self.config_source_}"
                   + (f", searched on {len(folds)} folds" if folds else ""))
-        self.student_, steps, self.chain_length_ = self._distil(
-            trainer, candidates, search_trainer, transfer_sets)
+        with self._progress("student trainings", "training"):
+            self.student_, steps, self.chain_length_ = self._distil(
+                trainer, candidates, search_trainer, transfer_sets)
         self.teacher_weighting_ = weightings[self.config_["ensemble"]]
         self.teacher_weights_ = self.teacher_weighting_.mean_weights_
         self.n_synthetic_ = len(trainer.transfer_set(self.config_)[0]) - len(train)
@@ -1139,11 +1146,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if "fitted_signature" not in stored:
             return False
         self._log(f"fitting {len(teachers)} teachers on all rows to restore a stored fit")
-        fitted, _, codes, _ = fit_teachers(
-            teachers, X, y, label_encoder=self._label_encoder,
-            teacher_cv="prefit" if self.teacher_cv == "prefit" else "in_sample",
-            seeds=seeds[:len(teachers) + 1], n_jobs=self.n_jobs,
-            feature_names=self._feature_names)
+        with self._progress("teachers", "fit", sized=True):
+            fitted, _, codes, _ = fit_teachers(
+                teachers, X, y, label_encoder=self._label_encoder,
+                teacher_cv="prefit" if self.teacher_cv == "prefit" else "in_sample",
+                seeds=seeds[:len(teachers) + 1], n_jobs=self.n_jobs,
+                feature_names=self._feature_names)
         if not signatures_match(stored["fitted_signature"], fitted_signature(
                 fitted, X, y, codes, len(self.classes_))):
             self._log("the teachers' outputs differ from the stored fit's: training")
@@ -1195,10 +1203,14 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         """X's column names at fit (``feature_names_in_``), or None."""
         return getattr(self, "feature_names_in_", None)
 
+    def _progress(self, description, unit, sized=False):
+        """A progress bar of a stage from ``verbose=2`` (see :mod:`skhpmkd.progress`)."""
+        return progress_bar(description, unit, enabled=self.verbose >= 2, sized=sized)
+
     def _log(self, message):
         logger.info(message)
         if self.verbose >= 1:
-            print(f"[HPMKD] {message}", flush=True)
+            write(f"[HPMKD] {message}")
 
     # -- predict ----------------------------------------------------------------------
 

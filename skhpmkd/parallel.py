@@ -23,6 +23,8 @@ from joblib.externals.loky import get_reusable_executor
 from joblib.parallel import LokyBackend, get_active_backend
 from threadpoolctl import threadpool_limits
 
+from .progress import open_bar, ticks_paused
+
 
 @dataclass
 class Task:
@@ -78,6 +80,8 @@ def run_tasks(tasks, n_jobs=None, verbose=0, return_seconds=False):
     return_seconds : bool
         Also return each task's wall-clock seconds, by task name.
 
+    An open progress bar (:mod:`skhpmkd.progress`) advances once per finished task.
+
     Returns
     -------
     results : list
@@ -90,14 +94,18 @@ def run_tasks(tasks, n_jobs=None, verbose=0, return_seconds=False):
     if n_threads is None:  # nothing to run side by side: this process, all its cores
         release_workers(n_jobs)
         n_jobs = 1
-    outputs = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_run_limited)(tasks[i], n_threads) for i in order
-    )
+    bar = open_bar()
     results: list[Any] = [None] * len(tasks)
     seconds = {}
-    for position, (output, elapsed) in zip(order, outputs):
-        results[position] = output
-        seconds[tasks[position].name] = elapsed
+    with ticks_paused():  # a task is counted once, when it finishes, here
+        outputs = Parallel(n_jobs=n_jobs, verbose=verbose,
+                           return_as="list" if bar is None else "generator")(
+            delayed(_run_limited)(tasks[i], n_threads) for i in order)
+        for position, (output, elapsed) in zip(order, outputs):
+            results[position] = output
+            seconds[tasks[position].name] = elapsed
+            if bar is not None:
+                bar.update(1)
     return (results, seconds) if return_seconds else results
 
 

@@ -18,6 +18,7 @@ from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, che
 from sklearn.utils.validation import check_is_fitted
 
 from .parallel import Task, estimate_fit_cost, known_costs, run_tasks, threads_per_task
+from .progress import expect
 
 #: Probabilities are clipped to [PROBA_EPS, 1] before the log, so logits stay finite.
 PROBA_EPS = 1e-6
@@ -289,6 +290,7 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
                               (clone_k, X, y, train, test, n_classes),
                               cost=cost * len(train) / n_samples, name=f"{name}:fold{f}"))
             slots.append((k, f))
+    expect(len(tasks))
     results, seconds = run_tasks(known_costs(tasks, past_seconds), n_jobs=n_jobs,
                                  return_seconds=True)
 

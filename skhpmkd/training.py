@@ -27,6 +27,7 @@ from .student import (
     take_rows,
     widest_within_budget,
 )
+from .progress import tick
 from .teachers import proba_to_logits
 from .temperature import TemperatureScheduler, make_schedule
 
@@ -213,6 +214,7 @@ class StudentTrainer:
             verbose=self.verbose)
         if self.score is not None:
             valid_loss = float(np.mean(self.valid_row_losses(net)))
+        tick()
         return net, valid_loss
 
     @property
