@@ -595,6 +595,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self.student = make_student()
         return self._set_params("teachers", **params)
 
+    def __sklearn_clone__(self):
+        """A clone, as :func:`sklearn.base.clone` makes it, that keeps prefit teachers
+        (``teacher_cv="prefit"``) as they are: cloned, they would be unfitted, and
+        every fit of a ``GridSearchCV`` or ``cross_val_score`` would fail. (A
+        FrozenEstimator teacher is kept by its own clone.)"""
+        cloned = super().__sklearn_clone__()
+        if self.teacher_cv == "prefit" and self.teachers is not None:
+            cloned.teachers = list(self.teachers)
+        return cloned
+
     # -- fit --------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)

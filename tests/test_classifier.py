@@ -902,6 +902,18 @@ def test_prefit_teachers_fitted_on_named_columns_get_them(data3):
     assert clf.score(frame, y) > 0.7
 
 
+def test_prefit_teachers_survive_clone_in_a_grid_search(data3):
+    X, y = data3
+    teacher = LogisticRegression(max_iter=500).fit(X, y)
+    clf = fast_classifier(teachers=[("lr", teacher)], teacher_cv="prefit", memory=None)
+    assert clone(clf).teachers[0][1] is teacher
+    assert clone(clf.set_params(teacher_cv=3)).teachers[0][1] is not teacher
+    search = GridSearchCV(clf.set_params(teacher_cv="prefit"), {"alpha": [0.1, 0.9]},
+                          cv=3, error_score="raise").fit(X, y)
+    assert search.best_estimator_.teachers_[0] is teacher
+    assert teacher.coef_.shape == (3, X.shape[1])  # still the fitted one
+
+
 def test_prefit_teacher_column_names_must_match_X(data3):
     X, y = data3
     teacher = LogisticRegression(max_iter=500).fit(_named(X), y)
