@@ -690,6 +690,12 @@ def resolve_device(device):
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} but torch finds no CUDA device; "
                          "use device='auto' or 'cpu'.")
+    try:  # a device torch knows but this machine lacks: mps off a Mac, cuda:3 of 2
+        torch.empty(0, device=resolved)
+    except (RuntimeError, AssertionError) as exc:
+        reason = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
+        raise ValueError(f"device={device!r} is not available here ({reason}); use "
+                         "device='auto' or 'cpu'.") from exc
     return str(resolved)
 
 

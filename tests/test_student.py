@@ -56,6 +56,17 @@ def test_resolve_device():
         resolve_device("tpu-ish")
 
 
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="this machine has MPS")
+def test_resolve_device_rejects_a_known_device_this_machine_lacks():
+    with pytest.raises(ValueError, match="'mps' is not available here"):
+        resolve_device("mps")
+    no_third_gpu = RuntimeError("CUDA error: invalid device ordinal")
+    with patch("torch.cuda.is_available", lambda: True), patch(
+            "torch.empty", side_effect=no_third_gpu):
+        with pytest.raises(ValueError, match="invalid device ordinal"):
+            resolve_device("cuda:3")
+
+
 def test_predict_proba_fast_batches_and_restores_mode():
     torch.manual_seed(0)
     module = MLPModule(4, 3, hidden_units=(8,), dropout=0.5)
