@@ -959,7 +959,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 cost=lambda config: (
                     1.0 if config["numeric_embedding"] == "none" else 2.0)
                 * config["width"] * rows(config),
-                row_losses=search_trainer.valid_row_losses, final_train=trainer,
+                row_losses=search_trainer.valid_row_losses,
+                baseline_losses=search_trainer.prior_row_losses(), final_train=trainer,
                 warm_start=self.search_warm_start,
                 n_jobs=1 if cuda else self.n_jobs)
             first = (net, records[-1]["valid_loss"], records[-1]["seconds"])

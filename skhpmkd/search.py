@@ -16,7 +16,9 @@ with per-row validation losses, a candidate overtakes it only when its loss is l
 beyond paired noise
 (:func:`skhpmkd.ensemble.significantly_lower`). The leader is the best of several
 challengers, so the threshold grows with their number (:func:`challenger_z`). On a
-small validation split the search thus keeps the favourite instead of chasing noise.
+small validation split the search thus keeps the favourite instead of chasing noise,
+unless the favourite itself is no better than predicting the class shares (it
+learned nothing: wide data can do that to the default input encoding).
 
 A small validation split shows little beyond noise, so on small data the short rungs
 are cross-validated (:func:`search_folds`): each candidate trains once per fold of
@@ -131,17 +133,22 @@ def challenger_z(n_challengers, z=SIGNIFICANCE_Z):
     return float(norm.isf(norm.sf(z) / max(1, int(n_challengers))))
 
 
-def _ranked(alive, losses, row_losses):
+def _ranked(alive, losses, row_losses, baseline_losses=None):
     """``alive`` best first: by loss, but the favourite (candidate 0) stays first
     unless the leader's per-row losses are significantly lower. Once the favourite is
     out, the challengers are ranked by loss alone: the prior's order among them is
-    not a belief worth a noise guard."""
+    not a belief worth a noise guard. Nor is the favourite's where it learned nothing:
+    its per-row losses not significantly lower than ``baseline_losses`` (those of
+    predicting the training rows' class shares, if given)."""
     order = [alive[j] for j in np.argsort(losses, kind="stable")]
     favourite = 0
     if row_losses is None or favourite not in alive or order[0] == favourite or (
             significantly_lower(
                 row_losses[order[0]], row_losses[favourite],
                 z=challenger_z(len(alive) - 1))):
+        return order
+    if baseline_losses is not None and not significantly_lower(
+            row_losses[favourite], baseline_losses):
         return order
     return [favourite] + [i for i in order if i != favourite]
 
@@ -178,9 +185,9 @@ def pretraining_rung(n_rows, max_epochs, eta=ETA, min_epochs=MIN_RUNG_EPOCHS,
 
 
 def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
-                       row_losses=None, final_train=None, warm_start=False,
-                       n_jobs=None, eta=ETA, min_epochs=MIN_RUNG_EPOCHS,
-                       min_rows=MIN_RUNG_ROWS):
+                       row_losses=None, baseline_losses=None, final_train=None,
+                       warm_start=False, n_jobs=None, eta=ETA,
+                       min_epochs=MIN_RUNG_EPOCHS, min_rows=MIN_RUNG_ROWS):
     """Pick the configuration whose student has the lowest validation log-loss.
 
     Parameters
@@ -203,6 +210,9 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         ``row_losses(net)``: per-row validation losses, for the paired noise guard
         that keeps the best-ranked candidate unless it is beaten significantly. None:
         plain ranking by ``valid_loss``.
+    baseline_losses : ndarray, optional
+        Per-row losses, on the same rows, of predicting the training rows' class
+        shares: a favourite no significantly better than that loses its guard.
     final_train : callable, optional
         Trains the last rung's single candidate (None: ``train``), whose network is
         the result; ``row_losses`` is not called on it.
@@ -255,5 +265,5 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
                             "folds": len(net) if isinstance(net, tuple) else 1,
                             "warm_start": inits[i] is not None,
                             "valid_loss": float(loss), "seconds": seconds[task.name]})
-        alive = _ranked(alive, losses, per_row if per_row else None)
+        alive = _ranked(alive, losses, per_row if per_row else None, baseline_losses)
     return alive[0], nets[alive[0]], records

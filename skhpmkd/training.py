@@ -236,6 +236,15 @@ class StudentTrainer:
         """Per-row log-loss of a trained student on the rows that judge it."""
         return label_log_losses(self.valid_proba(net), self.valid_labels)
 
+    def prior_row_losses(self):
+        """Per-row log-loss on the rows that judge a student of predicting the
+        labelled training rows' class shares (a student that learned nothing)."""
+        _, targets = next(iter(self.transfer_sets.values()))
+        labels = targets["label"][targets["label"] >= 0]
+        shares = np.bincount(labels, minlength=self.n_classes) / len(labels)
+        return label_log_losses(np.tile(shares, (len(self.valid_labels), 1)),
+                                self.valid_labels)
+
 
 @dataclass
 class CrossValidatedTrainer:
@@ -259,3 +268,7 @@ class CrossValidatedTrainer:
         """Per-row log-loss on every fold's validation rows, fold after fold."""
         return np.concatenate([trainer.valid_row_losses(net)
                                for trainer, net in zip(self.trainers, nets)])
+
+    def prior_row_losses(self):
+        """:meth:`StudentTrainer.prior_row_losses` of every fold, fold after fold."""
+        return np.concatenate([trainer.prior_row_losses() for trainer in self.trainers])

@@ -92,6 +92,47 @@ def test_the_best_ranked_candidate_stays_unless_beaten_beyond_noise():
     assert successive_halving(clear, train, 30, row_losses=row_losses)[0] == 1
 
 
+def test_a_favourite_that_learned_nothing_loses_its_guard():
+    """The close challenger of the test above wins where the favourite is no better
+    than predicting the class shares (the baseline), and only there."""
+    noise = np.random.default_rng(0).normal(size=50)
+    noise -= noise.mean()
+
+    def row_losses(net):
+        return net.rows
+
+    def train(config, max_epochs, max_rows=None):
+        net = FakeNet(max_epochs)
+        net.rows = config["quality"] + noise * config["spread"]
+        return net, float(net.rows.mean())
+
+    close = [{"quality": 0.50, "spread": 1.0}, {"quality": 0.49, "spread": 1.3}]
+    at_chance = np.full(50, 0.50)
+    assert successive_halving(close, train, 30, row_losses=row_losses,
+                              baseline_losses=at_chance)[0] == 1
+    far_worse = np.full(50, 5.0)  # the favourite learned a lot
+    assert successive_halving(close, train, 30, row_losses=row_losses,
+                              baseline_losses=far_worse)[0] == 0
+
+
+def test_prior_row_losses_predict_the_training_class_shares():
+    from skhpmkd.training import CrossValidatedTrainer, StudentTrainer
+
+    def trainer(train_labels, valid_labels):
+        targets = {"label": np.asarray(train_labels)}
+        return StudentTrainer(None, {("mean", "off"): (None, targets)},
+                              (None, {"label": np.asarray(valid_labels)}), 3, None,
+                              10, "cpu", 0)
+
+    one = trainer([0, 0, 1, 1, -1, -1], [0, 1, 2])  # synthetic rows (-1) do not count
+    np.testing.assert_allclose(one.prior_row_losses(),
+                               [np.log(2), np.log(2), -np.log(1e-12)])
+    two = trainer([2, 2, 2, 0], [2])
+    pooled = CrossValidatedTrainer([one, two]).prior_row_losses()
+    np.testing.assert_allclose(pooled[-1], -np.log(0.75))
+    assert len(pooled) == 4
+
+
 def test_the_threshold_grows_with_the_number_of_challengers():
     from skhpmkd.ensemble import SIGNIFICANCE_Z
     from skhpmkd.search import challenger_z
