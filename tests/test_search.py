@@ -70,48 +70,39 @@ def test_ties_keep_the_earlier_candidate():
     assert successive_halving(candidates, fake_train, 50)[0] == 0
 
 
+#: Per-row validation losses around zero mean, for the noise guard's tests.
+NOISE = np.random.default_rng(0).normal(size=50)
+NOISE -= NOISE.mean()
+#: A favourite and a challenger whose lower loss is within the rows' noise.
+CLOSE = [{"quality": 0.50, "spread": 1.0}, {"quality": 0.49, "spread": 1.3}]
+
+
+def row_losses(net):
+    return net.rows
+
+
+def noisy_train(config, max_epochs, max_rows=None):
+    """Per-row losses ``quality + NOISE * spread``."""
+    net = FakeNet(max_epochs)
+    net.rows = config["quality"] + NOISE * config["spread"]
+    return net, float(net.rows.mean())
+
+
 def test_the_best_ranked_candidate_stays_unless_beaten_beyond_noise():
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    noise = rng.normal(size=50)
-    noise -= noise.mean()
-
-    def row_losses(net):
-        return net.rows
-
-    def train(config, max_epochs, max_rows=None):
-        net = FakeNet(max_epochs)
-        net.rows = config["quality"] + noise * config["spread"]
-        return net, float(net.rows.mean())
-
-    close = [{"quality": 0.50, "spread": 1.0}, {"quality": 0.49, "spread": 1.3}]
-    assert successive_halving(close, train, 30, row_losses=row_losses)[0] == 0
-    assert successive_halving(close, train, 30)[0] == 1  # plain ranking chases noise
+    assert successive_halving(CLOSE, noisy_train, 30, row_losses=row_losses)[0] == 0
+    assert successive_halving(CLOSE, noisy_train, 30)[0] == 1  # plain ranking: noise
     clear = [{"quality": 0.50, "spread": 1.0}, {"quality": 0.20, "spread": 1.0}]
-    assert successive_halving(clear, train, 30, row_losses=row_losses)[0] == 1
+    assert successive_halving(clear, noisy_train, 30, row_losses=row_losses)[0] == 1
 
 
 def test_a_favourite_that_learned_nothing_loses_its_guard():
-    """The close challenger of the test above wins where the favourite is no better
-    than predicting the class shares (the baseline), and only there."""
-    noise = np.random.default_rng(0).normal(size=50)
-    noise -= noise.mean()
-
-    def row_losses(net):
-        return net.rows
-
-    def train(config, max_epochs, max_rows=None):
-        net = FakeNet(max_epochs)
-        net.rows = config["quality"] + noise * config["spread"]
-        return net, float(net.rows.mean())
-
-    close = [{"quality": 0.50, "spread": 1.0}, {"quality": 0.49, "spread": 1.3}]
+    """The close challenger wins where the favourite is no better than predicting
+    the class shares (the baseline), and only there."""
     at_chance = np.full(50, 0.50)
-    assert successive_halving(close, train, 30, row_losses=row_losses,
+    assert successive_halving(CLOSE, noisy_train, 30, row_losses=row_losses,
                               baseline_losses=at_chance)[0] == 1
     far_worse = np.full(50, 5.0)  # the favourite learned a lot
-    assert successive_halving(close, train, 30, row_losses=row_losses,
+    assert successive_halving(CLOSE, noisy_train, 30, row_losses=row_losses,
                               baseline_losses=far_worse)[0] == 0
 
 
