@@ -17,7 +17,7 @@ beyond paired noise
 (:func:`skhpmkd.ensemble.significantly_lower`). The leader is the best of several
 challengers, so the threshold grows with their number (:func:`challenger_z`). On a
 small validation split the search thus keeps the favourite instead of chasing noise,
-unless the favourite itself is no better than predicting the class shares (it
+unless the favourite is on average no better than predicting the class shares (it
 learned nothing: wide data can do that to the default input encoding).
 
 A small validation split shows little beyond noise, so on small data the short rungs
@@ -138,7 +138,7 @@ def _ranked(alive, losses, row_losses, baseline_losses=None):
     unless the leader's per-row losses are significantly lower. Once the favourite is
     out, the challengers are ranked by loss alone: the prior's order among them is
     not a belief worth a noise guard. Nor is the favourite's where it learned nothing:
-    its per-row losses not significantly lower than ``baseline_losses`` (those of
+    its mean loss no lower than that of ``baseline_losses`` (per-row losses of
     predicting the training rows' class shares, if given)."""
     order = [alive[j] for j in np.argsort(losses, kind="stable")]
     favourite = 0
@@ -148,7 +148,7 @@ def _ranked(alive, losses, row_losses, baseline_losses=None):
                 z=challenger_z(len(alive) - 1))):
         return order
     if baseline_losses is not None and not significantly_lower(
-            row_losses[favourite], baseline_losses):
+            row_losses[favourite], baseline_losses, z=0.0):
         return order
     return [favourite] + [i for i in order if i != favourite]
 
@@ -212,7 +212,7 @@ def successive_halving(candidates, train, max_epochs, *, n_rows=None, cost=None,
         plain ranking by ``valid_loss``.
     baseline_losses : ndarray, optional
         Per-row losses, on the same rows, of predicting the training rows' class
-        shares: a favourite no significantly better than that loses its guard.
+        shares: a favourite no better than that on average loses its guard.
     final_train : callable, optional
         Trains the last rung's single candidate (None: ``train``), whose network is
         the result; ``row_losses`` is not called on it.

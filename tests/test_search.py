@@ -96,14 +96,16 @@ def test_the_best_ranked_candidate_stays_unless_beaten_beyond_noise():
 
 
 def test_a_favourite_that_learned_nothing_loses_its_guard():
-    """The close challenger wins where the favourite is no better than predicting
-    the class shares (the baseline), and only there."""
-    at_chance = np.full(50, 0.50)
+    """The close challenger wins where the favourite is on average no better than
+    predicting the class shares (the baseline), and only there."""
+    at_chance = np.full(50, 0.50)  # the favourite's mean loss
     assert successive_halving(CLOSE, noisy_train, 30, row_losses=row_losses,
                               baseline_losses=at_chance)[0] == 1
-    far_worse = np.full(50, 5.0)  # the favourite learned a lot
+    # lower than the baseline on average, if not beyond noise: the guard holds
+    other_noise = np.random.default_rng(1).normal(size=50)
+    slightly_worse = 0.52 + other_noise - other_noise.mean()
     assert successive_halving(CLOSE, noisy_train, 30, row_losses=row_losses,
-                              baseline_losses=far_worse)[0] == 0
+                              baseline_losses=slightly_worse)[0] == 0
 
 
 def test_prior_row_losses_predict_the_training_class_shares():
