@@ -1,0 +1,32 @@
+"""docs/api.md is what tools/build_api_reference.py writes from the docstrings."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location(
+        "build_api_reference", ROOT / "tools" / "build_api_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_api_reference_is_current():
+    builder = _builder()
+    assert (ROOT / "docs" / "api.md").read_text() == builder.render(), (
+        "docs/api.md is out of date: run python tools/build_api_reference.py")
+
+
+def test_api_reference_covers_every_public_name_without_addresses():
+    import skhpmkd
+
+    text = _builder().render()
+    for name in skhpmkd.__all__:
+        if name != "__version__":
+            assert f"## `{name}" in text
+    assert "HPMKDClassifier.fit(X, y)" in text
+    assert not re.search(r" at 0x[0-9a-f]+", text)  # no object addresses
