@@ -157,10 +157,16 @@ class StudentTrainer:
         return has_default_module(self.template)
 
     @property
-    def n_labelled(self):
-        """Labelled training rows (every transfer set has the same ones)."""
+    def labels(self):
+        """Labels of the labelled training rows (every transfer set has the same
+        ones; synthetic rows, labelled -1, left out)."""
         _, targets = next(iter(self.transfer_sets.values()))
-        return int(np.sum(targets["label"] >= 0))
+        return targets["label"][targets["label"] >= 0]
+
+    @property
+    def n_labelled(self):
+        """Labelled training rows."""
+        return len(self.labels)
 
     def transfer_set(self, config):
         """``(X, targets)`` that a student of ``config`` learns from."""
@@ -239,9 +245,7 @@ class StudentTrainer:
     def prior_row_losses(self):
         """Per-row log-loss on the rows that judge a student of predicting the
         labelled training rows' class shares (a student that learned nothing)."""
-        _, targets = next(iter(self.transfer_sets.values()))
-        labels = targets["label"][targets["label"] >= 0]
-        shares = np.bincount(labels, minlength=self.n_classes) / len(labels)
+        shares = np.bincount(self.labels, minlength=self.n_classes) / self.n_labelled
         return label_log_losses(np.tile(shares, (len(self.valid_labels), 1)),
                                 self.valid_labels)
 
