@@ -19,7 +19,12 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    check_memory,
+    validate_data,
+)
 
 from .augment import munge, synthetic_rows
 from .chain import plan_chain, run_chain
@@ -119,6 +124,21 @@ def densified(X):
 def _n_kept(members):
     """Members kept in an average (``members_``-style dicts)."""
     return sum(member["kept"] for member in members)
+
+
+def checked_sample_weight(sample_weight, X):
+    """``fit``'s ``sample_weight`` as float64 (non-negative, one per row of ``X``, not
+    all zero), or None for None or equal weights (the unweighted fit)."""
+    if sample_weight is None:
+        return None
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                   ensure_non_negative=True)
+    return None if np.all(weights == weights[0]) else weights
+
+
+def rows_of(values, rows):
+    """``values[rows]``, None for None."""
+    return None if values is None else values[rows]
 
 
 class HPMKDClassifier(ClassifierMixin, _BaseComposition):
@@ -608,7 +628,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     # -- fit --------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the teachers, then distil them into the student.
 
         Parameters
@@ -618,6 +638,14 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             matrices (e.g. a ``ColumnTransformer``'s one-hot output) are densified.
         y : array-like of shape (n_samples,)
             Class labels (any hashable type), at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights, not all zero. Every teacher fitted here gets
+            them in ``fit`` (a teacher that takes none is an error; prefit teachers
+            are used as they are), and they weigh each row in every loss that
+            follows: the teacher weighting, the student's distillation and label
+            terms, and the validation log-loss that early stopping, the search and
+            the members judge by. Equal weights are the unweighted fit. Synthetic
+            rows (``augment``) weigh as an average row.
 
         Returns
         -------
@@ -628,6 +656,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                              dtype=[np.float64, np.float32])
         X = densified(X)
         check_classification_targets(y)
+        sample_weight = checked_sample_weight(sample_weight, X)
         teachers = self.teachers if self.teachers is not None else default_teachers()
         validate_teachers(teachers)
         if isinstance(self.config, dict):
@@ -654,7 +683,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         held_out = valid if self.validation_held_out else None
         weighting_rows = train if held_out is not None else slice(None)
         memory = open_memory(self.memory)
-        fingerprint = data_fingerprint(X.astype(np.float32), y_encoded)
+        fingerprint = data_fingerprint(X.astype(np.float32), y_encoded, sample_weight)
         past_runs = memory.runs(fingerprint) if memory is not None else []
         key = (fit_key(self.get_params(deep=False), fingerprint, self.device_)
                if memory is not None and is_restorable(student) else None)
@@ -663,7 +692,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         stored = load_fit(memory, key) if key is not None else None
         if stored is not None and self.teacher_cache is None and (
                 self._restore_on_all_rows(stored, teachers, student, X, y_encoded,
-                                          seeds, start)):
+                                          sample_weight, seeds, start)):
             return self
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
         cache = self.teacher_cache
@@ -678,7 +707,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                     n_jobs=self.n_jobs,
                     past_seconds=past_runs[0]["timings"].get("teacher_tasks")
                     if past_runs else None,
-                    held_out=held_out, feature_names=self._feature_names))
+                    held_out=held_out, feature_names=self._feature_names,
+                    sample_weight=sample_weight))
         self._name_teachers(teachers)
         teacher_seconds = perf_counter() - start
 
@@ -695,18 +725,22 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             student, memory, past_runs, valid is not None,
             planned_student(student, X, train, len(self.classes_),
                             self._student_budget()))
-        weightings = self._weightings(candidates, X[weighting_rows],
-                                      proba[weighting_rows], y_encoded[weighting_rows],
-                                      seed_weights)
+        weightings = self._weightings(
+            candidates, X[weighting_rows], proba[weighting_rows],
+            y_encoded[weighting_rows], seed_weights,
+            rows_of(sample_weight, weighting_rows))
 
         def transfer_sets(configs, rows=train):
             return self._transfer_sets(X, proba, y_encoded, weightings, configs,
-                                       seed_augment, rows)
+                                       seed_augment, rows, sample_weight=sample_weight)
+
+        def valid_set(proba, weighting, rows):
+            return self._valid_set(X, proba, y_encoded, weighting, rows, sample_weight)
 
         weighting = weightings[candidates[0]["ensemble"]]  # of the validation rows
         trainer = StudentTrainer(
             student, transfer_sets(candidates),
-            self._valid_set(X, proba, y_encoded, weighting, valid), len(self.classes_),
+            valid_set(proba, weighting, valid), len(self.classes_),
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=self._student_budget(),
             weight_averaging=self.weight_averaging, lr_schedule=self.lr_schedule,
@@ -719,10 +753,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             the other with ``search_scoring="split"``."""
             halves = split_for_scoring(rows, y_encoded, seed_split) if split else None
             if halves is None:
-                return replace(base, valid=self._valid_set(X, proba, y_encoded,
-                                                           weighting, rows))
-            stop, score = (self._valid_set(X, proba, y_encoded, weighting, part)
-                           for part in halves)
+                return replace(base, valid=valid_set(proba, weighting, rows))
+            stop, score = (valid_set(proba, weighting, part) for part in halves)
             return replace(base, valid=stop, score=score)
 
         searching = len(candidates) > 1 and valid is not None
@@ -741,14 +773,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             rows = self._search_rows(y_encoded, train, candidates, seed_split)
             with self._progress("teachers for the search's labels", "fit", sized=True):
                 search_proba, search_teachers = self._leak_free_labels(
-                    cached_fit_teachers, teachers, X_teachers, y_encoded, rows, valid,
-                    seeds)
+                    cached_fit_teachers, teachers, X_teachers, y_encoded, sample_weight,
+                    rows, valid, seeds)
             search_weightings = self._weightings(candidates, X[rows], search_proba[rows],
-                                                 y_encoded[rows], seed_weights)
+                                                 y_encoded[rows], seed_weights,
+                                                 rows_of(sample_weight, rows))
             search_trainer = judged_on(
                 replace(trainer, transfer_sets=self._transfer_sets(
                     X, search_proba, y_encoded, search_weightings, candidates,
-                    seed_augment, rows, search_teachers, len(train))),
+                    seed_augment, rows, search_teachers, len(train), sample_weight)),
                 valid, search_proba, search_weightings[candidates[0]["ensemble"]])
             search_teacher_seconds = perf_counter() - search_start
             self.search_labels_ = "held_out"
@@ -805,13 +838,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return split if split is not None else (np.arange(len(y)), None)
 
     @staticmethod
-    def _valid_set(X, proba, y, weighting, valid):
+    def _valid_set(X, proba, y, weighting, valid, sample_weight=None):
         """``(X, targets)`` of the ``valid`` rows (None for None), the teachers mixed
-        by ``weighting`` (the first candidate's)."""
+        by ``weighting`` (the first candidate's), the rows weighted by
+        ``sample_weight`` (None: unweighted)."""
         if valid is None:
             return None
         weights = weighting.weights(X[valid], proba[valid])
-        return X[valid], distillation_targets(y[valid], proba[valid], weights)
+        return X[valid], distillation_targets(y[valid], proba[valid], weights,
+                                              rows_of(sample_weight, valid))
 
     def _leaks_into_search(self, teachers, held_out):
         """Whether ranking the search on leak-free labels changes what it sees (see
@@ -830,7 +865,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   if cap < len(train) else None)
         return train if sample is None else np.sort(train[sample[1]])
 
-    def _leak_free_labels(self, fit, teachers, X, y, train, valid, seeds):
+    def _leak_free_labels(self, fit, teachers, X, y, sample_weight, train, valid,
+                          seeds):
         """Teacher probabilities that carry nothing of the ``valid`` rows' labels: the
         teacher stage (``fit``: :func:`fit_teachers`) rerun on the ``train`` rows
         alone, their outputs there and the validation rows labelled by the teachers
@@ -838,7 +874,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         fitted, proba_train, class_codes, _ = fit(
             teachers, X[train], y[train], label_encoder=self._label_encoder,
             teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
-            n_jobs=self.n_jobs, feature_names=self._feature_names)
+            n_jobs=self.n_jobs, feature_names=self._feature_names,
+            sample_weight=rows_of(sample_weight, train))
         proba = np.full((len(y), *proba_train.shape[1:]), np.nan)
         proba[train] = proba_train
         proba[valid] = predict_teacher_proba(fitted, X[valid], class_codes,
@@ -846,14 +883,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return proba, (fitted, class_codes)
 
     @staticmethod
-    def _weightings(candidates, X, proba, y, seed):
-        """Method -> TeacherWeighting fitted on ``(X, proba, y)``, for each teacher
-        mixture the ``candidates`` use."""
-        return {method: TeacherWeighting(method, random_state=seed).fit(X, proba, y)
+    def _weightings(candidates, X, proba, y, seed, sample_weight=None):
+        """Method -> TeacherWeighting fitted on ``(X, proba, y)`` (rows weighted by
+        ``sample_weight``), for each teacher mixture the ``candidates`` use."""
+        return {method: TeacherWeighting(method, random_state=seed).fit(
+                    X, proba, y, sample_weight)
                 for method in dict.fromkeys(config["ensemble"] for config in candidates)}
 
     def _transfer_sets(self, X, proba, y, weightings, configs, seed_augment, train,
-                       teachers=None, n_train=None):
+                       teachers=None, n_train=None, sample_weight=None):
         """``{transfer_key: (X, targets)}`` that the ``configs`` train on: the
         ``train`` rows, then MUNGE rows near them labelled by the fitted teachers
         (each augmentation drawn once), with their soft targets mixed by the
@@ -862,6 +900,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         ``(fitted teachers, their class codes)`` that label the synthetic rows
         (None: the fit's own). ``n_train``: training rows the ``train`` rows are a
         sample of (None: none), whose share of synthetic rows they get.
+        ``sample_weight``: the rows' weights (None: unweighted).
         """
         synthetic = {augment: self._synthetic_rows(X[train], augment, seed_augment,
                                                    teachers, n_train)
@@ -876,7 +915,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             proba_all = np.concatenate([proba[train], proba_synthetic])
             labels = np.concatenate([y[train], np.full(len(X_synthetic), -1)])
             weights = weightings[config["ensemble"]].weights(X_all, proba_all)
-            sets[key] = (X_all, distillation_targets(labels, proba_all, weights))
+            row_weights = (None if sample_weight is None else np.concatenate(
+                [sample_weight[train], np.ones(len(X_synthetic))]))
+            sets[key] = (X_all, distillation_targets(labels, proba_all, weights,
+                                                     row_weights))
         return sets
 
     def _synthetic_rows(self, X, augment, seed, teachers=None, n_train=None):
@@ -1031,7 +1073,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         nets, members = grow_members(
             train, (net, step.valid_loss, step.seconds), valid_proba,
             trainer.valid_labels if valid_proba is not None else None, n_members,
-            MEMBER_MIN_GAIN if auto else None)
+            MEMBER_MIN_GAIN if auto else None,
+            trainer.valid_weights if valid_proba is not None else None)
         return merge_members(nets), [member.as_dict() for member in members]
 
     def _confirm_winner(self, trainer, favourite, net, steps):
@@ -1150,7 +1193,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                         in zip(teachers, self.teachers_)})
         self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
 
-    def _restore_on_all_rows(self, stored, teachers, student, X, y, seeds, start):
+    def _restore_on_all_rows(self, stored, teachers, student, X, y, sample_weight, seeds,
+                             start):
         """Restore the ``stored`` fit (:func:`load_fit`) with the teachers fitted on
         all rows only (no folds), where their outputs match the stored ones
         (:func:`fitted_signature`). Returns whether it restored."""
@@ -1162,7 +1206,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 teachers, X, y, label_encoder=self._label_encoder,
                 teacher_cv="prefit" if self.teacher_cv == "prefit" else "in_sample",
                 seeds=seeds[:len(teachers) + 1], n_jobs=self.n_jobs,
-                feature_names=self._feature_names)
+                feature_names=self._feature_names, sample_weight=sample_weight)
         if not signatures_match(stored["fitted_signature"], fitted_signature(
                 fitted, X, y, codes, len(self.classes_))):
             self._log("the teachers' outputs differ from the stored fit's: training")

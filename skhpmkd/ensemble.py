@@ -70,10 +70,12 @@ def teacher_features(teacher_proba):
     return features.reshape(n_samples, n_teachers * 3).astype(np.float32)
 
 
-def row_nll(weights, label_proba):
-    """Per-row negative log-likelihood of the labels under the weighted mixture."""
+def row_nll(weights, label_proba, sample_weight=None):
+    """Per-row negative log-likelihood of the labels under the weighted mixture, times
+    the rows' ``sample_weight`` if given."""
     likelihood = np.sum(np.asarray(weights, dtype=np.float64) * label_proba, axis=1)
-    return -np.log(likelihood + MIXTURE_EPS)
+    nll = -np.log(likelihood + MIXTURE_EPS)
+    return nll if sample_weight is None else nll * sample_weight
 
 
 def significantly_lower(candidate, reference, z=SIGNIFICANCE_Z):
@@ -90,7 +92,7 @@ def significantly_lower(candidate, reference, z=SIGNIFICANCE_Z):
     return bool(diff.mean() > max(MIN_IMPROVEMENT, z * standard_error))
 
 
-def mixture_nll(weights, label_proba):
+def mixture_nll(weights, label_proba, sample_weight=None):
     """Mean negative log-likelihood of the labels under the weighted teacher mixture.
 
     Parameters
@@ -98,20 +100,37 @@ def mixture_nll(weights, label_proba):
     weights : ndarray of shape (n_samples, n_teachers)
     label_proba : ndarray of shape (n_samples, n_teachers)
         Probability each teacher gives to the row's true label.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Row weights, about 1 on average (None: every row weighs 1).
 
     Returns
     -------
     float
-        ``mean(-log(sum_k w_k p_k(y) + 1e-8))``.
+        ``mean(s * -log(sum_k w_k p_k(y) + 1e-8))``, ``s`` the row's weight.
     """
-    likelihood = np.sum(np.asarray(weights, dtype=np.float64) * label_proba, axis=1)
-    return float(np.mean(-np.log(likelihood + MIXTURE_EPS)))
+    return float(np.mean(row_nll(weights, label_proba, sample_weight)))
 
 
-def best_teacher(label_proba):
-    """Index of the teacher with the lowest log-loss (probabilities clipped at 1e-6)."""
-    log_loss = -np.log(np.clip(label_proba, PROBA_EPS, 1.0)).mean(axis=0)
-    return int(np.argmin(log_loss))
+def best_teacher(label_proba, sample_weight=None):
+    """Index of the teacher with the lowest (weighted) log-loss (probabilities clipped
+    at 1e-6)."""
+    log_loss = -np.log(np.clip(label_proba, PROBA_EPS, 1.0))
+    if sample_weight is not None:
+        log_loss = log_loss * sample_weight[:, None]
+    return int(np.argmin(log_loss.mean(axis=0)))
+
+
+def unit_mean_weights(sample_weight, n_samples):
+    """``sample_weight`` checked (one finite non-negative weight per row, not all 0)
+    and divided by its mean, as float64; None stays None."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n_samples,) or not np.all(np.isfinite(weights)) or (
+            weights.min() < 0) or weights.sum() <= 0:
+        raise ValueError(f"sample_weight must hold {n_samples} finite non-negative "
+                         "weights, not all zero.")
+    return weights / weights.mean()
 
 
 def _one_hot(n_samples, n_teachers, index):
@@ -171,10 +190,12 @@ class TeacherGate(nn.Module):
         return torch.log_softmax(self.output(torch.relu(self.hidden(inputs))), dim=-1)
 
 
-def _gate_loss(log_weights, label_proba, entropy_penalty):
-    """Mixture NLL plus ``entropy_penalty * KL(w || uniform)``, both row averages."""
+def _gate_loss(log_weights, label_proba, entropy_penalty, sample_weight=None):
+    """Mixture NLL (rows weighted by ``sample_weight``, if given) plus
+    ``entropy_penalty * KL(w || uniform)``, both row averages."""
     weights = log_weights.exp()
-    nll = -torch.log((weights * label_proba).sum(dim=1) + MIXTURE_EPS).mean()
+    row_nll = -torch.log((weights * label_proba).sum(dim=1) + MIXTURE_EPS)
+    nll = (row_nll if sample_weight is None else row_nll * sample_weight).mean()
     n_teachers = log_weights.shape[1]
     kl_to_uniform = (weights * (log_weights + np.log(n_teachers))).sum(dim=1).mean()
     return nll + entropy_penalty * kl_to_uniform
@@ -264,7 +285,7 @@ class TeacherWeighting(BaseEstimator):
 
     # -- fit --------------------------------------------------------------------------
 
-    def fit(self, X, teacher_proba, y):
+    def fit(self, X, teacher_proba, y, sample_weight=None):
         """Choose the weighting (training and validating the gate for "attention").
 
         Parameters
@@ -275,6 +296,10 @@ class TeacherWeighting(BaseEstimator):
             Out-of-fold teacher probabilities on these rows.
         y : array-like of shape (n_samples,)
             Encoded labels ``0 .. n_classes - 1``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of every loss the weighting is chosen on (the best teacher's
+            log-loss, the gate's training and held-out likelihoods); None weighs
+            every row 1.
 
         Returns
         -------
@@ -283,6 +308,7 @@ class TeacherWeighting(BaseEstimator):
         self._check_params()
         X, proba = self._check_inputs(X, teacher_proba)
         y = self._check_labels(y, len(X), proba.shape[2])
+        row_weights = unit_mean_weights(sample_weight, len(X))
         n_samples, n_teachers, n_classes = proba.shape
         self.n_features_in_, self.n_teachers_, self.n_classes_ = (
             X.shape[1], n_teachers, n_classes)
@@ -291,15 +317,20 @@ class TeacherWeighting(BaseEstimator):
         self.feature_scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
 
         label_proba = proba[np.arange(n_samples), :, y]
-        self.best_teacher_ = best_teacher(label_proba)
+        self.best_teacher_ = best_teacher(label_proba, row_weights)
         seed = _seed_from(self.random_state)
         train, valid = self._held_out_split(y, seed)
 
-        best_on_train = best_teacher(label_proba[train])
-        held_out = label_proba[valid]
+        def rows_of(weights, rows):
+            return None if weights is None else weights[rows]
+
+        best_on_train = best_teacher(label_proba[train], rows_of(row_weights, train))
+        held_out, held_out_weights = label_proba[valid], rows_of(row_weights, valid)
         held_out_nll = {
-            "mean": row_nll(_uniform(len(valid), n_teachers), held_out),
-            "best": row_nll(_one_hot(len(valid), n_teachers, best_on_train), held_out),
+            "mean": row_nll(_uniform(len(valid), n_teachers), held_out,
+                            held_out_weights),
+            "best": row_nll(_one_hot(len(valid), n_teachers, best_on_train), held_out,
+                            held_out_weights),
         }
         self.gate_, self.n_epochs_ = None, 0
         can_train = (self.method == "attention" and n_teachers > 1
@@ -307,10 +338,10 @@ class TeacherWeighting(BaseEstimator):
         if can_train:
             inputs = self._gate_inputs(X, proba)
             self.gate_, self.n_epochs_, _ = self._train_gate(
-                inputs, label_proba, train, valid, seed)
+                inputs, label_proba, train, valid, seed, row_weights)
             with torch.inference_mode(), _one_torch_thread():
                 gate_weights = self.gate_(torch.from_numpy(inputs[valid])).exp().numpy()
-            held_out_nll["attention"] = row_nll(gate_weights, held_out)
+            held_out_nll["attention"] = row_nll(gate_weights, held_out, held_out_weights)
         self.validation_nll_ = {name: float(np.mean(losses))
                                 for name, losses in held_out_nll.items()}
         self.method_ = self._choose_method(held_out_nll)
@@ -341,8 +372,9 @@ class TeacherWeighting(BaseEstimator):
             return everything, everything
         return split
 
-    def _train_gate(self, inputs, label_proba, train, valid, seed):
-        """Adam on minibatches, early-stopped on held-out mixture NLL; best state kept.
+    def _train_gate(self, inputs, label_proba, train, valid, seed, row_weights=None):
+        """Adam on minibatches, early-stopped on held-out mixture NLL; best state kept
+        (both losses weighted by ``row_weights``, if given).
 
         Training stops after ``n_iter_no_change`` epochs without a held-out gain of
         more than ``MIN_IMPROVEMENT``; the state with the lowest held-out NLL is kept.
@@ -359,6 +391,8 @@ class TeacherWeighting(BaseEstimator):
         label_proba = torch.from_numpy(label_proba)
         train_x, train_p = inputs[train], label_proba[train]
         valid_x, valid_p = inputs[valid], label_proba[valid]
+        train_w, valid_w = ((None, None) if row_weights is None else (
+            torch.from_numpy(row_weights[train].astype(np.float32)), row_weights[valid]))
         with torch.random.fork_rng(devices=[]), _one_torch_thread():
             torch.manual_seed(seed)
             gate = TeacherGate(inputs.shape[1], label_proba.shape[1], self.hidden_units)
@@ -367,7 +401,7 @@ class TeacherWeighting(BaseEstimator):
             def held_out_nll():
                 with torch.no_grad():
                     weights = gate(valid_x).exp()
-                    return mixture_nll(weights.numpy(), valid_p.numpy())
+                    return mixture_nll(weights.numpy(), valid_p.numpy(), valid_w)
 
             best_nll, best_state, best_epoch = held_out_nll(), copy.deepcopy(
                 gate.state_dict()), 0
@@ -377,7 +411,8 @@ class TeacherWeighting(BaseEstimator):
                 for start in range(0, len(order), self.batch_size):
                     batch = order[start:start + self.batch_size]
                     loss = _gate_loss(gate(train_x[batch]), train_p[batch],
-                                      self.entropy_penalty)
+                                      self.entropy_penalty,
+                                      None if train_w is None else train_w[batch])
                     optimizer.zero_grad()
                     loss.backward()
                     optimizer.step()

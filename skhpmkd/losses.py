@@ -30,15 +30,28 @@ def mixed_soft_targets(teacher_logits, teacher_weights, temperature):
     return torch.einsum("nk,nkc->nc", teacher_weights, tempered)
 
 
-def soft_kl(student_logits, teacher_logits, teacher_weights, temperature):
-    """Mean KL(mixture_T || student_T) per sample: the student-teacher gap at ``T``."""
+def weighted_mean(row_losses, sample_weight=None):
+    """Mean of per-row losses, each row multiplied by its weight (weights about 1 on
+    average, as :class:`~skhpmkd.HPMKDClassifier` scales them); None: plain mean."""
+    if sample_weight is None:
+        return row_losses.mean()
+    return (row_losses * sample_weight).mean()
+
+
+def soft_kl(student_logits, teacher_logits, teacher_weights, temperature,
+            sample_weight=None):
+    """Mean KL(mixture_T || student_T) per sample: the student-teacher gap at ``T``
+    (rows weighted by ``sample_weight``, if given)."""
     targets = mixed_soft_targets(teacher_logits, teacher_weights, temperature)
     log_student = F.log_softmax(student_logits / temperature, dim=-1)
-    return F.kl_div(log_student, targets, reduction="batchmean")
+    if sample_weight is None:
+        return F.kl_div(log_student, targets, reduction="batchmean")
+    row_kl = F.kl_div(log_student, targets, reduction="none").sum(dim=-1)
+    return weighted_mean(row_kl, sample_weight)
 
 
 def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *,
-                      temperature, alpha, return_soft=False):
+                      temperature, alpha, return_soft=False, sample_weight=None):
     """Hinton-style distillation loss against a per-sample teacher mixture.
 
     ``(1 - alpha) * T**2 * KL(mixture_T || student_T) + alpha * CE(student, labels)``.
@@ -58,6 +71,9 @@ def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *
         Weight of the hard-label cross-entropy term.
     return_soft : bool, default=False
         Also return the KL term alone (:func:`soft_kl`), the student-teacher gap.
+    sample_weight : tensor of shape (n_samples,), default=None
+        Per-row weights of both terms (each a mean of weighted per-row losses over
+        its rows); None weighs every row 1.
 
     Returns
     -------
@@ -65,10 +81,16 @@ def distillation_loss(student_logits, teacher_logits, teacher_weights, labels, *
     soft : scalar tensor
         Only with ``return_soft``.
     """
-    soft = soft_kl(student_logits, teacher_logits, teacher_weights, temperature)
+    soft = soft_kl(student_logits, teacher_logits, teacher_weights, temperature,
+                   sample_weight)
     labelled = labels >= 0
-    hard = (F.cross_entropy(student_logits[labelled], labels[labelled])
-            if bool(labelled.any()) else student_logits.new_zeros(()))
+    if not bool(labelled.any()):
+        hard = student_logits.new_zeros(())
+    elif sample_weight is None:
+        hard = F.cross_entropy(student_logits[labelled], labels[labelled])
+    else:
+        hard = weighted_mean(F.cross_entropy(student_logits[labelled], labels[labelled],
+                                             reduction="none"), sample_weight[labelled])
     loss = (1.0 - alpha) * temperature**2 * soft + alpha * hard
     return (loss, soft) if return_soft else loss
 
@@ -95,10 +117,12 @@ class DistillationLoss(torch.nn.Module):
         self.alpha = float(alpha)
         self.last_soft_kl_ = None
 
-    def forward(self, student_logits, labels, teacher_logits, teacher_weights):
+    def forward(self, student_logits, labels, teacher_logits, teacher_weights,
+                sample_weight=None):
         loss, soft = distillation_loss(
             student_logits, teacher_logits, teacher_weights, labels,
             temperature=self.temperature, alpha=self.alpha, return_soft=True,
+            sample_weight=sample_weight,
         )
         self.last_soft_kl_ = soft.detach()
         return loss

@@ -78,15 +78,19 @@ def auto_member_count(member_nbytes, budget, n_rows):
     return members_within_budget(member_nbytes, budget)
 
 
-def jensen_gap(probas, labels):
+def jensen_gap(probas, labels, sample_weight=None):
     """``(log-loss of the mean of probas, members' mean log-loss minus it)``; each of
-    ``probas`` has shape (n_rows, n_classes). The gap is never negative."""
-    average = float(np.mean(label_log_losses(np.mean(probas, axis=0), labels)))
-    members = np.mean([np.mean(label_log_losses(p, labels)) for p in probas])
+    ``probas`` has shape (n_rows, n_classes); rows weighted by ``sample_weight``
+    (about 1 on average) if given. The gap is never negative."""
+    average = float(np.mean(label_log_losses(np.mean(probas, axis=0), labels,
+                                             sample_weight)))
+    members = np.mean([np.mean(label_log_losses(p, labels, sample_weight))
+                       for p in probas])
     return average, float(members - average)
 
 
-def grow_members(train, first, valid_proba, labels, n_members, min_gain):
+def grow_members(train, first, valid_proba, labels, n_members, min_gain,
+                 sample_weight=None):
     """Train members while they pay; return the kept networks and every member.
 
     Parameters
@@ -105,6 +109,8 @@ def grow_members(train, first, valid_proba, labels, n_members, min_gain):
     min_gain : float or None
         Smallest widening of the average's Jensen gap that keeps a member; None
         keeps every member (``n_members`` of them).
+    sample_weight : ndarray or None
+        The validation rows' weights (None: every row weighs 1).
 
     Returns
     -------
@@ -115,7 +121,7 @@ def grow_members(train, first, valid_proba, labels, n_members, min_gain):
     def judged(probas):
         if valid_proba is None:
             return float("nan"), float("nan")
-        return jensen_gap(probas, labels)
+        return jensen_gap(probas, labels, sample_weight)
 
     def proba(net):
         return None if valid_proba is None else valid_proba(net)

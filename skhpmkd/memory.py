@@ -199,25 +199,30 @@ def _hash_array(digest, array):
         digest.update(np.ascontiguousarray(array).data)
 
 
-def data_fingerprint(X, y=None):
+def data_fingerprint(X, y=None, sample_weight=None):
     """SHA-256 of the data's shape, dtype and bytes: equal data, equal fingerprint.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,), default=None
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights; None leaves the fingerprint of the unweighted data.
 
     Returns
     -------
     str
-        64 hexadecimal digits. Any change to a value, a label, the shape or the dtype
-        changes it.
+        64 hexadecimal digits. Any change to a value, a label, a weight, the shape or
+        the dtype changes it.
     """
     digest = hashlib.sha256(b"skhpmkd-data-v1|")
     _hash_array(digest, X)
     digest.update(b"|y|")
     if y is not None:
         _hash_array(digest, y)
+    if sample_weight is not None:
+        digest.update(b"|sample_weight|")
+        _hash_array(digest, sample_weight)
     return digest.hexdigest()
 
 

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import default_collate, default_convert
 
-from .losses import DistillationLoss, soft_kl
+from .losses import DistillationLoss, soft_kl, weighted_mean
 from .sizes import pickled_nbytes
 
 #: Bounds of the default hidden width (see :func:`default_hidden_units`).
@@ -365,17 +365,27 @@ def collate_rows(data):
     return default_collate(data)
 
 
+def criterion_loss(criterion, logits, target):
+    """The training objective of ``criterion`` on a batch's tensors ``target``; the
+    rows' ``sample_weight`` is passed only where the fit has one."""
+    weights = ({"sample_weight": target["sample_weight"]}
+               if "sample_weight" in target else {})
+    return criterion(logits, target["label"], target["teacher_logits"],
+                     target["teacher_weights"], **weights)
+
+
 class DistillationNet(NeuralNet):
     """skorch net that trains a logit-producing module with :class:`DistillationLoss`.
 
     The training target is a dict with keys ``label`` (n,), ``teacher_logits``
-    (n, n_teachers, n_classes) and ``teacher_weights`` (n, n_teachers), as built by
+    (n, n_teachers, n_classes), ``teacher_weights`` (n, n_teachers) and, where the fit
+    has sample weights, ``sample_weight`` (n,), as built by
     :class:`~skhpmkd.HPMKDClassifier`. The loss on validation data is the plain
-    cross-entropy (log-loss) against the labels, so ``valid_loss`` measures the student
-    itself. Each training batch records ``distill_kl``, the KL from the teachers'
-    mixture to the student at the current temperature (the student-teacher gap), in
-    the history. The module must accept ``n_features`` and ``n_classes`` keyword
-    arguments.
+    cross-entropy (log-loss) against the labels (weighted by ``sample_weight``), so
+    ``valid_loss`` measures the student itself. Each training batch records
+    ``distill_kl``, the KL from the teachers' mixture to the student at the current
+    temperature (the student-teacher gap), in the history. The module must accept
+    ``n_features`` and ``n_classes`` keyword arguments.
 
     Defaults differ from skorch's: AdamW, ``lr=3e-3``, ``batch_size=128``, up to 200
     epochs, shuffled batches, no internal validation split (``train_split=None``: the
@@ -399,15 +409,19 @@ class DistillationNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         target = to_tensor(y_true, device=y_pred.device)
-        if not training:
+        sample_weight = target.get("sample_weight")
+        if not training and sample_weight is None:
             return F.cross_entropy(y_pred, target["label"])
-        loss = self.criterion_(y_pred, target["label"], target["teacher_logits"],
-                               target["teacher_weights"])
+        if not training:
+            return weighted_mean(F.cross_entropy(y_pred, target["label"],
+                                                 reduction="none"), sample_weight)
+        loss = criterion_loss(self.criterion_, y_pred, target)
         gap = getattr(self.criterion_, "last_soft_kl_", None)
         if gap is None:  # a criterion of the user's own
             with torch.no_grad():
                 gap = soft_kl(y_pred, target["teacher_logits"],
-                              target["teacher_weights"], self.criterion_.temperature)
+                              target["teacher_weights"], self.criterion_.temperature,
+                              sample_weight)
         self.history.record_batch("distill_kl", gap.item())
         return loss
 
@@ -500,9 +514,8 @@ class ValidObjective(Callback):
         module.eval()
         with torch.no_grad():
             logits = module(torch.as_tensor(self.X, device=net.device))
-            target = to_tensor(self.targets, device=net.device)
-            objective = net.criterion_(logits, target["label"], target["teacher_logits"],
-                                       target["teacher_weights"])
+            objective = criterion_loss(net.criterion_, logits,
+                                       to_tensor(self.targets, device=net.device))
         module.train(was_training)
         net.history.record("valid_objective", float(objective))
 
@@ -705,11 +718,13 @@ def module_device(module):
     return param.device if param is not None else torch.device("cpu")
 
 
-def label_log_losses(proba, labels):
+def label_log_losses(proba, labels, sample_weight=None):
     """Per-row log-loss of probabilities ``proba`` (n_rows, n_classes) against the
-    encoded ``labels`` (probabilities clipped at 1e-12)."""
+    encoded ``labels`` (probabilities clipped at 1e-12), each multiplied by its row's
+    ``sample_weight`` if given (so that their mean is the weighted mean)."""
     label_proba = proba[np.arange(len(labels)), labels]
-    return -np.log(np.clip(label_proba, 1e-12, None))
+    losses = -np.log(np.clip(label_proba, 1e-12, None))
+    return losses if sample_weight is None else losses * sample_weight
 
 
 def predict_proba_fast(module, X, batch_size=16384):

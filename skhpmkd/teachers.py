@@ -15,7 +15,8 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
-from sklearn.utils.validation import check_is_fitted
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from .parallel import Task, estimate_fit_cost, known_costs, run_tasks, threads_per_task
 from .progress import expect
@@ -165,14 +166,41 @@ def _class_codes(estimator, label_encoder, prefit):
     return classes.astype(int)
 
 
-def _fit_and_predict(estimator, X, y, train, test, n_classes):
-    estimator.fit(X[train], y[train])
+def sample_weight_param(estimator):
+    """The keyword of ``estimator.fit`` that takes sample weights: ``"sample_weight"``,
+    ``"<last step>__sample_weight"`` for a Pipeline whose last step takes them (any
+    depth), or None where it takes none."""
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        inner = (sample_weight_param(last)
+                 if last is not None and last != "passthrough" else None)
+        return None if inner is None else f"{name}__{inner}"
+    return "sample_weight" if has_fit_parameter(estimator, "sample_weight") else None
+
+
+def check_sample_weight_support(teachers, prefit):
+    """Every teacher fitted here takes sample weights in ``fit`` (``prefit``: one
+    bool per teacher); raises ValueError naming the first that does not."""
+    for (name, estimator), is_prefit in zip(teachers, prefit):
+        if not is_prefit and sample_weight_param(estimator) is None:
+            raise ValueError(f"teacher {name!r} ({type(estimator).__name__}) does not "
+                             "take sample_weight in fit, so it cannot be fitted with "
+                             "the sample weights given; use a teacher that does, or "
+                             "fit it yourself and pass it prefit.")
+
+
+def _fit(estimator, X, y, sample_weight=None):
+    """``estimator.fit(X, y)``, with ``sample_weight`` (if given) where it takes it."""
+    if sample_weight is None:
+        return estimator.fit(X, y)
+    return estimator.fit(X, y, **{sample_weight_param(estimator): sample_weight})
+
+
+def _fit_and_predict(estimator, X, y, train, test, n_classes, sample_weight=None):
+    _fit(estimator, X[train], y[train],
+         None if sample_weight is None else sample_weight[train])
     codes = _class_codes(estimator, None, prefit=False)
     return _aligned_proba(estimator, X[test], codes, n_classes)
-
-
-def _fit(estimator, X, y):
-    return estimator.fit(X, y)
 
 
 def _prepare_clone(estimator, seed, n_threads):
@@ -224,7 +252,8 @@ def make_folds(teacher_cv, y, seed):
 
 
 def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=None,
-                 past_seconds=None, held_out=None, feature_names=None):
+                 past_seconds=None, held_out=None, feature_names=None,
+                 sample_weight=None):
     """Fit the teachers and compute their soft labels on the training rows.
 
     Parameters
@@ -251,6 +280,9 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         fitted on all rows still see them.
     feature_names : ndarray of str, optional
         X's column names, which prefit teachers fitted on named columns must have.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Passed to every fit here (each fold's rows' share); prefit teachers are used
+        as they are.
 
     Returns
     -------
@@ -271,6 +303,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         if is_prefit:
             check_prefit_teacher(name, est, label_encoder.classes_, n_features,
                                  feature_names)
+    if sample_weight is not None:
+        check_sample_weight_support(teachers, prefit)
     in_sample = isinstance(teacher_cv, str) and teacher_cv == "in_sample"
     folds = None if all(prefit) or in_sample else make_folds(teacher_cv, y, seeds[0])
     if folds is not None and held_out is not None:
@@ -281,13 +315,14 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         if is_prefit:
             continue
         cost = estimate_fit_cost(est, n_samples, n_features, n_classes)
-        tasks.append(Task(_fit, (_prepare_clone(est, seeds[1 + k], n_threads), X, y),
+        tasks.append(Task(_fit, (_prepare_clone(est, seeds[1 + k], n_threads), X, y,
+                                 sample_weight),
                           cost=cost, name=f"{name}:all"))
         slots.append((k, None))
         for f, (train, test) in enumerate(folds or []):
             clone_k = _prepare_clone(est, seeds[1 + k], n_threads)
             tasks.append(Task(_fit_and_predict,
-                              (clone_k, X, y, train, test, n_classes),
+                              (clone_k, X, y, train, test, n_classes, sample_weight),
                               cost=cost * len(train) / n_samples, name=f"{name}:fold{f}"))
             slots.append((k, f))
     expect(len(tasks))

@@ -32,12 +32,27 @@ from .teachers import proba_to_logits
 from .temperature import TemperatureScheduler, make_schedule
 
 
-def distillation_targets(labels, teacher_proba, teacher_weights):
+def distillation_targets(labels, teacher_proba, teacher_weights, sample_weight=None):
     """The per-row targets a student trains on: labels (-1 for synthetic rows), the
-    teachers' centred log-probabilities and their per-row mixture weights."""
-    return {"label": labels.astype(np.int64),
-            "teacher_logits": proba_to_logits(teacher_proba),
-            "teacher_weights": teacher_weights}
+    teachers' centred log-probabilities and their per-row mixture weights; with
+    ``sample_weight`` (one per row), also the rows' weights, scaled to mean 1 over
+    the labelled rows (synthetic rows weigh 1, as an average row)."""
+    targets = {"label": labels.astype(np.int64),
+               "teacher_logits": proba_to_logits(teacher_proba),
+               "teacher_weights": teacher_weights}
+    if sample_weight is not None:
+        targets["sample_weight"] = scaled_row_weights(sample_weight, labels >= 0)
+    return targets
+
+
+def scaled_row_weights(sample_weight, labelled):
+    """``sample_weight`` divided by its mean over the ``labelled`` rows (float32), the
+    other rows set to 1; all 1 where the labelled rows weigh nothing in all."""
+    weights = np.ones(len(sample_weight), dtype=np.float32)
+    mean = float(np.mean(sample_weight[labelled])) if labelled.any() else 0.0
+    if mean > 0:
+        weights[labelled] = sample_weight[labelled] / mean
+    return weights
 
 
 def short_rung_rows(labels, max_labelled, seed):
@@ -164,6 +179,15 @@ class StudentTrainer:
         return targets["label"][targets["label"] >= 0]
 
     @property
+    def label_weights(self):
+        """Weights of the labelled training rows (None: the fit has no sample
+        weights)."""
+        _, targets = next(iter(self.transfer_sets.values()))
+        if "sample_weight" not in targets:
+            return None
+        return targets["sample_weight"][targets["label"] >= 0]
+
+    @property
     def n_labelled(self):
         """Labelled training rows."""
         return len(self.labels)
@@ -238,16 +262,25 @@ class StudentTrainer:
         """Labels of the rows that judge a student."""
         return self.judging[1]["label"]
 
+    @property
+    def valid_weights(self):
+        """Weights of the rows that judge a student (None: no sample weights)."""
+        return self.judging[1].get("sample_weight")
+
     def valid_row_losses(self, net):
-        """Per-row log-loss of a trained student on the rows that judge it."""
-        return label_log_losses(self.valid_proba(net), self.valid_labels)
+        """Per-row log-loss of a trained student on the rows that judge it (times
+        the rows' weights, if any)."""
+        return label_log_losses(self.valid_proba(net), self.valid_labels,
+                                self.valid_weights)
 
     def prior_row_losses(self):
         """Per-row log-loss on the rows that judge a student of predicting the
-        labelled training rows' class shares (a student that learned nothing)."""
-        shares = np.bincount(self.labels, minlength=self.n_classes) / self.n_labelled
-        return label_log_losses(np.tile(shares, (len(self.valid_labels), 1)),
-                                self.valid_labels)
+        labelled training rows' (weighted) class shares (a student that learned
+        nothing)."""
+        counts = np.bincount(self.labels, weights=self.label_weights,
+                             minlength=self.n_classes)
+        shares = np.tile(counts / counts.sum(), (len(self.valid_labels), 1))
+        return label_log_losses(shares, self.valid_labels, self.valid_weights)
 
 
 @dataclass

@@ -28,5 +28,5 @@ def test_api_reference_covers_every_public_name_without_addresses():
     for name in skhpmkd.__all__:
         if name != "__version__":
             assert f"## `{name}" in text
-    assert "HPMKDClassifier.fit(X, y)" in text
+    assert "HPMKDClassifier.fit(X, y, sample_weight=None)" in text
     assert not re.search(r" at 0x[0-9a-f]+", text)  # no object addresses

@@ -491,10 +491,12 @@ def test_the_augment_trial_averages_no_more_members_than_the_plain_student(data3
     plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
     asked = []
 
-    def one_plain_member(train, first, valid_proba, labels, n_members, min_gain):
+    def one_plain_member(train, first, valid_proba, labels, n_members, min_gain,
+                         sample_weight=None):
         asked.append(n_members)  # the plain student keeps its first network only
         n_members = 1 if len(asked) == 1 else n_members
-        return grow_members(train, first, valid_proba, labels, n_members, min_gain)
+        return grow_members(train, first, valid_proba, labels, n_members, min_gain,
+                            sample_weight)
 
     with patch("skhpmkd.classifier.propose_candidates",
                return_value=[(plain, "default"), (dict(plain, alpha=0.9), "prior")]), \
