@@ -11,6 +11,7 @@ from .datasets import DATASETS, HOLDOUT_DATASETS, SMALL_DATASETS
 from .models import ABLATION_COMPONENTS
 from .runner import machine_description, run
 from .speed import format_speed, speed_figures
+from .weighted import format_weighted, weighted_figures
 from .tables import (
     DERIVED,
     add_derived_columns,
@@ -62,6 +63,11 @@ def parse_args(argv):
                         help="only the parallel and memory figures: teacher stage at "
                              "n_jobs=1 vs 2, and a cold fit vs one with the memory warm "
                              "(default dataset: adult)")
+    parser.add_argument("--weighted", action="store_true",
+                        help="only the sample-weight figures: HPM-KD fitted without "
+                             "weights and with class-balanced ones, student and "
+                             "teachers scored by balanced accuracy (default datasets: "
+                             "german_credit, wa_churn)")
     parser.add_argument("--models", nargs="+", default=None,
                         help="run only these student rows, e.g. hpmkd 'hpmkd -config' "
                              "(teachers are always fitted; combine with an earlier run "
@@ -93,7 +99,10 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.speed:
-        return speed_main(args)
+        return figures_main(args, "speed", speed_figures, format_speed, ["adult"])
+    if args.weighted:
+        return figures_main(args, "weighted", weighted_figures, format_weighted,
+                            ["german_credit", "wa_churn"])
     datasets = args.datasets or list(SMALL_DATASETS if args.quick else
                                      HOLDOUT_DATASETS if args.holdout else DATASETS)
     n_seeds = args.seeds or (1 if args.quick else 3)
@@ -185,21 +194,23 @@ def saved_rows(paths):
     return frame[[c for c in frame.columns if c not in DERIVED]].to_dict("records")
 
 
-def speed_main(args):
-    """Print (and with --out, write as JSON) the parallel and warm-memory figures."""
-    datasets = args.datasets or ["adult"]
+def figures_main(args, kind, figures, format_figures, default_datasets):
+    """Print (and with --out, write as JSON under ``kind``) the ``figures(name, seed,
+    log)`` of each dataset (``--speed``: the parallel and warm-memory figures;
+    ``--weighted``: the sample-weight figures)."""
+    datasets = args.datasets or default_datasets
     results = []
     for name in datasets:
-        print(f"[bench] {name}: speed figures", flush=True)
-        results.append(speed_figures(name, seed=0,
-                                     log=lambda m: print(f"[bench]   {m}", flush=True)))
+        print(f"[bench] {name}: {kind} figures", flush=True)
+        results.append(figures(name, seed=0,
+                               log=lambda m: print(f"[bench]   {m}", flush=True)))
     for result in results:
-        print(format_speed(result))
+        print(format_figures(result))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.with_suffix(".json").write_text(json.dumps(
             {"date": date.today().isoformat(), "command": " ".join(sys.argv),
-             "machine": machine_description(), "speed": results}, indent=1))
+             "machine": machine_description(), kind: results}, indent=1))
     return results
 
 

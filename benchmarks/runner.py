@@ -42,10 +42,11 @@ def split_dataset(name, split_seed=SPLIT_SEED):
             encoder.transform(y_train), encoder.transform(y_test), len(encoder.classes_))
 
 
-def timed_fit(estimator, X, y):
-    """Fit ``estimator``; return it with the wall-clock seconds the fit took."""
+def timed_fit(estimator, X, y, **fit_params):
+    """Fit ``estimator`` (with ``fit_params``, e.g. ``sample_weight``); return it with
+    the wall-clock seconds the fit took."""
     start = time.perf_counter()
-    estimator.fit(X, y)
+    estimator.fit(X, y, **fit_params)
     return estimator, time.perf_counter() - start
 
 

@@ -430,3 +430,33 @@ def test_split_robustness_counts_the_splits_meeting_each_target():
     assert toy["below it beyond noise"] == "1/2"
     assert toy["hpmkd-kd pp"] == "+0.00 [-1.00, +1.00]"
     assert toy["hpmkd >= kd - 0.5 pp"] == "1/2"
+
+
+def test_weighted_figures_fit_with_and_without_balanced_weights(monkeypatch, data3):
+    import benchmarks.weighted as weighted
+    from conftest import fast_classifier
+
+    X, y = data3
+    keep = np.r_[np.flatnonzero(y != 2), np.flatnonzero(y == 2)[:8]]  # class 2 rare
+    X, y = X[keep], y[keep]
+    monkeypatch.setattr(weighted, "split_dataset",
+                        lambda name: (X[::2], X[1::2], y[::2], y[1::2], 3))
+    monkeypatch.setattr(weighted, "HPMKDClassifier",
+                        lambda **params: fast_classifier(**params))
+    result = weighted.weighted_figures("toy", log=lambda message: None)
+    assert result["none"]["teachers"].keys() == {"tree", "lr"}
+    assert result["none"]["student"] != result["balanced"]["student"]
+    text = weighted.format_weighted(result)
+    assert text.startswith("toy (seed 0):") and text.count("retention") == 2
+
+
+def test_weighted_figures_are_formatted_with_the_best_teacher():
+    from benchmarks.weighted import format_weighted
+
+    fit = {"seconds": 12.0, "config": {},
+           "student": {"accuracy": 0.75, "balanced_accuracy": 0.70},
+           "teachers": {"a": {"accuracy": 0.8, "balanced_accuracy": 0.6},
+                        "b": {"accuracy": 0.7, "balanced_accuracy": 0.72}}}
+    text = format_weighted({"dataset": "toy", "seed": 0, "none": fit, "balanced": fit})
+    assert ("student balanced accuracy 0.7000 (accuracy 0.7500); best teacher b 0.7200 "
+            "(0.7000); retention 97.2%; fit 12 s") in text
