@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 from sklearn.metrics import log_loss
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from .sizes import pickled_nbytes
 from .teachers import predict_teacher_proba, with_column_names
@@ -37,18 +37,21 @@ def _best_of(n_repeats, predict):
     return result, min(seconds)
 
 
-def _scores(proba, codes):
+def _scores(proba, codes, sample_weight=None):
     """Accuracy and log-loss of the class probabilities ``proba`` on the encoded
-    labels ``codes``."""
+    labels ``codes`` (rows weighted by ``sample_weight``, if given)."""
     proba = proba / proba.sum(axis=1, keepdims=True, dtype=np.float64)
-    return {"accuracy": float(np.mean(np.argmax(proba, axis=1) == codes)),
-            "log_loss": float(log_loss(codes, proba, labels=np.arange(proba.shape[1])))}
+    correct = np.argmax(proba, axis=1) == codes
+    return {"accuracy": float(np.average(correct, weights=sample_weight)),
+            "log_loss": float(log_loss(codes, proba, labels=np.arange(proba.shape[1]),
+                                       sample_weight=sample_weight))}
 
 
-def _teacher_average(teachers, proba, codes):
+def _teacher_average(teachers, proba, codes, sample_weight=None):
     """The row of the teachers' plain average (probabilities ``proba``): their summed
     sizes and prediction times."""
-    return {"model": "teacher average", "role": "ensemble", **_scores(proba, codes),
+    return {"model": "teacher average", "role": "ensemble",
+            **_scores(proba, codes, sample_weight),
             **{key: sum(teacher[key] for teacher in teachers)
                for key in ("nbytes", "predict_seconds", "row_seconds")}}
 
@@ -153,7 +156,7 @@ class DistillationReport:
         self.n_samples = int(n_samples)
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, n_repeats=3):
+    def from_estimator(cls, estimator, X, y, *, sample_weight=None, n_repeats=3):
         """Measure a fitted :class:`~skhpmkd.HPMKDClassifier` on ``(X, y)``.
 
         Parameters
@@ -165,6 +168,9 @@ class DistillationReport:
             Rows the estimator was not fitted on.
         y : array-like of shape (n_samples,)
             Their labels, among ``estimator.classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the accuracies, log-losses and the agreement (None:
+            every row weighs 1).
         n_repeats : int, default=3
             Prediction times are the fastest of this many calls on all rows (of ten
             times as many on one row), in this process's threads.
@@ -178,13 +184,17 @@ class DistillationReport:
         estimator, X = _fitted_distiller(estimator, X)
         X = estimator._validated_X(X)
         codes = _label_codes(estimator, y, len(X))
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
         n_classes = len(estimator.classes_)
 
         def measured(name, role, predict, nbytes):
             proba, seconds = _best_of(n_repeats, lambda: predict(X))
             _, row_seconds = _best_of(ONE_ROW_REPEATS * n_repeats,
                                       lambda: predict(X[:1]))
-            return proba, {"model": name, "role": role, **_scores(proba, codes),
+            return proba, {"model": name, "role": role,
+                           **_scores(proba, codes, sample_weight),
                            "nbytes": int(nbytes), "predict_seconds": float(seconds),
                            "row_seconds": float(row_seconds)}
 
@@ -197,7 +207,7 @@ class DistillationReport:
             models.append(model)
         if len(models) > 1:
             models.append(_teacher_average(models, np.mean(teacher_probas, axis=0),
-                                           codes))
+                                           codes, sample_weight))
         proba, model = measured(
             "student", "student",
             lambda rows: estimator.predict_proba(with_column_names(rows, estimator)),
@@ -205,8 +215,9 @@ class DistillationReport:
         models.append(model)
         best = int(np.argmax([model["accuracy"] for model in models
                               if model["role"] == "teacher"]))
-        agreement = np.mean(np.argmax(proba, axis=1)
-                            == np.argmax(teacher_probas[best], axis=1))
+        agreement = np.average(np.argmax(proba, axis=1)
+                               == np.argmax(teacher_probas[best], axis=1),
+                               weights=sample_weight)
         return cls(models, agreement=agreement, n_samples=len(codes))
 
     @property

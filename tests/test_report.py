@@ -72,6 +72,26 @@ def test_report_measures_each_teacher_and_the_student(fitted):
     assert report.student["nbytes"] == clf.student_nbytes_
 
 
+def test_weighted_report_matches_weighted_metrics(fitted):
+    clf, X, y = fitted
+    weights = np.linspace(0.0, 3.0, len(y))
+    report = DistillationReport.from_estimator(clf, X, y, sample_weight=weights,
+                                               n_repeats=1)
+    assert report.student["accuracy"] == pytest.approx(
+        accuracy_score(y, clf.predict(X), sample_weight=weights))
+    assert report.student["log_loss"] == pytest.approx(log_loss(
+        y, clf.predict_proba(X), labels=clf.classes_, sample_weight=weights), rel=1e-5)
+    teacher = clf.named_teachers_["tree"]
+    assert report.teachers[0]["accuracy"] == pytest.approx(accuracy_score(
+        y, clf.classes_[teacher.predict(X)], sample_weight=weights))
+    best = clf.classes_[clf.teachers_[report.models.index(report.best_teacher)]
+                        .predict(X)]
+    assert report.agreement == pytest.approx(np.average(best == clf.predict(X),
+                                                        weights=weights))
+    with pytest.raises(ValueError, match="Negative values"):
+        DistillationReport.from_estimator(clf, X, y, sample_weight=-weights)
+
+
 def test_report_summary_against_the_best_teacher(fitted):
     clf, X, y = fitted
     report = DistillationReport.from_estimator(clf, X, y, n_repeats=1)
