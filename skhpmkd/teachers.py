@@ -11,6 +11,7 @@ in docs/benchmarks.md ("Ten seeds on the small datasets, and in-sample soft labe
 import warnings
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
@@ -190,10 +191,13 @@ def check_sample_weight_support(teachers, prefit):
 
 
 def _fit(estimator, X, y, sample_weight=None):
-    """``estimator.fit(X, y)``, with ``sample_weight`` (if given) where it takes it."""
+    """``estimator.fit(X, y)``, with ``sample_weight`` (if given) where it takes it:
+    a Pipeline's last step, also where the user enabled scikit-learn's metadata
+    routing (which would otherwise want every step's request set)."""
     if sample_weight is None:
         return estimator.fit(X, y)
-    return estimator.fit(X, y, **{sample_weight_param(estimator): sample_weight})
+    with config_context(enable_metadata_routing=False):
+        return estimator.fit(X, y, **{sample_weight_param(estimator): sample_weight})
 
 
 def _fit_and_predict(estimator, X, y, train, test, n_classes, sample_weight=None):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -151,6 +152,19 @@ def test_search_members_and_pipeline_take_weights(data3):
     pipe = make_pipeline(StandardScaler(), clf)
     pipe.fit(X, y, hpmkdclassifier__sample_weight=np.where(y == 0, 3.0, 1.0))
     assert len(clf.config_search_) > 0 and len(clf.members_) == 2
+    assert pipe.score(X, y) > 0.8
+
+
+def test_weights_with_metadata_routing_enabled(data3):
+    X, y = data3
+    weights = np.where(y == 0, 3.0, 1.0)
+    scaled_lr = make_pipeline(StandardScaler(), LogisticRegression())
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = fast_classifier(teachers=[("lr", scaled_lr)], memory=None)
+        clf.fit(X, y, sample_weight=weights)  # the teacher's own steps need no request
+        pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False),
+                             clf.set_fit_request(sample_weight=True))
+        pipe.fit(X, y, sample_weight=weights)
     assert pipe.score(X, y) > 0.8
 
 
