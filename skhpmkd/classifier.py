@@ -70,6 +70,7 @@ from .student import (
     LR_SCHEDULES,
     STOPPING_MONITORS,
     DistillationNet,
+    check_weighted_criterion,
     has_default_module,
     make_student,
     predict_proba_fast,
@@ -665,6 +666,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if not isinstance(student, DistillationNet):
             raise TypeError("student must be a skhpmkd DistillationNet (build one with "
                             f"skhpmkd.make_student); got {type(student).__name__}.")
+        if sample_weight is not None:
+            check_weighted_criterion(student.criterion)
         self._label_encoder = LabelEncoder().fit(y)
         self.classes_ = self._label_encoder.classes_
         if len(self.classes_) < 2:

@@ -365,6 +365,18 @@ def collate_rows(data):
     return default_collate(data)
 
 
+def check_weighted_criterion(criterion):
+    """A weighted fit's criterion (class or module) must take ``sample_weight`` in
+    ``forward``, by name or through ``**kwargs``; ValueError naming it otherwise."""
+    parameters = inspect.signature(criterion.forward).parameters.values()
+    if not any(param.name == "sample_weight" or param.kind is param.VAR_KEYWORD
+               for param in parameters):
+        name = getattr(criterion, "__name__", type(criterion).__name__)
+        raise ValueError(f"the student's criterion {name} takes no sample_weight in "
+                         "forward, so it cannot weigh the rows; add a sample_weight=None "
+                         "argument to it, or fit without weights.")
+
+
 def criterion_loss(criterion, logits, target):
     """The training objective of ``criterion`` on a batch's tensors ``target``; the
     rows' ``sample_weight`` is passed only where the fit has one."""

@@ -12,6 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 
 from conftest import fast_classifier
+from skhpmkd import make_student
 from skhpmkd.ensemble import TeacherWeighting, best_teacher
 from skhpmkd.losses import distillation_loss
 from skhpmkd.members import jensen_gap
@@ -188,6 +189,29 @@ def test_bad_weights_fail_before_any_teacher_fits(data3, weights, message):
         fast_classifier(teachers=[("rec", WeightRecorder())]).fit(
             X, y, sample_weight=weights)
     assert WeightRecorder.fits == fits
+
+
+class UnweightedLoss(torch.nn.Module):
+    """A criterion of the user's own that knows nothing of sample weights."""
+
+    def __init__(self, temperature=4.0, alpha=0.5):
+        super().__init__()
+        self.temperature, self.alpha = temperature, alpha
+
+    def forward(self, student_logits, labels, teacher_logits, teacher_weights):
+        return F.cross_entropy(student_logits, labels.clamp(min=0))
+
+
+def test_a_criterion_without_sample_weight_fails_before_any_teacher_fits(data3):
+    X, y = data3
+    student = make_student(max_epochs=2, criterion=UnweightedLoss)
+    fits = WeightRecorder.fits
+    with pytest.raises(ValueError, match="criterion UnweightedLoss takes no "
+                                         "sample_weight"):
+        fast_classifier(teachers=[("rec", WeightRecorder())], student=student).fit(
+            X, y, sample_weight=np.where(y == 0, 2.0, 1.0))
+    assert WeightRecorder.fits == fits
+    fast_classifier(student=student, memory=None).fit(X, y)  # unweighted: fine
 
 
 def test_teacher_without_sample_weight_is_named(data3):
