@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -127,13 +128,19 @@ def _n_kept(members):
     return sum(member["kept"] for member in members)
 
 
-def checked_sample_weight(sample_weight, X):
-    """``fit``'s ``sample_weight`` as float64 (non-negative, one per row of ``X``, not
-    all zero), or None for None or equal weights (the unweighted fit)."""
-    if sample_weight is None:
+def checked_sample_weight(sample_weight, X, y, class_weight=None):
+    """``fit``'s ``sample_weight`` (non-negative, one per row of ``X``, not all zero)
+    times the weights ``class_weight`` gives the labels ``y``, as float64; None for
+    no weights or equal ones (the unweighted fit)."""
+    if sample_weight is None and class_weight is None:
         return None
     weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                    ensure_non_negative=True)
+    if class_weight is not None:
+        weights = weights * compute_sample_weight(class_weight, y)
+        if not weights.sum() > 0:
+            raise ValueError("class_weight and sample_weight leave every row with "
+                             "weight 0.")
     return None if np.all(weights == weights[0]) else weights
 
 
@@ -171,6 +178,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         datasets and worse on ten held-out real ones (docs/benchmarks.md, "Ten seeds
         on the small datasets, and in-sample soft labels"); out-of-fold stays the
         default, as the design asks, and the learned prior was built on it.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, as in scikit-learn's classifiers: ``{label: weight}``
+        (classes not named weigh 1) or ``"balanced"`` (``n_samples / (n_classes *
+        count)``). They multiply ``fit``'s ``sample_weight`` and act as sample
+        weights do (see ``fit``): in the teachers' fits and every loss after them.
     student : DistillationNet, default=None
         Template for the student net (see :func:`skhpmkd.make_student`); cloned at fit.
         Its parameters are reachable as ``student__lr``, ``student__max_epochs``,
@@ -514,6 +526,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     _parameter_constraints: dict = {
         "teachers": [list, None],
         "teacher_cv": ["cv_object", StrOptions({"prefit", "in_sample"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
         "student": [HasMethods(["fit", "initialize"]), None],
         "temperature": [Interval(Real, 0, None, closed="neither"), None],
         "temperature_schedule": [StrOptions(set(TEMPERATURE_SCHEDULES)), None],
@@ -551,7 +564,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, teachers=None, *, teacher_cv=5, student=None, temperature=None,
+    def __init__(self, teachers=None, *, teacher_cv=5, class_weight=None, student=None,
+                 temperature=None,
                  temperature_schedule=None, temperature_params=None, alpha=None,
                  ensemble=None, chain="off", chain_min_gain=0.005,
                  numeric_embedding=None, config="auto", search_budget=6,
@@ -566,6 +580,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  memory="auto", n_jobs=None, random_state=None, verbose=0):
         self.teachers = teachers
         self.teacher_cv = teacher_cv
+        self.class_weight = class_weight
         self.student = student
         self.temperature = temperature
         self.temperature_schedule = temperature_schedule
@@ -646,7 +661,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             follows: the teacher weighting, the student's distillation and label
             terms, and the validation log-loss that early stopping, the search and
             the members judge by. Equal weights are the unweighted fit. Synthetic
-            rows (``augment``) weigh as an average row.
+            rows (``augment``) weigh as an average row. With ``class_weight``, each
+            row's weight is multiplied by its class's.
 
         Returns
         -------
@@ -657,7 +673,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                              dtype=[np.float64, np.float32])
         X = densified(X)
         check_classification_targets(y)
-        sample_weight = checked_sample_weight(sample_weight, X)
+        sample_weight = checked_sample_weight(sample_weight, X, y, self.class_weight)
         teachers = self.teachers if self.teachers is not None else default_teachers()
         validate_teachers(teachers)
         if isinstance(self.config, dict):

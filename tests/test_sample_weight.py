@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
 
 from conftest import fast_classifier
 from skhpmkd import make_student
@@ -226,3 +227,28 @@ def test_teacher_without_sample_weight_is_named(data3):
     knn = KNeighborsClassifier().fit(X, y)
     fast_classifier(teachers=[("knn", knn)], teacher_cv="prefit").fit(
         X, y, sample_weight=np.where(y == 0, 2.0, 1.0))
+
+
+def test_class_weight_multiplies_the_sample_weights(data3):
+    X, y = data3
+    weights = np.linspace(0.5, 2.0, len(y))
+    by_class = fast_classifier(class_weight={2: 3.0}, memory=None).fit(
+        X, y, sample_weight=weights)
+    by_row = fast_classifier(memory=None).fit(
+        X, y, sample_weight=weights * np.where(y == 2, 3.0, 1.0))
+    np.testing.assert_array_equal(by_class.predict_proba(X), by_row.predict_proba(X))
+    balanced = fast_classifier(class_weight="balanced", memory=None).fit(X[:100], y[:100])
+    by_row = fast_classifier(memory=None).fit(
+        X[:100], y[:100], sample_weight=compute_sample_weight("balanced", y[:100]))
+    np.testing.assert_array_equal(balanced.predict_proba(X), by_row.predict_proba(X))
+
+
+def test_bad_class_weight_fails_before_any_teacher_fits(data3):
+    X, y = data3
+    fits = WeightRecorder.fits
+    for class_weight, error in [("bogus", ValueError), ({7: 2.0}, ValueError),
+                                ({0: 0.0, 1: 0.0, 2: 0.0}, ValueError)]:
+        with pytest.raises(error):
+            fast_classifier(teachers=[("rec", WeightRecorder())],
+                            class_weight=class_weight).fit(X, y)
+    assert WeightRecorder.fits == fits
