@@ -565,9 +565,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     }
 
     def __init__(self, teachers=None, *, teacher_cv=5, class_weight=None, student=None,
-                 temperature=None,
-                 temperature_schedule=None, temperature_params=None, alpha=None,
-                 ensemble=None, chain="off", chain_min_gain=0.005,
+                 temperature=None, temperature_schedule=None, temperature_params=None,
+                 alpha=None, ensemble=None, chain="off", chain_min_gain=0.005,
                  numeric_embedding=None, config="auto", search_budget=6,
                  search_folds=1, search_scoring="shared", search_warm_start="auto",
                  min_compression=10.0,
