@@ -77,6 +77,7 @@ from .student import (
     predict_proba_fast,
     resolve_device,
     restore_student,
+    take_rows,
 )
 from .teachers import (
     DEFAULT_TEACHER_NAMES,
@@ -142,11 +143,6 @@ def checked_sample_weight(sample_weight, X, y, class_weight=None):
             raise ValueError("class_weight and sample_weight leave every row with "
                              "weight 0.")
     return None if np.all(weights == weights[0]) else weights
-
-
-def rows_of(values, rows):
-    """``values[rows]``, None for None."""
-    return None if values is None else values[rows]
 
 
 class HPMKDClassifier(ClassifierMixin, _BaseComposition):
@@ -746,7 +742,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         weightings = self._weightings(
             candidates, X[weighting_rows], proba[weighting_rows],
             y_encoded[weighting_rows], seed_weights,
-            rows_of(sample_weight, weighting_rows))
+            take_rows(sample_weight, weighting_rows))
 
         def transfer_sets(configs, rows=train):
             return self._transfer_sets(X, proba, y_encoded, weightings, configs,
@@ -795,7 +791,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                     rows, valid, seeds)
             search_weightings = self._weightings(candidates, X[rows], search_proba[rows],
                                                  y_encoded[rows], seed_weights,
-                                                 rows_of(sample_weight, rows))
+                                                 take_rows(sample_weight, rows))
             search_trainer = judged_on(
                 replace(trainer, transfer_sets=self._transfer_sets(
                     X, search_proba, y_encoded, search_weightings, candidates,
@@ -864,7 +860,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return None
         weights = weighting.weights(X[valid], proba[valid])
         return X[valid], distillation_targets(y[valid], proba[valid], weights,
-                                              rows_of(sample_weight, valid))
+                                              take_rows(sample_weight, valid))
 
     def _leaks_into_search(self, teachers, held_out):
         """Whether ranking the search on leak-free labels changes what it sees (see
@@ -893,7 +889,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             teachers, X[train], y[train], label_encoder=self._label_encoder,
             teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
             n_jobs=self.n_jobs, feature_names=self._feature_names,
-            sample_weight=rows_of(sample_weight, train))
+            sample_weight=take_rows(sample_weight, train))
         proba = np.full((len(y), *proba_train.shape[1:]), np.nan)
         proba[train] = proba_train
         proba[valid] = predict_teacher_proba(fitted, X[valid], class_codes,

@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from .student import take_rows
 from .teachers import PROBA_EPS, stratified_holdout
 
 #: The weighting rules :class:`TeacherWeighting` knows.
@@ -321,11 +322,8 @@ class TeacherWeighting(BaseEstimator):
         seed = _seed_from(self.random_state)
         train, valid = self._held_out_split(y, seed)
 
-        def rows_of(weights, rows):
-            return None if weights is None else weights[rows]
-
-        best_on_train = best_teacher(label_proba[train], rows_of(row_weights, train))
-        held_out, held_out_weights = label_proba[valid], rows_of(row_weights, valid)
+        best_on_train = best_teacher(label_proba[train], take_rows(row_weights, train))
+        held_out, held_out_weights = label_proba[valid], take_rows(row_weights, valid)
         held_out_nll = {
             "mean": row_nll(_uniform(len(valid), n_teachers), held_out,
                             held_out_weights),

@@ -351,7 +351,10 @@ def _is_arrays(data):
 
 
 def take_rows(data, indices):
-    """Rows ``indices`` of a numpy array or of each array of a dict (per-row targets)."""
+    """Rows ``indices`` of a numpy array or of each array of a dict (per-row targets);
+    None for None (e.g. no sample weights)."""
+    if data is None:
+        return None
     if isinstance(data, dict):
         return {key: value[indices] for key, value in data.items()}
     return data[indices]
