@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from torch import nn
 
 from .student import take_rows
@@ -121,16 +121,14 @@ def best_teacher(label_proba, sample_weight=None):
     return int(np.argmin(log_loss.mean(axis=0)))
 
 
-def unit_mean_weights(sample_weight, n_samples):
-    """``sample_weight`` checked (one finite non-negative weight per row, not all 0)
-    and divided by its mean, as float64; None stays None."""
+def unit_mean_weights(sample_weight, X):
+    """``sample_weight`` checked as scikit-learn checks it (one finite non-negative
+    weight per row of ``X``, not all 0) and divided by its mean, as float64; None
+    stays None."""
     if sample_weight is None:
         return None
-    weights = np.asarray(sample_weight, dtype=np.float64)
-    if weights.shape != (n_samples,) or not np.all(np.isfinite(weights)) or (
-            weights.min() < 0) or weights.sum() <= 0:
-        raise ValueError(f"sample_weight must hold {n_samples} finite non-negative "
-                         "weights, not all zero.")
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                   ensure_non_negative=True)
     return weights / weights.mean()
 
 
@@ -309,7 +307,7 @@ class TeacherWeighting(BaseEstimator):
         self._check_params()
         X, proba = self._check_inputs(X, teacher_proba)
         y = self._check_labels(y, len(X), proba.shape[2])
-        row_weights = unit_mean_weights(sample_weight, len(X))
+        row_weights = unit_mean_weights(sample_weight, X)
         n_samples, n_teachers, n_classes = proba.shape
         self.n_features_in_, self.n_teachers_, self.n_classes_ = (
             X.shape[1], n_teachers, n_classes)

@@ -172,20 +172,25 @@ class StudentTrainer:
         return has_default_module(self.template)
 
     @property
-    def labels(self):
-        """Labels of the labelled training rows (every transfer set has the same
-        ones; synthetic rows, labelled -1, left out)."""
+    def _labelled(self):
+        """Labels and, where the fit has them, sample weights of the labelled training
+        rows (every transfer set has the same ones; synthetic rows, labelled -1, left
+        out)."""
         _, targets = next(iter(self.transfer_sets.values()))
-        return targets["label"][targets["label"] >= 0]
+        labelled = targets["label"] >= 0
+        return {key: targets[key][labelled] for key in ("label", "sample_weight")
+                if key in targets}
+
+    @property
+    def labels(self):
+        """Labels of the labelled training rows."""
+        return self._labelled["label"]
 
     @property
     def label_weights(self):
         """Weights of the labelled training rows (None: the fit has no sample
         weights)."""
-        _, targets = next(iter(self.transfer_sets.values()))
-        if "sample_weight" not in targets:
-            return None
-        return targets["sample_weight"][targets["label"] >= 0]
+        return self._labelled.get("sample_weight")
 
     @property
     def n_labelled(self):
