@@ -1,5 +1,8 @@
 """Shared fixtures: tiny data and a fast estimator configuration."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +11,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from skhpmkd import HPMKDClassifier, make_student
+
+
+def load_tool(name):
+    """The script ``tools/<name>.py`` as a module (tools/ is not a package)."""
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class TinyModule(torch.nn.Module):

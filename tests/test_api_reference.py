@@ -1,18 +1,15 @@
 """docs/api.md is what tools/build_api_reference.py writes from the docstrings."""
 
-import importlib.util
 import re
 from pathlib import Path
+
+from conftest import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location(
-        "build_api_reference", ROOT / "tools" / "build_api_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("build_api_reference")
 
 
 def test_api_reference_is_current():
