@@ -1326,6 +1326,22 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         proba = predict_proba_fast(self.student_.module_, X).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities from the student.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``: columns in the order of ``classes_``, ``-inf``
+            where a probability underflowed to 0.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
     def predict(self, X):
         """Class labels from the student.
 

@@ -106,6 +106,23 @@ def test_lean_predict_matches_skorch(data3):
     np.testing.assert_allclose(clf.predict_proba(X), skorch_proba, atol=1e-6)
 
 
+def test_predict_log_proba_is_the_log_of_predict_proba(data3):
+    X, y = data3
+    clf = fast_classifier().fit(X, y)
+    log_proba = clf.predict_log_proba(X)
+    assert log_proba.shape == (len(X), 3) and log_proba.dtype == np.float64
+    np.testing.assert_array_equal(log_proba, np.log(clf.predict_proba(X)))
+    # a probability that underflowed to 0 is -inf, without a warning
+    with torch.no_grad():
+        for layer in clf.student_.module_.modules():
+            if isinstance(layer, torch.nn.Linear) and layer.out_features == 3:
+                layer.bias[0] = -1e4  # every output layer (of each member)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_proba = clf.predict_log_proba(X)
+    assert np.all(log_proba[:, 0] == -np.inf) and np.all(np.isfinite(log_proba[:, 1:]))
+
+
 # -- parameters, GridSearchCV ------------------------------------------------------------
 
 def test_nested_params_reach_teachers_and_student(data3):
