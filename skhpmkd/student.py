@@ -422,6 +422,13 @@ class DistillationNet(NeuralNet):
                          predict_nonlinearity=predict_nonlinearity, verbose=verbose,
                          **kwargs)
 
+    def _get_param_names(self):
+        """skorch's parameter names without its bookkeeping attribute
+        ``_params_to_validate``, which ``__init__`` rebuilds from the keyword
+        arguments: ``get_params`` and the classifier's repr then show parameters only."""
+        return [name for name in super()._get_param_names()
+                if name != "_params_to_validate"]
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         target = to_tensor(y_true, device=y_pred.device)
         sample_weight = target.get("sample_weight")

@@ -6,7 +6,9 @@ from unittest.mock import patch
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
+from skhpmkd import HPMKDClassifier
 from skhpmkd.student import (
     MAX_BINS,
     MAX_ENCODED_INPUTS,
@@ -385,3 +387,16 @@ def test_fit_student_goes_on_from_the_weights_it_is_given():
     assert same(fit(trained, lr=0.0), trained)  # at lr 0 the given weights stay
     assert not same(fit(lr=0.0), trained)  # without them: the seeded start
     assert same(fit(fit(units=(4,))), trained)  # other shapes: the seeded start too
+
+
+def test_student_params_are_parameters_only_and_clone_keeps_their_checks():
+    student = make_student(max_epochs=3, module__dropout=0.2)
+    assert "_params_to_validate" not in student.get_params(deep=False)
+    assert "_params_to_validate" not in repr(HPMKDClassifier(student=student))
+    copy = clone(student)
+    assert copy._params_to_validate == student._params_to_validate
+    assert copy.get_params(deep=False).keys() == student.get_params(deep=False).keys()
+    # skorch still rejects an unknown prefixed parameter of the copy at initialize
+    with pytest.raises(ValueError, match="optimiser__weight_decay"):
+        clone(make_student(optimiser__weight_decay=True, module__n_features=3,
+                           module__n_classes=2)).initialize()
