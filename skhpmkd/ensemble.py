@@ -79,6 +79,19 @@ def row_nll(weights, label_proba, sample_weight=None):
     return nll if sample_weight is None else nll * sample_weight
 
 
+def paired_advantage(candidate, reference):
+    """Mean and standard error of the per-row differences ``reference - candidate``
+    (at least 2 rows): how much lower the ``candidate`` losses are."""
+    diff = np.asarray(reference) - np.asarray(candidate)
+    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
+def beyond_noise(advantage, standard_error, z=SIGNIFICANCE_Z):
+    """Whether a mean paired ``advantage`` exceeds ``MIN_IMPROVEMENT`` and ``z``
+    ``standard_error`` (the rule of :func:`significantly_lower`)."""
+    return bool(advantage > max(MIN_IMPROVEMENT, z * standard_error))
+
+
 def significantly_lower(candidate, reference, z=SIGNIFICANCE_Z):
     """Whether per-row losses ``candidate`` beat ``reference`` beyond paired noise.
 
@@ -86,11 +99,9 @@ def significantly_lower(candidate, reference, z=SIGNIFICANCE_Z):
     errors (``SIGNIFICANCE_Z`` by default), so a small held-out split cannot pick a
     weighting by chance.
     """
-    diff = np.asarray(reference) - np.asarray(candidate)
-    if len(diff) < 2:
+    if len(candidate) < 2:
         return False
-    standard_error = diff.std(ddof=1) / np.sqrt(len(diff))
-    return bool(diff.mean() > max(MIN_IMPROVEMENT, z * standard_error))
+    return beyond_noise(*paired_advantage(candidate, reference), z)
 
 
 def mixture_nll(weights, label_proba, sample_weight=None):

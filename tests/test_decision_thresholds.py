@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import load_tool
 
-from skhpmkd.ensemble import SIGNIFICANCE_Z, significantly_lower
+from skhpmkd.ensemble import SIGNIFICANCE_Z, paired_advantage, significantly_lower
 
 
 @pytest.fixture(scope="module")
@@ -14,11 +14,9 @@ def tool():
 
 
 def _decision(kind, kept_losses, rival_losses, accuracy_kept=0.8, accuracy_rival=0.9):
-    advantage = np.asarray(kept_losses) - np.asarray(rival_losses)
-    return {"kind": kind, "mean": float(advantage.mean()),
-            "se": float(advantage.std(ddof=1) / np.sqrt(len(advantage))),
-            "n": len(advantage), "accuracy_kept": accuracy_kept,
-            "accuracy_rival": accuracy_rival}
+    mean, standard_error = paired_advantage(rival_losses, kept_losses)
+    return {"kind": kind, "mean": mean, "se": standard_error, "n": len(kept_losses),
+            "accuracy_kept": accuracy_kept, "accuracy_rival": accuracy_rival}
 
 
 @pytest.mark.parametrize("shift", [-0.3, -0.05, 0.0, 0.05, 0.3])

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.runner import split_dataset  # noqa: E402
 from skhpmkd import HPMKDClassifier  # noqa: E402
-from skhpmkd.ensemble import MIN_IMPROVEMENT, SIGNIFICANCE_Z  # noqa: E402
+from skhpmkd.ensemble import SIGNIFICANCE_Z, beyond_noise, paired_advantage  # noqa: E402
 from skhpmkd.student import predict_proba_fast  # noqa: E402
 
 #: Thresholds the summary replays.
@@ -39,6 +39,10 @@ THRESHOLDS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 class RecordingClassifier(HPMKDClassifier):
     """The classifier, keeping both students of every decision after the search."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.weighed_ = []
+        return super().fit(X, y, sample_weight)
 
     def _rival(self, trainer, net, config, max_members=None):
         rival = super()._rival(trainer, net, config, max_members)
@@ -56,18 +60,16 @@ def decision_records(name, seed):
     """One fit's decisions as plain data."""
     X_train, X_test, y_train, y_test, _ = split_dataset(name)
     model = RecordingClassifier(random_state=seed, memory=None)
-    model.weighed_ = []
     start = time.perf_counter()
     model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     kinds = ["confirm"] * bool(model.confirmation_) + ["augment"]
     decisions = []
     for kind, (net, rival, net_losses, rival_losses) in zip(kinds, model.weighed_):
-        advantage = net_losses - rival_losses
+        mean, standard_error = paired_advantage(rival_losses, net_losses)
         decisions.append({
-            "kind": kind, "mean": float(advantage.mean()),
-            "se": float(advantage.std(ddof=1) / np.sqrt(len(advantage))),
-            "n": len(advantage), "accuracy_kept": accuracy(net, X_test, y_test),
+            "kind": kind, "mean": mean, "se": standard_error, "n": len(net_losses),
+            "accuracy_kept": accuracy(net, X_test, y_test),
             "accuracy_rival": accuracy(rival, X_test, y_test)})
     return {"dataset": name, "seed": seed, "seconds": seconds,
             "accuracy": float(np.mean(model.predict(X_test) == y_test)),
@@ -75,12 +77,11 @@ def decision_records(name, seed):
 
 
 def rival_wins(decision, z):
-    """Whether the rival is shipped under the rule at ``z`` (as
-    :func:`skhpmkd.ensemble.significantly_lower` decides)."""
-    margin = max(MIN_IMPROVEMENT, z * decision["se"])
+    """Whether the rival is shipped under the rule at ``z`` (the classifier's
+    :func:`skhpmkd.ensemble.beyond_noise`)."""
     if decision["kind"] == "confirm":  # the winner must beat the favourite
-        return not -decision["mean"] > margin
-    return decision["mean"] > margin
+        return not beyond_noise(-decision["mean"], decision["se"], z)
+    return beyond_noise(decision["mean"], decision["se"], z)
 
 
 def replayed_gain(decisions, z):
