@@ -2,6 +2,7 @@
 
 import logging
 import os
+from copy import deepcopy
 from dataclasses import replace
 from numbers import Integral, Real
 from time import perf_counter
@@ -26,6 +27,7 @@ from sklearn.utils.validation import (
     check_memory,
     validate_data,
 )
+from skorch.history import History
 
 from .augment import munge, synthetic_rows
 from .chain import plan_chain, run_chain
@@ -1296,6 +1298,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             Rows sum to 1; columns in the order of ``teachers_``.
         """
         check_is_fitted(self)
+        self._check_teachers_kept("teacher_weights")
         X = self._validated_X(X)
         proba = predict_teacher_proba(self.teachers_, X, self._teacher_class_codes,
                                       len(self.classes_))
@@ -1355,6 +1358,52 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def without_teachers(self):
+        """A copy of the fitted classifier that keeps what prediction needs, to ship.
+
+        A fitted classifier pickles with its teachers, often hundreds of times the
+        student's size. The copy leaves out ``teachers_`` and ``named_teachers_``, the
+        student's optimizer state and the per-batch records of its training history
+        (the epochs' are kept), and the ``teachers`` parameter where it holds
+        fitted models (``teacher_cv="prefit"`` or FrozenEstimator teachers: None in
+        the copy). It predicts exactly as the original (``predict``,
+        ``predict_proba``, ``predict_log_proba``, ``score``) and keeps every other
+        fitted attribute; ``teacher_weights`` and
+        :class:`~skhpmkd.DistillationReport` need the original. The original is not
+        changed. In a fitted Pipeline, replace the last step:
+        ``pipe.steps[-1] = (name, pipe[-1].without_teachers())``.
+
+        Returns
+        -------
+        HPMKDClassifier
+            Fitted, without ``teachers_``. Fitting it again fits teachers as usual
+            (with prefit teachers, pass them again).
+        """
+        check_is_fitted(self)
+        state = {name: value for name, value in vars(self).items()
+                 if name not in ("teachers_", "named_teachers_", "student_")}
+        if self.teachers is not None and (self.teacher_cv == "prefit" or any(
+                is_frozen(estimator) for _, estimator in self.teachers)):
+            state["teachers"] = None
+        light = type(self).__new__(type(self))
+        light.__dict__.update(deepcopy(state))
+        student_state = {name: value for name, value in vars(self.student_).items()
+                         if not name.startswith("optimizer_") and name != "history_"}
+        light.student_ = type(self.student_).__new__(type(self.student_))
+        light.student_.__dict__.update(deepcopy(student_state))
+        light.student_.history_ = History([
+            {key: deepcopy(value) for key, value in epoch.items() if key != "batches"}
+            for epoch in self.student_.history_])
+        return light
+
+    def _check_teachers_kept(self, method):
+        """Raise where ``method`` needs the teachers and :meth:`without_teachers` left
+        them out."""
+        if not hasattr(self, "teachers_"):
+            raise AttributeError(f"{method} needs the teachers, which without_teachers() "
+                                 f"left out of this copy; call it on the classifier "
+                                 f"the copy was made from.")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -78,7 +78,7 @@ def _fitted_distiller(estimator, X=None):
         X = None if X is None else estimator[:-1].transform(X)
         estimator = estimator[-1]
     check_is_fitted(estimator)
-    if not hasattr(estimator, "named_teachers_"):
+    if not hasattr(estimator, "without_teachers"):
         raise TypeError(f"Expected a fitted HPMKDClassifier (or a Pipeline ending in "
                         f"one), got {type(estimator).__name__}.")
     return estimator, X
@@ -182,6 +182,7 @@ class DistillationReport:
         if int(n_repeats) < 1:
             raise ValueError(f"n_repeats must be at least 1, got {n_repeats}.")
         estimator, X = _fitted_distiller(estimator, X)
+        estimator._check_teachers_kept("DistillationReport.from_estimator")
         X = estimator._validated_X(X)
         codes = _label_codes(estimator, y, len(X))
         if sample_weight is not None:

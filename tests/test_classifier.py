@@ -13,17 +13,24 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 from skorch.dataset import ValidSplit
 
 from conftest import TinyModule, fast_classifier, fast_teachers
-from skhpmkd import HPMKDClassifier, make_student
+from skhpmkd import (
+    DistillationReport,
+    HPMKDClassifier,
+    TrainingHistoryDisplay,
+    make_student,
+)
 from skhpmkd.members import MAX_MEMBERS
 from skhpmkd.student import DistillationNet, PeriodicEncoding, PiecewiseLinearEncoding
 
@@ -230,6 +237,63 @@ def test_pickle_round_trip(data3, tmp_path, dump, load):
     else:
         restored = load(dump(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_without_teachers_ships_the_student_alone(data3):
+    X, y = data3
+    labels = np.array(["a", "b", "c"])[y]
+    clf = fast_classifier(teachers=[("rf", RandomForestClassifier(
+        n_estimators=30, random_state=0))]).fit(X, labels)
+    expected = clf.predict_proba(X)
+    light = clf.without_teachers()
+    payload = pickle.dumps(light)
+    assert b"estimators_" not in payload  # the fitted forest (its spec is a parameter)
+    assert b"exp_avg" not in payload  # Adam's state
+    assert len(payload) < len(pickle.dumps(clf)) - 0.9 * clf.teacher_nbytes_
+    assert all("batches" not in epoch for epoch in light.student_.history)
+    history = TrainingHistoryDisplay.from_estimator(light)  # epochs are kept
+    assert len(history.train_loss) == len(clf.student_.history)
+    restored = pickle.loads(payload)
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+    assert restored.score(X, labels) == clf.score(X, labels)
+    assert not hasattr(restored, "teachers_")
+    assert repr(restored) == repr(clf)
+    for name in ("teacher_weights", "DistillationReport"):
+        with pytest.raises(AttributeError, match=f"{name}.*without_teachers"):
+            (restored.teacher_weights(X) if name == "teacher_weights"
+             else DistillationReport.from_estimator(restored, X, labels))
+    # the original keeps its teachers, optimizer state and per-batch history
+    assert clf.named_teachers_.rf is clf.teachers_[0]
+    assert clf.student_.optimizer_.state and "batches" in clf.student_.history[-1]
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    assert clf.teacher_weights(X).shape == (len(X), 1)
+    restored.fit(X, labels)  # fits its teachers again
+    assert hasattr(restored, "teachers_")
+
+
+def test_without_teachers_in_a_pipeline(data3):
+    """The user guide's recipe: a fitted Pipeline with its last step replaced."""
+    X, y = data3
+    pipe = make_pipeline(StandardScaler(), fast_classifier()).fit(X, y)
+    name = pipe.steps[-1][0]
+    shipped = Pipeline(pipe.steps[:-1] + [(name, pipe[-1].without_teachers())])
+    np.testing.assert_array_equal(shipped.predict_proba(X), pipe.predict_proba(X))
+    assert hasattr(pipe[-1], "teachers_") and not hasattr(shipped[-1], "teachers_")
+
+
+def test_without_teachers_drops_fitted_teachers_from_the_parameters(data3):
+    X, y = data3
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+    for teachers, teacher_cv in (([("tree", tree)], "prefit"),
+                                 ([("tree", FrozenEstimator(tree))], 3)):
+        clf = fast_classifier(teachers=teachers, teacher_cv=teacher_cv).fit(X, y)
+        light = clf.without_teachers()
+        assert light.teachers is None and clf.teachers is teachers
+        assert b"DecisionTree" not in pickle.dumps(light)
+        np.testing.assert_array_equal(light.predict_proba(X), clf.predict_proba(X))
+    with pytest.raises(NotFittedError):
+        fast_classifier().without_teachers()
 
 
 def test_device_auto_resolves_in_fit(data3):
