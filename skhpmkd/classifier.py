@@ -85,6 +85,7 @@ from .teachers import (
     DEFAULT_TEACHER_NAMES,
     default_teachers,
     fit_teachers,
+    is_fitted,
     is_frozen,
     predict_teacher_proba,
     stratified_holdout,
@@ -1365,14 +1366,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         A fitted classifier pickles with its teachers, often hundreds of times the
         student's size. The copy leaves out ``teachers_`` and ``named_teachers_``, the
         student's optimizer state and the per-batch records of its training history
-        (the epochs' are kept), and the ``teachers`` parameter where it holds
-        fitted models (``teacher_cv="prefit"`` or FrozenEstimator teachers: None in
-        the copy). It predicts exactly as the original (``predict``,
-        ``predict_proba``, ``predict_log_proba``, ``score``) and keeps every other
-        fitted attribute; ``teacher_weights`` and
-        :class:`~skhpmkd.DistillationReport` need the original. The original is not
-        changed. In a fitted Pipeline, replace the last step:
-        ``pipe.steps[-1] = (name, pipe[-1].without_teachers())``.
+        (the epochs' are kept), and the ``teachers`` parameter where it holds a
+        fitted model (prefit or FrozenEstimator teachers: None in the copy). It
+        predicts exactly as the original (``predict``, ``predict_proba``,
+        ``predict_log_proba``, ``score``) and keeps every other fitted attribute;
+        ``teacher_weights`` and :class:`~skhpmkd.DistillationReport` need the
+        original, which is not changed. For a fitted Pipeline ``pipe``:
+        ``Pipeline(pipe.steps[:-1] + [(name, pipe[-1].without_teachers())])``.
 
         Returns
         -------
@@ -1383,8 +1383,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         check_is_fitted(self)
         state = {name: value for name, value in vars(self).items()
                  if name not in ("teachers_", "named_teachers_", "student_")}
-        if self.teachers is not None and (self.teacher_cv == "prefit" or any(
-                is_frozen(estimator) for _, estimator in self.teachers)):
+        if self.teachers is not None and any(
+                is_fitted(estimator) for _, estimator in self.teachers):
             state["teachers"] = None
         light = type(self).__new__(type(self))
         light.__dict__.update(deepcopy(state))

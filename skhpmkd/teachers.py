@@ -79,16 +79,24 @@ def is_frozen(estimator):
     return isinstance(estimator, FrozenEstimator)
 
 
+def is_fitted(estimator):
+    """Whether scikit-learn's ``check_is_fitted`` finds ``estimator`` fitted (False
+    also where a third-party type's check raises its own error)."""
+    try:
+        check_is_fitted(estimator)
+    except Exception:  # NotFittedError, or a third-party type's own error
+        return False
+    return True
+
+
 def check_prefit_teacher(name, estimator, classes, n_features, feature_names=None):
     """A prefit teacher must be fitted, know exactly ``classes`` and take
     ``n_features``, with the column names ``feature_names`` of X if it was fitted on
     named columns (it is warned of, and takes X's columns in its order, when X has
     none)."""
-    try:
-        check_is_fitted(estimator)
-    except Exception as exc:  # NotFittedError, or a third-party type's own error
+    if not is_fitted(estimator):
         raise ValueError(f"teacher {name!r} is not fitted, but teacher_cv='prefit' (or "
-                         "FrozenEstimator) needs a fitted teacher.") from exc
+                         "FrozenEstimator) needs a fitted teacher.")
     teacher_classes = getattr(estimator, "classes_", None)
     if teacher_classes is None or set(np.asarray(teacher_classes).tolist()) != set(
             np.asarray(classes).tolist()):

@@ -286,7 +286,8 @@ def test_without_teachers_drops_fitted_teachers_from_the_parameters(data3):
     X, y = data3
     tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
     for teachers, teacher_cv in (([("tree", tree)], "prefit"),
-                                 ([("tree", FrozenEstimator(tree))], 3)):
+                                 ([("tree", FrozenEstimator(tree))], 3),
+                                 ([("tree", tree)], 3)):  # fitted, cloned to refit
         clf = fast_classifier(teachers=teachers, teacher_cv=teacher_cv).fit(X, y)
         light = clf.without_teachers()
         assert light.teachers is None and clf.teachers is teachers
