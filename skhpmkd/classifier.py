@@ -1377,8 +1377,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         Returns
         -------
         HPMKDClassifier
-            Fitted, without ``teachers_``. Fitting it again fits teachers as usual
-            (with prefit teachers, pass them again).
+            Fitted, without ``teachers_``. Fitting it again fits teachers as usual;
+            where its ``teachers`` is None, set them again first (None means the
+            default teachers).
         """
         check_is_fitted(self)
         state = {name: value for name, value in vars(self).items()
