@@ -12,14 +12,19 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import (
+    ColumnTransformer,
+    make_column_selector,
+    make_column_transformer,
+)
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 from skorch.dataset import ValidSplit
@@ -280,6 +285,29 @@ def test_without_teachers_in_a_pipeline(data3):
     shipped = Pipeline(pipe.steps[:-1] + [(name, pipe[-1].without_teachers())])
     np.testing.assert_array_equal(shipped.predict_proba(X), pipe.predict_proba(X))
     assert hasattr(pipe[-1], "teachers_") and not hasattr(shipped[-1], "teachers_")
+
+
+def test_user_guide_recipe_for_categories_and_missing_values(data3):
+    """docs/user_guide.md, "Data with categories and missing values"."""
+    X, y = data3
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(X[:, :4], columns=list("abcd"))
+    frame.loc[rng.random(len(frame)) < 0.1, "a"] = np.nan
+    frame["colour"] = np.array(["red", "green", "blue"])[y]  # informative
+    frame.loc[rng.random(len(frame)) < 0.1, "colour"] = None
+    frame["size"] = pd.Categorical(rng.choice(["S", "M", "L"], len(frame)))
+    preprocess = make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+         make_column_selector(dtype_include="number")),
+        (make_pipeline(SimpleImputer(strategy="most_frequent"),
+                       OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+         make_column_selector(dtype_exclude="number")),
+    )
+    pipe = make_pipeline(preprocess, fast_classifier()).fit(frame, y)
+    assert pipe[-1].n_features_in_ == 4 + 3 + 3
+    assert pipe.score(frame, y) > 0.9
+    unseen = frame.head(5).assign(colour="purple")
+    assert pipe.predict(unseen).shape == (5,)
 
 
 def test_without_teachers_drops_fitted_teachers_from_the_parameters(data3):
