@@ -452,7 +452,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         teachers, ``validation_held_out``, ``search_folds`` > 1); None without a
         search.
     meta_features_ : dict
-        Meta-features of the task (see :func:`skhpmkd.config.meta_features`).
+        Meta-features of the task (see :func:`skhpmkd.config.meta_features`), the
+        class shares and the teachers' scores weighted as ``fit``'s weights count
+        the rows.
     chain_ : list of dict
         Every network the chain trained: chain length, size, role, what it learned
         from, validation log-loss and seconds.
@@ -732,7 +734,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         start = perf_counter()
         X_teachers, X = X, X.astype(np.float32)
         self.meta_features_ = meta_features(X, y_encoded, proba,
-                                            teacher_nbytes=self.teacher_nbytes_)
+                                            teacher_nbytes=self.teacher_nbytes_,
+                                            sample_weight=sample_weight)
         signature = teacher_signature(proba, y_encoded)
         if stored is not None and signatures_match(
                 stored.get("teacher_signature"), signature) and self._restore(

@@ -17,7 +17,8 @@ import numpy as np
 from scipy.stats import skew
 
 
-def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=None):
+def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=None,
+                  sample_weight=None):
     """Numbers that describe a distillation task.
 
     Parameters
@@ -29,6 +30,10 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
         The teachers' out-of-fold probabilities.
     teacher_nbytes, student_nbytes : int, optional
         Pickled sizes, for the size ratio.
+    sample_weight : ndarray of shape (n_samples,), optional
+        The rows' weights in the fit: the class shares and the teachers' accuracy,
+        confidence and disagreement are weighted as the fit weighs the rows (a weight
+        of 2 counts as the row twice); the columns are described unweighted.
 
     Returns
     -------
@@ -44,9 +49,13 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
         predictions differ) and, with both sizes, ``log_size_ratio``.
     """
     n_samples, n_features = X.shape
-    counts = np.bincount(y, minlength=teacher_proba.shape[2])
+    counts = np.bincount(y, weights=sample_weight, minlength=teacher_proba.shape[2])
+    if sample_weight is not None:  # in rows, so that the floor below is one row
+        counts = counts * n_samples / counts.sum()
     predictions = teacher_proba.argmax(axis=2)
-    accuracies = (predictions == y[:, None]).mean(axis=0)
+    accuracies = np.average(predictions == y[:, None], axis=0, weights=sample_weight)
+    confidence = teacher_proba.max(axis=2)
+    disagreement = predictions.min(axis=1) != predictions.max(axis=1)
     imbalance = counts.max() / max(counts[counts > 0].min(), 1)
     sample = X[:2000]
     distinct = np.array([len(np.unique(column)) for column in sample.T])
@@ -66,9 +75,10 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
         "n_teachers": float(teacher_proba.shape[1]),
         "teacher_accuracy_mean": float(accuracies.mean()),
         "teacher_accuracy_max": float(accuracies.max()),
-        "teacher_confidence": float(teacher_proba.max(axis=2).mean()),
-        "teacher_disagreement": float(np.mean(predictions.min(axis=1)
-                                              != predictions.max(axis=1))),
+        "teacher_confidence": float(np.average(
+            confidence, weights=None if sample_weight is None else np.broadcast_to(
+                sample_weight[:, None], confidence.shape))),
+        "teacher_disagreement": float(np.average(disagreement, weights=sample_weight)),
     }
     if teacher_nbytes and student_nbytes:
         features["log_size_ratio"] = float(np.log10(teacher_nbytes / student_nbytes))

@@ -25,6 +25,27 @@ def test_meta_features_values():
     assert all(isinstance(value, float) for value in features.values())
 
 
+def test_meta_features_weights_count_as_repetitions():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.array([0] * 45 + [1] * 15)
+    proba = rng.dirichlet([1.0, 1.0], size=(60, 2))
+    weights = rng.integers(0, 4, size=60).astype(float)
+    weighted = meta_features(X, y, proba, sample_weight=weights)
+    rows = np.repeat(np.arange(60), weights.astype(int))
+    repeated = meta_features(X[rows], y[rows], proba[rows])
+    for name in ("imbalance", "teacher_accuracy_mean", "teacher_accuracy_max",
+                 "teacher_confidence", "teacher_disagreement"):
+        assert weighted[name] == pytest.approx(repeated[name]), name
+    # the columns and the row count stay those of the rows given
+    plain = meta_features(X, y, proba)
+    for name in ("log_rows", "log_skewness", "distinct_share"):
+        assert weighted[name] == plain[name], name
+    balanced = meta_features(X, y, proba, sample_weight=np.where(y == 1, 3.0, 1.0))
+    assert balanced["imbalance"] == pytest.approx(1.0)
+    assert plain["imbalance"] == pytest.approx(3.0)
+
+
 # -- the learned prior and the candidates -----------------------------------------------
 
 from skhpmkd.config import (  # noqa: E402

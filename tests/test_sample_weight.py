@@ -242,6 +242,8 @@ def test_class_weight_multiplies_the_sample_weights(data3):
     by_row = fast_classifier(memory=None).fit(
         X[:100], y[:100], sample_weight=compute_sample_weight("balanced", y[:100]))
     np.testing.assert_array_equal(balanced.predict_proba(X), by_row.predict_proba(X))
+    # the prior sees the task the weights make: balanced classes
+    assert balanced.meta_features_["imbalance"] == pytest.approx(1.0)
 
 
 def test_bad_class_weight_fails_before_any_teacher_fits(data3):
