@@ -38,6 +38,10 @@ import numpy as np
 #: Version of the table layout, kept in ``PRAGMA user_version``.
 SCHEMA_VERSION = 2
 
+#: Runs kept (the most recently recorded, and those a stored student was trained in);
+#: older ones are deleted when a new one is recorded. A run is about 5 KB of JSON.
+MAX_STORED_RUNS = 10_000
+
 #: Students kept (the most recently stored); older ones are deleted when a new one is
 #: stored.
 MAX_STORED_STUDENTS = 32
@@ -382,6 +386,10 @@ class OptimizationMemory:
         The SQLite file.
     timeout : float, default=10.0
         Seconds to wait for another process's lock before skipping an operation.
+    max_runs : int, default=10_000
+        Runs kept: recording a run deletes those older than the ``max_runs`` most
+        recent ones (except the runs of stored students), so the file stops growing
+        (SQLite reuses the freed pages).
 
     Attributes
     ----------
@@ -391,9 +399,13 @@ class OptimizationMemory:
         Whether runs can be recorded; False once the memory degraded.
     """
 
-    def __init__(self, path, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, path, timeout=DEFAULT_TIMEOUT, max_runs=MAX_STORED_RUNS):
+        if (not isinstance(max_runs, (int, np.integer)) or isinstance(max_runs, bool)
+                or max_runs < 1):
+            raise ValueError(f"max_runs must be a positive int; got {max_runs!r}.")
         self.path = Path(os.fspath(path)).expanduser()
         self.timeout = float(timeout)
+        self.max_runs = int(max_runs)
         self.available = True
         self._readable = True
         self._opened = False
@@ -405,7 +417,7 @@ class OptimizationMemory:
 
     def record(self, *, fingerprint, meta_features, config, scores, timings,
                versions=None):
-        """Store one run.
+        """Store one run (and forget the runs beyond ``max_runs``).
 
         Parameters
         ----------
@@ -443,10 +455,16 @@ class OptimizationMemory:
                _dumps(timings, "timings"), _dumps(versions, "versions"))
 
         def insert(connection):
-            cursor = connection.execute(
-                f"INSERT INTO runs ({', '.join(_COLUMNS[1:])}) VALUES "
-                f"({', '.join('?' * len(row))})", row)
-            return cursor.lastrowid
+            with _write_transaction(connection):
+                run_id = connection.execute(
+                    f"INSERT INTO runs ({', '.join(_COLUMNS[1:])}) VALUES "
+                    f"({', '.join('?' * len(row))})", row).lastrowid
+                # ids grow by one a run: those up to run_id - max_runs are older
+                connection.execute(
+                    "DELETE FROM runs WHERE id <= ? AND id NOT IN (SELECT run_id "
+                    "FROM students WHERE run_id IS NOT NULL)",
+                    (run_id - self.max_runs,))
+            return run_id
 
         return self._attempt(insert, None, write=True, action="the run is not recorded")
 

@@ -107,6 +107,19 @@ def test_runs_rejects_bad_limit_and_nearest_bad_k(memory_path):
         memory.nearest({"n": 1.0}, k=0)
 
 
+def test_only_the_most_recent_runs_are_kept(memory_path, no_memory_warnings):
+    memory = OptimizationMemory(memory_path, max_runs=4)
+    ids = [record_run(memory, fingerprint=f"data{i}") for i in range(3)]
+    assert memory.store_student("key", {"weights": [1.0]}, run_id=ids[0])
+    ids += [record_run(memory, fingerprint=f"data{i}") for i in range(3, 9)]
+    # the four newest, and the run that trained the stored student
+    assert [run["id"] for run in memory.runs()] == ids[:-5:-1] + [ids[0]]
+    assert memory.stored_student("key")["run_id"] == ids[0]
+    assert len(OptimizationMemory(memory_path)) == 5  # the default keeps every row
+    with pytest.raises(ValueError, match="max_runs"):
+        OptimizationMemory(memory_path, max_runs=0)
+
+
 def test_package_versions_lists_the_stack():
     versions = package_versions()
     assert set(versions) == {"python", "numpy", "scikit-learn", "torch", "skorch",
