@@ -309,11 +309,21 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "benefits": _load_rdataset("Ecdat", "Benefits", "ui"),
     "chile": _load_rdataset("carData", "Chile", "vote"),
     "caravan": _load_rdataset("ISLR", "Caravan", "Purchase"),
+    # added on 2026-12-05 (holdout39), after every default was set
+    "lending_club": _load_rdataset("modeldata", "lending_club", "Class"),
+    "stackoverflow": _load_rdataset("modeldata", "stackoverflow", "Remote"),
+    "taxi": _load_rdataset("modeldata", "taxi", "tip"),
+    "wells": _load_rdataset("carData", "Wells", "switch"),
+    "beps": _load_rdataset("carData", "BEPS", "vote"),
+    "health_insurance": _load_rdataset("AER", "HealthInsurance", "insurance"),
+    "fishing": _load_rdataset("Ecdat", "Fishing", "mode"),
+    "monica": _load_rdataset("DAAG", "monica", "outcome"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
-the original study's train/test marker. The last six joined on 2026-12-02, when every
-default was already set, as a check no decision had seen."""
+the original study's train/test marker. The six from ``spam7`` joined on 2026-12-02,
+and the eight from ``lending_club`` on 2026-12-05, each when every default was already
+set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

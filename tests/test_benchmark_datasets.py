@@ -175,7 +175,11 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
     ("attrition", 1470, "Attrition", 2), ("cells", 2019, "class", 2),
     ("spam7", 4601, "yesno", 2), ("hmda", 2380, "deny", 2), ("oj", 1070, "Purchase", 2),
     ("benefits", 4877, "ui", 2), ("chile", 2532, "vote", 4),
-    ("caravan", 5822, "Purchase", 2)])
+    ("caravan", 5822, "Purchase", 2), ("lending_club", 9857, "Class", 2),
+    ("stackoverflow", 5594, "Remote", 2), ("taxi", 10000, "tip", 2),
+    ("wells", 3020, "switch", 2), ("beps", 1525, "vote", 3),
+    ("health_insurance", 8802, "insurance", 2), ("fishing", 1182, "mode", 4),
+    ("monica", 6367, "outcome", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
