@@ -49,6 +49,10 @@ MAX_STORED_STUDENTS = 32
 #: Largest stored student, in characters of JSON (a larger one is not stored).
 MAX_STUDENT_CHARS = 32_000_000
 
+#: Most characters of JSON all stored students hold together; the oldest beyond it are
+#: deleted when a new one is stored (typical students are 0.1-0.5 million).
+MAX_STORED_STUDENT_CHARS = 256_000_000
+
 #: Seconds a write waits for another process's lock before giving up on that write.
 DEFAULT_TIMEOUT = 10.0
 
@@ -559,8 +563,9 @@ class OptimizationMemory:
     def store_student(self, key, payload, run_id=None):
         """Store a trained student under ``key`` (replacing one stored there).
 
-        Only the :data:`MAX_STORED_STUDENTS` most recent students are kept; a payload
-        larger than :data:`MAX_STUDENT_CHARS` is not stored.
+        Only the :data:`MAX_STORED_STUDENTS` most recent students are kept, and of
+        those only the most recent that hold :data:`MAX_STORED_STUDENT_CHARS`
+        together; a payload larger than :data:`MAX_STUDENT_CHARS` is not stored.
 
         Parameters
         ----------
@@ -588,6 +593,11 @@ class OptimizationMemory:
                 connection.execute(
                     "DELETE FROM students WHERE key NOT IN (SELECT key FROM students "
                     "ORDER BY created DESC LIMIT ?)", (MAX_STORED_STUDENTS,))
+                connection.execute(  # the newest first, until they hold too much
+                    "DELETE FROM students WHERE key IN (SELECT key FROM (SELECT key, "
+                    "SUM(length(payload)) OVER (ORDER BY created DESC, key) AS held "
+                    "FROM students) WHERE held > ?)",
+                    (max(MAX_STORED_STUDENT_CHARS, len(text)),))
             return True
 
         return self._attempt(insert, False, write=True,

@@ -644,11 +644,20 @@ def test_students_are_stored_replaced_and_pruned(memory_path, no_memory_warnings
     monkeypatch.setattr(skhpmkd.memory, "MAX_STUDENT_CHARS", 20)
     assert not memory.store_student("e", {"v": "x" * 30})
     assert memory.stored_student("e") is None
+    # the newest students that hold at most MAX_STORED_STUDENT_CHARS together
+    monkeypatch.setattr(skhpmkd.memory, "MAX_STORED_STUDENTS", 10)
+    monkeypatch.setattr(skhpmkd.memory, "MAX_STORED_STUDENT_CHARS", 40)
+    sizes = {key: len(json.dumps({"v": key * 5})) for key in "fgh"}  # 15 each
+    for key in "fgh":
+        assert memory.store_student(key, {"v": key * 5})
+    assert sum(sizes.values()) > 40 >= sizes["g"] + sizes["h"]
+    assert [memory.stored_student(key) is not None for key in "cdfgh"] == [
+        False, False, False, True, True]
     with sqlite3.connect(memory_path) as connection:  # JSON text, not pickles
         (payload,) = connection.execute(
-            "SELECT payload FROM students WHERE key = 'd'").fetchone()
+            "SELECT payload FROM students WHERE key = 'h'").fetchone()
     connection.close()
-    assert json.loads(payload) == {"v": "d"}
+    assert json.loads(payload) == {"v": "hhhhh"}
 
 
 def test_a_version_1_file_gains_the_students_table(memory_path, no_memory_warnings):
