@@ -590,14 +590,13 @@ class OptimizationMemory:
                 connection.execute(
                     "INSERT OR REPLACE INTO students (key, created, run_id, payload) "
                     "VALUES (?, ?, ?, ?)", (str(key), time.time(), run_id, text))
-                connection.execute(
-                    "DELETE FROM students WHERE key NOT IN (SELECT key FROM students "
-                    "ORDER BY created DESC LIMIT ?)", (MAX_STORED_STUDENTS,))
-                connection.execute(  # the newest first, until they hold too much
+                connection.execute(  # the newest first, up to either cap
                     "DELETE FROM students WHERE key IN (SELECT key FROM (SELECT key, "
-                    "SUM(length(payload)) OVER (ORDER BY created DESC, key) AS held "
-                    "FROM students) WHERE held > ?)",
-                    (max(MAX_STORED_STUDENT_CHARS, len(text)),))
+                    "ROW_NUMBER() OVER newest AS rank, "
+                    "SUM(length(payload)) OVER newest AS held FROM students "
+                    "WINDOW newest AS (ORDER BY created DESC, key)) "
+                    "WHERE rank > ? OR held > ?)",
+                    (MAX_STORED_STUDENTS, max(MAX_STORED_STUDENT_CHARS, len(text))))
             return True
 
         return self._attempt(insert, False, write=True,
