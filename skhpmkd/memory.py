@@ -234,6 +234,12 @@ def data_fingerprint(X, y=None, sample_weight=None):
     return digest.hexdigest()
 
 
+def _check_positive_int(value, name):
+    """Raise ValueError unless ``value`` is an int (not a bool) of at least 1."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}.")
+
+
 def _to_json(value, where="value"):
     """``value`` as plain JSON types: numpy scalars and arrays unwrapped, tuples as lists.
 
@@ -404,9 +410,7 @@ class OptimizationMemory:
     """
 
     def __init__(self, path, timeout=DEFAULT_TIMEOUT, max_runs=MAX_STORED_RUNS):
-        if (not isinstance(max_runs, (int, np.integer)) or isinstance(max_runs, bool)
-                or max_runs < 1):
-            raise ValueError(f"max_runs must be a positive int; got {max_runs!r}.")
+        _check_positive_int(max_runs, "max_runs")
         self.path = Path(os.fspath(path)).expanduser()
         self.timeout = float(timeout)
         self.max_runs = int(max_runs)
@@ -525,8 +529,7 @@ class OptimizationMemory:
         list of dict
             As :meth:`runs`, nearest first, each with an added ``distance``.
         """
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive int; got {k!r}.")
+        _check_positive_int(k, "k")
         query = _numeric_items(_to_json(dict(meta_features), "meta_features"))
 
         def closest(connection):
