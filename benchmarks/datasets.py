@@ -318,12 +318,22 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "health_insurance": _load_rdataset("AER", "HealthInsurance", "insurance"),
     "fishing": _load_rdataset("Ecdat", "Fishing", "mode"),
     "monica": _load_rdataset("DAAG", "monica", "outcome"),
+    # added on 2026-12-05 (holdout42), after every default was set
+    "titanic": _load_rdataset("carData", "TitanicSurvival", "survived"),
+    "biopsy": _load_rdataset("MASS", "biopsy", "class", drop=["ID"]),
+    "glass": _load_rdataset("MASS", "fgl", "type"),
+    "credit_default": _load_rdataset("ISLR", "Default", "default"),
+    "arrests": _load_rdataset("carData", "Arrests", "released"),
+    "catsup": _load_rdataset("Ecdat", "Catsup", "choice", drop=["id"]),
+    "leaves": _load_rdataset("modeldata", "leaf_id_flavia", "species"),
+    "ad_data": _load_rdataset("modeldata", "ad_data", "Class"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
-the original study's train/test marker. The six from ``spam7`` joined on 2026-12-02,
-and the eight from ``lending_club`` on 2026-12-05, each when every default was already
-set, as a check no decision had seen."""
+the original study's train/test marker; ``biopsy`` its sample identifier and ``catsup``
+its household identifier. The six from ``spam7`` joined on 2026-12-02, and the eight
+from ``lending_club`` and the eight from ``titanic`` on 2026-12-05, each when every
+default was already set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

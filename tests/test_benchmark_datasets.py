@@ -179,7 +179,11 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
     ("stackoverflow", 5594, "Remote", 2), ("taxi", 10000, "tip", 2),
     ("wells", 3020, "switch", 2), ("beps", 1525, "vote", 3),
     ("health_insurance", 8802, "insurance", 2), ("fishing", 1182, "mode", 4),
-    ("monica", 6367, "outcome", 2)])
+    ("monica", 6367, "outcome", 2), ("titanic", 1309, "survived", 2),
+    ("biopsy", 699, "class", 2), ("glass", 214, "type", 6),
+    ("credit_default", 10000, "default", 2), ("arrests", 5226, "released", 2),
+    ("catsup", 2798, "choice", 4), ("leaves", 1907, "species", 32),
+    ("ad_data", 333, "Class", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -188,7 +192,8 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     dataset = load_dataset(name)
     assert len(dataset.X) == len(dataset.y) == rows
     assert dataset.y.name == target and dataset.y.nunique() == n_classes
-    assert target not in dataset.X.columns and "case" not in dataset.X.columns
+    assert target not in dataset.X.columns
+    assert not {"case", "ID", "id"} & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
 
 
