@@ -108,18 +108,27 @@ SPARSE_FORMATS = ("csr", "csc", "coo")
 
 def check_numeric_columns(X):
     """Raise a ValueError naming the columns of a DataFrame ``X`` that are not numeric
-    or boolean (strings, categoricals), before any conversion fails on one value."""
+    or boolean (strings, categoricals), before any conversion fails on one value. An
+    object column of numbers only passes."""
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(dtypes, "items"):
         return
-    bad = [str(name) for name, dtype in dtypes.items()
-           if getattr(dtype, "kind", "O") not in "biuf"]
+    bad = [str(name) for position, (name, dtype) in enumerate(dtypes.items())
+           if getattr(dtype, "kind", "O") not in "biuf"
+           and not _holds_numbers_only(X.iloc[:, position])]
     if bad:
         raise ValueError(
             f"X has {len(bad)} non-numeric column(s): {bad[:10]}"
             f"{' ...' if len(bad) > 10 else ''}. HPMKDClassifier takes numeric "
             "features; encode these first, e.g. with a OneHotEncoder in a "
             "ColumnTransformer inside a Pipeline.")
+
+
+def _holds_numbers_only(column):
+    """Whether an object column holds Python or numpy numbers (or bools) only."""
+    if getattr(column.dtype, "kind", "O") != "O":
+        return False
+    return all(isinstance(value, (Real, np.bool_)) for value in column)
 
 
 def densified(X):
@@ -622,8 +631,20 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return self._get_params("teachers", deep=deep)
 
     def set_params(self, **params):
-        """Set parameters; ``xgb__*`` or ``student__*`` on a None default creates it."""
+        """Set parameters; ``xgb__*`` or ``student__*`` on a None default creates it.
+        A prefit teacher's (``teacher_cv="prefit"``) cannot be set: it is the user's
+        fitted model, shared by clones, and would not be refitted."""
         prefixes = {key.split("__", 1)[0] for key in params if "__" in key}
+        teacher_cv = params.get("teacher_cv", self.teacher_cv)
+        if (isinstance(teacher_cv, str) and teacher_cv == "prefit"
+                and "teachers" not in params and self.teachers is not None):
+            prefit = sorted(prefixes & {name for name, _ in self.teachers})
+            if prefit:
+                raise ValueError(
+                    f"teachers {prefit} are prefit (teacher_cv='prefit'): their "
+                    "parameters cannot be set here, since they are not refitted and "
+                    "the fitted models are yours; fit a teacher with other "
+                    "parameters yourself, or use another teacher_cv.")
         if self.teachers is None and "teachers" not in params and (
                 prefixes & set(DEFAULT_TEACHER_NAMES)):
             self.teachers = default_teachers()
@@ -675,7 +696,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         check_classification_targets(y)
         sample_weight = checked_sample_weight(sample_weight, X, y, self.class_weight)
         teachers = self.teachers if self.teachers is not None else default_teachers()
-        validate_teachers(teachers)
+        validate_teachers(teachers, reserved=self._get_param_names())
         if isinstance(self.config, dict):
             self._check_config_dict()
         student = self.student if self.student is not None else make_student()
@@ -1179,6 +1200,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     def _remember(self, memory, fingerprint, teacher_task_seconds):
         """Record this fit in the shared optimization memory (never fails the fit)."""
         if memory is None:
+            self.__dict__.pop("memory_run_id_", None)  # a previous fit's
             return
         config = {name: getattr(self, name) for name in self._REMEMBERED_PARAMS}
         config["teacher_cv"] = (config["teacher_cv"] if isinstance(

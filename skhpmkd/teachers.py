@@ -8,6 +8,7 @@ teachers fitted on all rows instead (no fold fits); measured against out-of-fold
 in docs/benchmarks.md ("Ten seeds on the small datasets, and in-sample soft labels").
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -51,27 +52,44 @@ def default_teachers():
 DEFAULT_TEACHER_NAMES = ("xgb", "hgb", "rf")
 
 
-def validate_teachers(teachers):
-    """Check names and methods of ``[(name, estimator), ...]`` before any fitting."""
+def validate_teachers(teachers, reserved=()):
+    """Check names and methods of ``[(name, estimator), ...]`` before any fitting;
+    ``reserved``: names a teacher may not take (the estimator's own parameters, which
+    ``set_params`` would otherwise route to the teacher)."""
     if not isinstance(teachers, list) or not teachers:
         raise ValueError("teachers must be a non-empty list of (name, estimator) pairs; "
                          f"got {teachers!r}.")
-    names = []
     for item in teachers:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
             raise ValueError("each teacher must be a (name, estimator) tuple; "
                              f"got {item!r}.")
-        name, estimator = item
-        if "__" in name or not name:
-            raise ValueError(f"teacher name {name!r} must be non-empty and contain no "
-                             "'__'.")
+        if "__" in item[0] or not item[0]:
+            raise ValueError(f"teacher name {item[0]!r} must be non-empty and contain "
+                             "no '__'.")
+    names = [name for name, _ in teachers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"teacher names must be unique; got {names}.")
+    clashes = sorted(set(names) & set(reserved))
+    if clashes:
+        raise ValueError(f"teacher names {clashes} are also parameters of the "
+                         "estimator, so set_params could not tell them apart; rename "
+                         "these teachers.")
+    for name, estimator in teachers:
         if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
             raise TypeError(f"teacher {name!r} ({type(estimator).__name__}) has no "
                             "fit/predict_proba; teachers must be probabilistic "
-                            "classifiers.")
-        names.append(name)
-    if len(set(names)) != len(names):
-        raise ValueError(f"teacher names must be unique; got {names}.")
+                            f"classifiers.{_unavailable_hint(estimator)}")
+
+
+def _unavailable_hint(estimator):
+    """Why an estimator whose class defines ``predict_proba`` lacks it (scikit-learn
+    offers it only for some parameters), or ""."""
+    if not hasattr(type(estimator), "predict_proba"):
+        return ""
+    return (f" {type(estimator).__name__} offers predict_proba only with some "
+            "parameters (e.g. VotingClassifier with voting='soft', StackingClassifier "
+            "with a final_estimator that has predict_proba, such as "
+            "LogisticRegression()).")
 
 
 def is_frozen(estimator):
@@ -129,14 +147,19 @@ def _listed(names, most=8):
 
 def with_column_names(X, estimator):
     """``X`` as the fitted ``estimator`` takes it: a pandas DataFrame with the columns
-    it was fitted on (``feature_names_in_``: a prefit teacher fitted on a DataFrame,
-    which may select columns by name), else ``X`` itself."""
-    names = getattr(estimator, "feature_names_in_", None)
+    it was fitted on (``feature_names_in_``: a teacher fitted on a DataFrame, which may
+    select columns by name), else ``X`` itself."""
+    return named_frame(X, getattr(estimator, "feature_names_in_", None))
+
+
+def named_frame(X, names):
+    """The array ``X`` as a pandas DataFrame with the columns ``names`` (None: ``X``
+    itself)."""
     if names is None or not isinstance(X, np.ndarray) or X.shape[1] != len(names):
         return X
     try:
         import pandas as pd
-    except ImportError:  # fitted on another frame library's columns: positional
+    except ImportError:  # named by another frame library: positional
         return X
     return pd.DataFrame(X, columns=list(names), copy=False)
 
@@ -178,13 +201,25 @@ def _class_codes(estimator, label_encoder, prefit):
 def sample_weight_param(estimator):
     """The keyword of ``estimator.fit`` that takes sample weights: ``"sample_weight"``,
     ``"<last step>__sample_weight"`` for a Pipeline whose last step takes them (any
-    depth), or None where it takes none."""
+    depth), the inner estimator's keyword for a meta-estimator that hands its fit
+    parameters on (``GridSearchCV``), or None where it takes none."""
     if isinstance(estimator, Pipeline):
         name, last = estimator.steps[-1]
         inner = (sample_weight_param(last)
                  if last is not None and last != "passthrough" else None)
         return None if inner is None else f"{name}__{inner}"
-    return "sample_weight" if has_fit_parameter(estimator, "sample_weight") else None
+    if has_fit_parameter(estimator, "sample_weight"):
+        return "sample_weight"
+    inner = getattr(estimator, "estimator", None)
+    if inner is not None and hasattr(inner, "fit") and _takes_any_keyword(estimator.fit):
+        return sample_weight_param(inner)
+    return None
+
+
+def _takes_any_keyword(method):
+    """Whether ``method`` has a ``**kwargs`` parameter."""
+    return any(parameter.kind is inspect.Parameter.VAR_KEYWORD
+               for parameter in inspect.signature(method).parameters.values())
 
 
 def check_sample_weight_support(teachers, prefit):
@@ -198,19 +233,23 @@ def check_sample_weight_support(teachers, prefit):
                              "fit it yourself and pass it prefit.")
 
 
-def _fit(estimator, X, y, sample_weight=None):
+def _fit(estimator, X, y, sample_weight=None, feature_names=None):
     """``estimator.fit(X, y)``, with ``sample_weight`` (if given) where it takes it:
     a Pipeline's last step, also where the user enabled scikit-learn's metadata
-    routing (which would otherwise want every step's request set)."""
+    routing (which would otherwise want every step's request set). With
+    ``feature_names`` (the user's X had named columns), X is a DataFrame of them, so
+    a teacher may select columns by name."""
+    X = named_frame(X, feature_names)
     if sample_weight is None:
         return estimator.fit(X, y)
     with config_context(enable_metadata_routing=False):
         return estimator.fit(X, y, **{sample_weight_param(estimator): sample_weight})
 
 
-def _fit_and_predict(estimator, X, y, train, test, n_classes, sample_weight=None):
+def _fit_and_predict(estimator, X, y, train, test, n_classes, sample_weight=None,
+                     feature_names=None):
     _fit(estimator, X[train], y[train],
-         None if sample_weight is None else sample_weight[train])
+         None if sample_weight is None else sample_weight[train], feature_names)
     codes = _class_codes(estimator, None, prefit=False)
     return _aligned_proba(estimator, X[test], codes, n_classes)
 
@@ -291,7 +330,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         it is. They still get out-of-fold outputs of their own, and the teachers
         fitted on all rows still see them.
     feature_names : ndarray of str, optional
-        X's column names, which prefit teachers fitted on named columns must have.
+        X's column names, which prefit teachers fitted on named columns must have;
+        the teachers fitted here get X as a DataFrame of them.
     sample_weight : ndarray of shape (n_samples,), optional
         Passed to every fit here (each fold's rows' share); prefit teachers are used
         as they are.
@@ -328,13 +368,14 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
             continue
         cost = estimate_fit_cost(est, n_samples, n_features, n_classes)
         tasks.append(Task(_fit, (_prepare_clone(est, seeds[1 + k], n_threads), X, y,
-                                 sample_weight),
+                                 sample_weight, feature_names),
                           cost=cost, name=f"{name}:all"))
         slots.append((k, None))
         for f, (train, test) in enumerate(folds or []):
             clone_k = _prepare_clone(est, seeds[1 + k], n_threads)
             tasks.append(Task(_fit_and_predict,
-                              (clone_k, X, y, train, test, n_classes, sample_weight),
+                              (clone_k, X, y, train, test, n_classes, sample_weight,
+                               feature_names),
                               cost=cost * len(train) / n_samples, name=f"{name}:fold{f}"))
             slots.append((k, f))
     expect(len(tasks))

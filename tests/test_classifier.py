@@ -17,7 +17,7 @@ from sklearn.compose import (
     make_column_selector,
     make_column_transformer,
 )
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, StackingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
@@ -767,6 +767,8 @@ def test_default_memory_records_and_none_switches_it_off(data3, isolated_memory)
     assert len(OptimizationMemory(isolated_memory)) == before + 1
     off = fast_classifier(memory=None).fit(X, y)
     assert not hasattr(off, "memory_run_id_")
+    recorded = fast_classifier().fit(X, y)
+    assert not hasattr(recorded.set_params(memory=None).fit(X, y), "memory_run_id_")
     assert len(OptimizationMemory(isolated_memory)) == before + 1
 
 
@@ -925,6 +927,9 @@ def test_non_numeric_dataframe_columns_are_named_before_teachers_fit(data3):
     fitted = fast_classifier().fit(numeric, y)
     with pytest.raises(ValueError, match=r"non-numeric column\(s\): \['x0'\]"):
         fitted.predict(numeric.assign(x0="text"))
+    as_objects = numeric.astype(object)  # numbers in object columns are numbers
+    np.testing.assert_allclose(fitted.predict_proba(as_objects),
+                               fitted.predict_proba(numeric))
 
 
 @pytest.mark.parametrize("sparse_format", ["csr", "csc", "coo"])
@@ -972,11 +977,31 @@ def test_teacher_without_predict_proba_is_rejected_before_fitting(data3):
     ([("a", LogisticRegression()), ("a", LogisticRegression())], "unique"),
     ([("a__b", LogisticRegression())], "'__'"),
     ([LogisticRegression()], r"\(name, estimator\)"),
+    ([("alpha", LogisticRegression()), ("student", LogisticRegression())],
+     r"\['alpha', 'student'\] are also parameters"),
 ])
 def test_malformed_teacher_lists(data3, teachers, message):
     X, y = data3
     with pytest.raises(ValueError, match=message):
         fast_classifier(teachers=teachers).fit(X, y)
+
+
+def test_a_teacher_named_like_a_parameter_is_named_after_set_params(data3):
+    X, y = data3
+    clf = fast_classifier(teachers=[("alpha", LogisticRegression())])
+    clf.set_params(alpha=0.3)  # routed to the teacher of that name, as in sklearn
+    with pytest.raises(ValueError, match=r"\['alpha'\] are also parameters"):
+        clf.fit(X, y)
+
+
+def test_a_stacking_teacher_without_final_estimator_gets_a_hint(data3):
+    X, y = data3
+    stacking = StackingClassifier([("lr", LogisticRegression())])
+    with pytest.raises(TypeError, match="final_estimator that has predict_proba"):
+        fast_classifier(teachers=[("stack", stacking)]).fit(X, y)
+    stacking.set_params(final_estimator=LogisticRegression())
+    assert fast_classifier(teachers=[("stack", stacking)],
+                           memory=None).fit(X, y).score(X, y) > 0.7
 
 
 def test_prefit_teachers_that_disagree_on_classes(data3):
@@ -1024,6 +1049,30 @@ def test_prefit_teachers_survive_clone_in_a_grid_search(data3):
                           cv=3, error_score="raise").fit(X, y)
     assert search.best_estimator_.teachers_[0] is teacher
     assert teacher.coef_.shape == (3, X.shape[1])  # still the fitted one
+
+
+def test_teachers_fitted_here_get_the_column_names_of_X(data3):
+    X, y = data3
+    by_name = make_pipeline(ColumnTransformer([("num", StandardScaler(), ["x0", "x1"])]),
+                            LogisticRegression(max_iter=500))
+    for teacher_cv in (3, "in_sample"):
+        clf = fast_classifier(teachers=[("cols", by_name)], teacher_cv=teacher_cv,
+                              memory=None).fit(_named(X), y)
+        assert list(clf.teachers_[0].feature_names_in_) == list(_named(X).columns)
+        assert clf.score(_named(X), y) > 0.5
+
+
+def test_set_params_refuses_a_prefit_teachers_parameters(data3):
+    X, y = data3
+    teacher = LogisticRegression(max_iter=500).fit(X, y)
+    clf = fast_classifier(teachers=[("lr", teacher)], teacher_cv="prefit")
+    with pytest.raises(ValueError, match=r"\['lr'\] are prefit"):
+        clf.set_params(lr__C=0.01)
+    with pytest.raises(ValueError, match="are prefit"):
+        GridSearchCV(clf, {"lr__C": [0.01, 1.0]}, cv=2, error_score="raise").fit(X, y)
+    assert teacher.C == 1.0  # the user's model is untouched
+    clf.set_params(teacher_cv=3, lr__C=0.5)  # refitted teachers take parameters
+    assert clf.teachers[0][1].C == 0.5
 
 
 def test_prefit_teacher_column_names_must_match_X(data3):

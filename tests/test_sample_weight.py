@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
@@ -120,6 +121,10 @@ def test_teachers_get_the_weights_of_their_rows_and_pipelines_their_last_step():
     assert sample_weight_param(pipeline) == (
         "pipeline__logisticregression__sample_weight")
     assert sample_weight_param(make_pipeline(KNeighborsClassifier())) is None
+    # a meta-estimator handing its fit parameters on takes its estimator's keyword
+    assert sample_weight_param(GridSearchCV(pipeline, {})) == (
+        "pipeline__logisticregression__sample_weight")
+    assert sample_weight_param(GridSearchCV(KNeighborsClassifier(), {})) is None
 
 
 def test_equal_weights_are_the_unweighted_fit(data3):
