@@ -1009,7 +1009,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return [resolve_config(check_config(self.config), fixed)], "config"
         if self.config == "default" or len(fixed) == len(SEARCHED_PARAMS):
             return [resolve_config(STATIC_DEFAULTS, fixed)], "default"
-        known = remembered_best(past_runs, self._teacher_types())
+        known = remembered_best(past_runs, self._teacher_types(), fixed)
         if known is not None:
             return [resolve_config(known, fixed)], "memory"
         nearest = memory.nearest(self.meta_features_, k=2) if memory is not None else []
@@ -1208,6 +1208,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         config["chain"] = config["chain"] if isinstance(config["chain"], str) else [
             list(size) if isinstance(size, tuple) else size for size in config["chain"]]
         config.update(self.config_, config_source=self.config_source_,
+                      fixed=self._fixed_config(self.student),
                       teachers=self._teacher_types(),
                       hidden_units=list(self.chain_[-1]["hidden_units"]),
                       teacher_method=self.teacher_weighting_.method_,

@@ -257,17 +257,28 @@ def load_prior(path=PRIOR_PATH):
         return Prior.from_dict(json.load(file))
 
 
-def remembered_best(runs, teachers):
+def remembered_best(runs, teachers, fixed=None):
     """The searched configuration with the lowest validation loss among past runs on
-    the same data and teachers, or None."""
+    the same data and teachers, or None. ``fixed``: the values the user sets now; a
+    run that had fixed others (recorded as ``config["fixed"]``) did not search them,
+    so its configuration is not a choice to reuse (nor is a run recorded without
+    them)."""
+    fixed = fixed or {}
     searched = [run for run in runs
                 if run["config"].get("config_source") in ("search", "memory")
                 and run["config"].get("teachers") == teachers
-                and is_complete(run["config"])]
+                and is_complete(run["config"])
+                and _fixed_the_same(run["config"].get("fixed"), fixed)]
     if not searched:
         return None
     best = min(searched, key=lambda run: run["scores"].get("valid_log_loss", np.inf))
     return {name: best["config"][name] for name in SEARCHED_PARAMS}
+
+
+def _fixed_the_same(past, now):
+    """Whether every value a past run fixed (None: not recorded) is fixed now too."""
+    return past is not None and all(
+        name in now and now[name] == value for name, value in past.items())
 
 
 #: Parameters whose every value the search's first candidates should cover: the

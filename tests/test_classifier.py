@@ -1256,6 +1256,12 @@ def test_warm_memory_reuses_the_search(data3, tmp_path):
     assert not warm.restored_
     other_data = make().fit(X[:100], y[:100])
     assert other_data.config_source_ == "search"
+    # values the user fixed were not searched: a fit that leaves them free searches
+    forced = make(seed=2).set_params(alpha=0.95).fit(X[:90], y[:90])
+    free = make(seed=3).fit(X[:90], y[:90])
+    assert forced.config_source_ == free.config_source_ == "search"
+    assert make(seed=4).set_params(alpha=0.95).fit(
+        X[:90], y[:90]).config_source_ == "memory"
 
 
 def test_search_runs_in_parallel_workers(data3):

@@ -140,15 +140,22 @@ def test_candidates_cover_every_alpha_and_encoding_with_the_packaged_prior():
 
 
 def test_remembered_best_takes_the_lowest_loss_with_the_same_teachers():
-    def run(temperature, loss, teachers=("A",), source="search"):
+    def run(temperature, loss, teachers=("A",), source="search", fixed=None):
         return {"config": dict(STATIC_DEFAULTS, temperature=temperature,
-                               teachers=list(teachers), config_source=source),
+                               teachers=list(teachers), config_source=source,
+                               fixed=fixed or {}),
                 "scores": {"valid_log_loss": loss}}
 
     runs = [run(1.0, 0.5), run(2.0, 0.3), run(8.0, 0.1, teachers=("B",)),
-            run(4.0, 0.2, source="default")]
+            run(4.0, 0.2, source="default"), run(1.5, 0.05, fixed={"alpha": 0.95})]
     assert remembered_best(runs, ["A"])["temperature"] == 2.0
     assert remembered_best(runs, ["C"]) is None
+    # a run that fixed a value is reused only by a fit that fixes it the same way
+    assert remembered_best(runs, ["A"], {"alpha": 0.95})["temperature"] == 1.5
+    assert remembered_best(runs, ["A"], {"alpha": 0.5})["temperature"] == 2.0
+    unrecorded = dict(runs[1], config={k: v for k, v in runs[1]["config"].items()
+                                       if k != "fixed"})
+    assert remembered_best([unrecorded], ["A"]) is None
 
 
 def test_portfolio_varies_every_searched_parameter():
