@@ -383,7 +383,8 @@ class OptimizationMemory:
       (with its ``-wal``/``-shm``/``-journal`` files) and a fresh, empty store is
       started at the original path. If it cannot be moved, the memory is off.
     - read-only location: ``available`` becomes False and :meth:`record` returns
-      None; reads still work where SQLite can open the file read-only.
+      None; reads still work where SQLite can open the file read-only, also in a
+      directory that cannot be written (the file as it is on disk).
     - locked file (another writer holds the lock longer than ``timeout``): that
       operation is skipped (:meth:`record` returns None, reads return nothing); the
       next one tries again.
@@ -417,6 +418,7 @@ class OptimizationMemory:
         self.available = True
         self._readable = True
         self._opened = False
+        self._immutable = False  # read the file as it is on disk (see _attempt)
 
     def __repr__(self):
         return f"{type(self).__name__}({str(self.path)!r})"
@@ -649,7 +651,8 @@ class OptimizationMemory:
     @contextlib.contextmanager
     def _connect(self, read_only=False):
         if read_only:
-            target, uri = self.path.absolute().as_uri() + "?mode=ro", True
+            query = "?immutable=1" if self._immutable else "?mode=ro"
+            target, uri = self.path.absolute().as_uri() + query, True
         else:
             target, uri = str(self.path), False
         connection = sqlite3.connect(target, timeout=self.timeout, uri=uri,
@@ -698,6 +701,13 @@ class OptimizationMemory:
                     self._warn(f"cannot be written ({exc}); runs are not recorded, "
                                "past runs are still read")
                     continue  # a read goes on through a read-only connection
+                elif (kind == "read-only" and not self.available
+                      and not self._immutable and self.path.is_file()):
+                    # a WAL-mode file whose directory cannot be written: SQLite
+                    # cannot create its shared-memory file, even to read, so the
+                    # file is read as it is on disk (no writer can run there)
+                    self._immutable = True
+                    continue
                 elif kind == "read-only":
                     self._turn_off(f"cannot be opened or written ({exc})")
                 else:

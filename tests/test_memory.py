@@ -398,6 +398,55 @@ def test_read_only_file_is_still_read(memory_path):
         memory_path.chmod(0o600)
 
 
+def _without_root_privileges():
+    """A command prefix that runs a process without root's power to ignore file
+    permissions (none needed for another user), or None where it is not available."""
+    if not IS_ROOT:
+        return []
+    command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    try:
+        subprocess.run(command + ["true"], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return command
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes only")
+def test_a_store_in_a_read_only_directory_is_still_read(tmp_path):
+    # the file is in WAL mode, whose shared-memory file cannot be created there:
+    # SQLite's plain read-only open fails, the file is read as it is on disk
+    prefix = _without_root_privileges()
+    if prefix is None:
+        pytest.skip("cannot drop root's file permissions here")
+    path = tmp_path / "locked-down" / "memory.sqlite"
+    path.parent.mkdir()
+    record_run(OptimizationMemory(path))
+    before = path.read_bytes()
+    script = textwrap.dedent(f"""
+        import warnings
+        from skhpmkd.memory import OptimizationMemory
+        memory = OptimizationMemory({str(path)!r})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            runs = memory.runs()
+            recorded = memory.record(fingerprint="more", meta_features={{}}, config={{}},
+                                     scores={{}}, timings={{}})
+        print(len(runs), recorded, len(caught), str(caught[0].message))
+    """)
+    path.parent.chmod(0o555)
+    try:
+        result = subprocess.run(prefix + [sys.executable, "-c", script], check=True,
+                                capture_output=True, text=True,
+                                env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                                    sys.path)))
+    finally:
+        path.parent.chmod(0o755)
+    runs, recorded, n_warnings, message = result.stdout.split(" ", 3)
+    assert (runs, recorded, n_warnings) == ("1", "None", "1")
+    assert "cannot be written" in message and "past runs are still read" in message
+    assert path.read_bytes() == before
+
+
 @pytest.fixture
 def open_read_only(monkeypatch):
     """Call it to make every later connection of the memory open with SQLite's
