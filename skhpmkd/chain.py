@@ -14,11 +14,12 @@ assistant at a time and every growth step must pay for itself on the validation 
 """
 
 from dataclasses import asdict, dataclass
+from numbers import Integral
 from time import perf_counter
 
 import numpy as np
 
-from .student import predict_proba_fast
+from .student import is_positive_int, predict_proba_fast
 from .teachers import proba_to_logits
 
 #: Weight of the previous network in a step's soft targets; the teachers keep the rest.
@@ -68,8 +69,21 @@ def plan_chain(target_units, chain="auto"):
         widths = sorted({min(width * m, MAX_ASSISTANT_WIDTH) for m in AUTO_MULTIPLIERS},
                         reverse=True)
         return [(w,) * max(len(target_units), 1) for w in widths if w > width]
-    return [(int(size),) * 2 if isinstance(size, int) else tuple(int(s) for s in size)
-            for size in chain]
+    return [(int(size),) * 2 if isinstance(size, Integral)
+            else tuple(int(units) for units in size) for size in chain]
+
+
+def check_chain(chain):
+    """Raise a ValueError unless ``chain`` is "off", "auto" or a list of assistants'
+    hidden units (each a positive int, or a non-empty tuple or list of them)."""
+    if isinstance(chain, str):
+        return
+    for size in chain:
+        layers = size if isinstance(size, (tuple, list)) else [size]
+        if not layers or not all(is_positive_int(units) for units in layers):
+            raise ValueError("chain must list the assistants' hidden units, each a "
+                             "positive int or a non-empty tuple of them; got "
+                             f"{size!r} in {chain!r}.")
 
 
 def _units(units):

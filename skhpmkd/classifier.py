@@ -2,6 +2,7 @@
 
 import logging
 import os
+import warnings
 from copy import deepcopy
 from dataclasses import replace
 from numbers import Integral, Real
@@ -30,7 +31,7 @@ from sklearn.utils.validation import (
 from skorch.history import History
 
 from .augment import munge, synthetic_rows
-from .chain import plan_chain, run_chain
+from .chain import check_chain, plan_chain, run_chain
 from .config import (
     SEARCHED_PARAMS,
     STATIC_DEFAULTS,
@@ -73,6 +74,7 @@ from .student import (
     LR_SCHEDULES,
     STOPPING_MONITORS,
     DistillationNet,
+    check_template,
     check_weighted_criterion,
     has_default_module,
     make_student,
@@ -150,7 +152,11 @@ def checked_sample_weight(sample_weight, X, y, class_weight=None):
     weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                    ensure_non_negative=True)
     if class_weight is not None:
-        weights = weights * compute_sample_weight(class_weight, y)
+        by_class = compute_sample_weight(class_weight, y)
+        if not (np.all(np.isfinite(by_class)) and np.all(by_class >= 0)):
+            raise ValueError("class_weight must give every class a finite, "
+                             f"non-negative weight; got {class_weight!r}.")
+        weights = weights * by_class
         if not weights.sum() > 0:
             raise ValueError("class_weight and sample_weight leave every row with "
                              "weight 0.")
@@ -173,8 +179,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     ----------
     teachers : list of (str, estimator), default=None
         Named probabilistic classifiers, as in ``VotingClassifier``; their parameters
-        are reachable as ``<name>__<param>``. None means XGBoost, HistGradientBoosting
-        and RandomForest, named ``"xgb"``, ``"hgb"`` and ``"rf"``.
+        are reachable as ``<name>__<param>`` (so no name may be one of this
+        estimator's parameters). None means XGBoost, HistGradientBoosting and
+        RandomForest, named ``"xgb"``, ``"hgb"`` and ``"rf"``. Where X is a DataFrame,
+        the teachers fitted here get its column names (a teacher may select columns
+        by name).
     teacher_cv : int, CV splitter, iterable, "prefit" or "in_sample", default=5
         How the teachers' soft labels on the training rows are made. An int ``k``:
         stratified ``k``-fold out-of-fold probabilities (each row labelled by models
@@ -703,6 +712,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if not isinstance(student, DistillationNet):
             raise TypeError("student must be a skhpmkd DistillationNet (build one with "
                             f"skhpmkd.make_student); got {type(student).__name__}.")
+        check_template(student)
+        check_chain(self.chain)
         if sample_weight is not None:
             check_weighted_criterion(student.criterion)
         self._label_encoder = LabelEncoder().fit(y)
@@ -873,10 +884,20 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                        config, caller_name="config")
 
     def _validation_split(self, y, seed):
-        """(train, valid) row indices for early stopping, or (all rows, None)."""
-        split = (stratified_holdout(y, self.validation_fraction, seed)
-                 if self.early_stopping else None)
-        return split if split is not None else (np.arange(len(y)), None)
+        """(train, valid) row indices for early stopping, or (all rows, None), with a
+        warning where ``early_stopping`` asked for validation rows and got none."""
+        if not self.early_stopping:
+            return np.arange(len(y)), None
+        split = stratified_holdout(y, self.validation_fraction, seed)
+        if split is None:
+            warnings.warn(
+                f"validation_fraction={self.validation_fraction!r} holds out no "
+                f"stratified validation rows of these {len(y)} rows: the student "
+                "trains max_epochs without early stopping, search or chain. Raise "
+                "validation_fraction, or set early_stopping=False to silence this.",
+                UserWarning, stacklevel=3)
+            return np.arange(len(y)), None
+        return split
 
     @staticmethod
     def _valid_set(X, proba, y, weighting, valid, sample_weight=None):

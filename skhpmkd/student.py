@@ -3,6 +3,7 @@
 import inspect
 import math
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -464,6 +465,28 @@ def make_student(**params):
         sizes at fit time.
     """
     return DistillationNet(**params)
+
+
+def is_positive_int(value):
+    """Whether ``value`` is an int (numpy's too, not a bool) of at least 1."""
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+
+
+def check_template(net):
+    """Raise a ValueError naming a setting of the student template ``net`` that could
+    not train (fewer than one epoch, a rate that is not positive, a layer of no units),
+    before any teacher is fitted."""
+    params = net.get_params(deep=False)
+    max_epochs, lr = params.get("max_epochs"), params.get("lr")
+    if not is_positive_int(max_epochs):
+        raise ValueError(f"the student's max_epochs must be an int >= 1; got "
+                         f"{max_epochs!r}.")
+    if not (isinstance(lr, Real) and lr > 0):
+        raise ValueError(f"the student's lr must be a positive number; got {lr!r}.")
+    units = params.get("module__hidden_units")
+    if units is not None and not all(is_positive_int(width) for width in units):
+        raise ValueError("the student's module__hidden_units must be ints >= 1; got "
+                         f"{units!r}.")
 
 
 def _silent(*_):

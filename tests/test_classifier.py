@@ -986,6 +986,28 @@ def test_malformed_teacher_lists(data3, teachers, message):
         fast_classifier(teachers=teachers).fit(X, y)
 
 
+@pytest.mark.parametrize("params, message", [
+    ({"chain": [-3]}, "got -3"), ({"chain": ["a"]}, "got 'a'"),
+    ({"chain": [0]}, "got 0"), ({"chain": [True]}, "got True"),
+    ({"chain": [(32, 0)]}, r"got \(32, 0\)"), ({"chain": [()]}, r"got \(\)"),
+    ({"student": make_student(max_epochs=0)}, "max_epochs must be an int >= 1"),
+    ({"student": make_student(lr=0.0)}, "lr must be a positive number"),
+    ({"student": make_student(module__hidden_units=[0])}, "hidden_units must be ints"),
+])
+def test_settings_that_cannot_train_fail_before_any_teacher_fits(data3, params, message):
+    X, y = data3
+    CountingTeacher.n_fits = 0
+    with pytest.raises(ValueError, match=message):
+        fast_classifier(teachers=[("count", CountingTeacher())], **params).fit(X, y)
+    assert CountingTeacher.n_fits == 0
+
+
+def test_a_chain_of_numpy_ints_is_planned(data3):
+    X, y = data3
+    clf = fast_classifier(chain=[np.int64(32)], memory=None).fit(X, y)
+    assert (32, 32) in [step["hidden_units"] for step in clf.chain_]
+
+
 def test_a_teacher_named_like_a_parameter_is_named_after_set_params(data3):
     X, y = data3
     clf = fast_classifier(teachers=[("alpha", LogisticRegression())])

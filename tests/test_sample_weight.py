@@ -255,7 +255,9 @@ def test_bad_class_weight_fails_before_any_teacher_fits(data3):
     X, y = data3
     fits = WeightRecorder.fits
     for class_weight, error in [("bogus", ValueError), ({7: 2.0}, ValueError),
-                                ({0: 0.0, 1: 0.0, 2: 0.0}, ValueError)]:
+                                ({0: 0.0, 1: 0.0, 2: 0.0}, ValueError),
+                                ({0: -0.5, 1: 1.0, 2: 1.0}, ValueError),
+                                ({0: np.inf, 1: 1.0, 2: 1.0}, ValueError)]:
         with pytest.raises(error):
             fast_classifier(teachers=[("rec", WeightRecorder())],
                             class_weight=class_weight).fit(X, y)
