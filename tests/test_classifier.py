@@ -204,6 +204,16 @@ def test_early_stopping_holds_out_validation_fraction(data3):
     assert "hpmkd_early_stopping" not in dict(clf.student_.callbacks_)
 
 
+def test_a_validation_fraction_that_holds_out_no_rows_warns(data3):
+    X, y = data3
+    with pytest.warns(UserWarning, match="validation_fraction=0.001 holds out no"):
+        clf = fast_classifier(validation_fraction=0.001, memory=None).fit(X, y)
+    assert trained_rows(clf) == len(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no rows asked for, none missed
+        fast_classifier(early_stopping=False, memory=None).fit(X, y)
+
+
 def test_early_stopping_stops_and_restores_best_epoch(data3):
     X, y = data3
     template = make_student(max_epochs=300, lr=5e-2, module__hidden_units=(64, 64))
