@@ -127,8 +127,9 @@ def check_numeric_columns(X):
 
 
 def _holds_numbers_only(column):
-    """Whether an object column holds Python or numpy numbers (or bools) only."""
-    if getattr(column.dtype, "kind", "O") != "O":
+    """Whether an object column holds Python or numpy numbers (or bools) only (a
+    categorical column, whose dtype kind is also "O", does not qualify)."""
+    if column.dtype != object:
         return False
     return all(isinstance(value, (Real, np.bool_)) for value in column)
 

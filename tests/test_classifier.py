@@ -940,6 +940,8 @@ def test_non_numeric_dataframe_columns_are_named_before_teachers_fit(data3):
     as_objects = numeric.astype(object)  # numbers in object columns are numbers
     np.testing.assert_allclose(fitted.predict_proba(as_objects),
                                fitted.predict_proba(numeric))
+    with pytest.raises(ValueError, match=r"non-numeric column\(s\): \['x0'\]"):
+        fitted.predict(numeric.assign(x0=pd.Categorical(numeric["x0"])))
 
 
 @pytest.mark.parametrize("sparse_format", ["csr", "csc", "coo"])
