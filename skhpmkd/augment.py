@@ -17,6 +17,12 @@ NEIGHBOUR_BLOCK_SIZE = 8192
 #: ``augment="auto"`` grows the transfer set to ``min(AUTO_GROWTH * n, AUTO_MAX_ROWS)``.
 AUTO_GROWTH, AUTO_MAX_ROWS = 10, 20000
 
+#: The augment trial judges on at least this many rows: where the validation split
+#: holds fewer, it pools the held-out rows of enough folds of the data (at most one
+#: per split of ``1 / validation_fraction``), so a small split cannot hide a real gain.
+#: Each fold reruns the teacher stage, affordable on data this small.
+TRIAL_POOLED_ROWS = 100
+
 
 def synthetic_rows(n_rows, augment):
     """How many synthetic rows to add to a transfer set of ``n_rows`` rows.

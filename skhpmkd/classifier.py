@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
 )
 from skorch.history import History
 
-from .augment import munge, synthetic_rows
+from .augment import TRIAL_POOLED_ROWS, munge, synthetic_rows
 from .chain import check_chain, plan_chain, run_chain
 from .config import (
     SEARCHED_PARAMS,
@@ -329,16 +329,25 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         checks the ranking on what is shipped. See ``confirmation_``. On the
         benchmark it changed 2 of the 21 fits where it could (+2.68 pp on hpc_data,
         -1.68 on mlc_churn) at 1.1-1.6x their fit time (docs/benchmarks.md).
-    augment_trial : bool, default=True
+    augment_trial : bool or "split", default=True
         When the configuration manager chose the configuration without
         augmentation and ``augment`` is None, train the chosen configuration once
-        more with ``augment="auto"`` (averaged the same way, over no more
-        members than the plain student) and keep it only if its per-row
-        validation losses are significantly lower (the same paired noise guard).
-        The search's short rungs do not show augmentation's gain, which appears
-        only in fully trained students. Runs only on fewer than 20,000 training
-        rows (where "auto" adds rows), with validation rows, the default MLP
-        module and no chain. See ``augment_trial_``.
+        more with ``augment="auto"`` and keep it only if its per-row held-out
+        losses are significantly lower (the same paired noise guard). The search's
+        short rungs do not show augmentation's gain, which appears only in fully
+        trained students. Where the validation split holds at least 100 rows (or
+        with "split"), the augmented student is averaged the same way as the plain
+        one (over no more members) and both are judged on the validation rows.
+        With fewer, the trial pools the held-out rows of as many folds of the data
+        as make 100 rows (at most ``1 / validation_fraction``): one plain and one
+        augmented student per fold, both learning from the teacher stage rerun on
+        the fold's training rows alone (its out-of-fold outputs and its teachers'
+        labels of the synthetic rows), so that a dozen validation rows cannot hide
+        a real gain nor teachers that saw the judged rows fake one. This reruns
+        the teachers once per fold: on the benchmark's small datasets it doubles
+        to quadruples the fit time. Runs only on fewer than 20,000 training rows
+        (where "auto" adds rows), with validation rows, the default MLP module and
+        no chain. See ``augment_trial_``.
     augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
@@ -495,10 +504,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         ``seconds``; empty when there was none.
     augment_trial_ : dict
         The chosen configuration with augmentation against it without (see
-        ``augment_trial``): ``plain_loss`` and ``augmented_loss`` (averaged
-        students' validation log-loss), ``augmented_members`` (kept), every
-        augmented member trained (``members``, as in ``members_``), whether the
-        augmented student was ``kept`` and ``seconds``; empty when there was none.
+        ``augment_trial``): ``plain_loss`` and ``augmented_loss`` (the students'
+        mean held-out log-loss), the ``folds`` pooled (0: the validation split),
+        ``augmented_members`` (kept), every augmented member trained
+        (``members``, as in ``members_``; none when folds declined it), whether
+        the augmented student was ``kept`` and ``seconds``; empty when there was
+        none.
     n_synthetic_ : int
         Synthetic rows added to the student's transfer set.
     teachers_ : list of estimator
@@ -565,7 +576,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
         "n_members": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "confirm_winner": ["boolean"],
-        "augment_trial": ["boolean"],
+        "augment_trial": ["boolean", StrOptions({"split"})],
         "augment": [StrOptions({"auto", "off"}), Interval(Real, 0, None, closed="left"),
                     None],
         "early_stopping": ["boolean"],
@@ -840,6 +851,29 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self.search_labels_ = "held_out"
         weighting_seconds = perf_counter() - start - search_teacher_seconds
 
+        def trial_folds(configs):
+            """The ``configs`` trained and judged on folds of all rows, each fold's
+            soft targets and synthetic rows from the teacher stage rerun on its
+            training rows alone (see ``augment_trial``); None where the validation
+            split is large enough."""
+            folds = search_folds(y_encoded, self.validation_fraction, seed_split,
+                                 min_rows=TRIAL_POOLED_ROWS)
+            if self.augment_trial == "split" or not folds:
+                return None
+            trainers = []
+            with self._progress("teachers for the augment trial", "fit", sized=True):
+                for rows, judged in folds:
+                    fold_proba, fold_teachers = self._leak_free_labels(
+                        cached_fit_teachers, teachers, X_teachers, y_encoded,
+                        sample_weight, rows, judged, seeds)
+                    trainers.append(replace(
+                        trainer, transfer_sets=self._transfer_sets(
+                            X, fold_proba, y_encoded, weightings, configs, seed_augment,
+                            rows, fold_teachers, sample_weight=sample_weight),
+                        valid=valid_set(fold_proba, weightings[configs[0]["ensemble"]],
+                                        judged), score=None))
+            return CrossValidatedTrainer(trainers)
+
         start = perf_counter()
         self._log(f"distilling into the student on {self.device_} ({len(train)} rows), "
                   f"{len(candidates)} candidate configuration(s) from "
@@ -847,7 +881,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   + (f", searched on {len(folds)} folds" if folds else ""))
         with self._progress("student trainings", "training"):
             self.student_, steps, self.chain_length_ = self._distil(
-                trainer, candidates, search_trainer, transfer_sets)
+                trainer, candidates, search_trainer, transfer_sets, trial_folds)
         self.teacher_weighting_ = weightings[self.config_["ensemble"]]
         self.teacher_weights_ = self.teacher_weighting_.mean_weights_
         self.n_synthetic_ = len(trainer.transfer_set(self.config_)[0]) - len(train)
@@ -1044,10 +1078,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return [config for config, _ in candidates], (
             "search" if len(candidates) > 1 else candidates[0][1])
 
-    def _distil(self, trainer, candidates, search_trainer, transfer_sets):
+    def _distil(self, trainer, candidates, search_trainer, transfer_sets, trial_folds):
         """Pick the configuration (the short rungs of a search train with
         ``search_trainer``), then train the student (through a chain if it pays);
-        ``transfer_sets(configs)`` builds the transfer sets of other configurations."""
+        ``transfer_sets(configs)`` builds the transfer sets of other configurations,
+        ``trial_folds(configs)`` the augment trial's folds (None: its split)."""
         def rows(config):
             return len(trainer.transfer_set(config)[0])
 
@@ -1093,7 +1128,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             net, steps = self._confirm_winner(trainer, candidates[0], net, steps)
         self.augment_trial_ = {}
         if self._tries_augmentation(trainer, length):
-            net, steps = self._try_augmentation(trainer, net, steps, transfer_sets)
+            net, steps = self._try_augmentation(trainer, net, steps, transfer_sets,
+                                                trial_folds)
         self.n_members_ = max(1, _n_kept(self.members_))
         return net, steps, length
 
@@ -1183,24 +1219,40 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 and trainer.default_module and chain_length == 0
                 and synthetic_rows(trainer.n_labelled, "auto") > 0)
 
-    def _try_augmentation(self, trainer, net, steps, transfer_sets):
-        """The shipped student ``net`` against its configuration trained with
-        ``augment="auto"`` and averaged the same way, over at most as many members
-        as ``net`` averages: the augmented student is kept only when its per-row
-        validation losses are significantly lower. Returns the kept student and its
+    def _try_augmentation(self, trainer, net, steps, transfer_sets, trial_folds):
+        """The chosen configuration with ``augment="auto"`` against it without: on
+        the validation rows, the shipped student ``net`` against the augmented one
+        averaged the same way (over at most as many members), or, where
+        ``trial_folds`` gives folds, one student of each per fold, judged on the
+        folds' held-out rows pooled. The augmented student is kept only when its
+        per-row losses are significantly lower. Returns the kept student and its
         chain steps; sets ``augment_trial_`` (and ``config_`` and ``members_``
         when the augmented student is kept)."""
         start = perf_counter()
         augmented = dict(self.config_, augment="auto")
-        trainer.transfer_sets.update(transfer_sets([augmented]))
-        # no more members than the plain student averages: the trial weighs the
-        # augmentation, not a larger average
-        augmented_net, step, members, plain_losses, augmented_losses = self._rival(
-            trainer, net, augmented, max_members=max(1, _n_kept(self.members_)))
-        kept = significantly_lower(augmented_losses, plain_losses)
+
+        def augmented_rival():
+            # no more members than the plain student averages: the trial weighs the
+            # augmentation, not a larger average
+            trainer.transfer_sets.update(transfer_sets([augmented]))
+            return self._rival(trainer, net, augmented,
+                               max_members=max(1, _n_kept(self.members_)))
+
+        folds = trial_folds([self.config_, augmented])
+        if folds is None:
+            augmented_net, step, members, plain_losses, augmented_losses = (
+                augmented_rival())
+            kept = significantly_lower(augmented_losses, plain_losses)
+        else:
+            plain_losses, augmented_losses = (folds.valid_row_losses(folds(config)[0])
+                                              for config in (self.config_, augmented))
+            kept = significantly_lower(augmented_losses, plain_losses)
+            augmented_net, step, members = (augmented_rival()[:3] if kept
+                                            else (None, None, []))
         self.augment_trial_ = {
             "plain_loss": float(np.mean(plain_losses)),
             "augmented_loss": float(np.mean(augmented_losses)),
+            "folds": 0 if folds is None else len(folds.trainers),
             "augmented_members": max(1, _n_kept(members)), "members": members,
             "kept": kept, "seconds": perf_counter() - start}
         self._log(f"augmentation {'kept' if kept else 'not kept'}: "

@@ -38,6 +38,7 @@ from skhpmkd import (
 )
 from skhpmkd.members import MAX_MEMBERS
 from skhpmkd.student import DistillationNet, PeriodicEncoding, PiecewiseLinearEncoding
+from skhpmkd.training import CrossValidatedTrainer
 
 
 def make_student_like_net():
@@ -560,10 +561,13 @@ def test_no_confirmation_for_the_favourite_or_a_single_student(data3):
     assert favourite.config_ == proposals[0][0]
 
 
+@pytest.mark.parametrize("trial", [True, "split"])
 @pytest.mark.parametrize("keep", [True, False])
-def test_the_augment_trial_keeps_augmentation_only_when_the_guard_says_so(data3, keep):
+def test_the_augment_trial_keeps_augmentation_only_when_the_guard_says_so(data3, keep,
+                                                                          trial):
     from skhpmkd.config import STATIC_DEFAULTS
 
+    judged_on_split = trial == "split"
     X, y = data3
     plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
     proposals = [(plain, "default"), (dict(plain, temperature=2.0), "prior")]
@@ -577,12 +581,15 @@ def test_the_augment_trial_keeps_augmentation_only_when_the_guard_says_so(data3,
     with patch("skhpmkd.classifier.propose_candidates", return_value=proposals), \
             patch("skhpmkd.classifier.successive_halving", _search_won_by(0)), \
             patch("skhpmkd.classifier.significantly_lower", guard):
-        clf = fast_classifier(**params).fit(X, y)
+        clf = fast_classifier(**params, augment_trial=trial).fit(X, y)
         untried = fast_classifier(**params, augment_trial=False).fit(X, y)
     trial = clf.augment_trial_
     assert judged == [(trial["augmented_loss"], trial["plain_loss"])]
     assert trial["kept"] == keep and trial["augmented_members"] in (1, 2)
-    assert [member["seed"] for member in trial["members"]][:1] == [0]
+    # 12 validation rows: folds unless "split"; folds that decline train no members
+    assert trial["folds"] == (0 if judged_on_split else 9)
+    assert [member["seed"] for member in trial["members"]][:1] == (
+        [0] if keep or judged_on_split else [])
     assert trial["augmented_members"] == max(1, sum(m["kept"] for m in trial["members"]))
     assert untried.augment_trial_ == {} and untried.n_synthetic_ == 0
     augmented = dict(plain, augment="auto")
@@ -623,7 +630,7 @@ def test_the_augment_trial_averages_no_more_members_than_the_plain_student(data3
             patch("skhpmkd.classifier.successive_halving", _search_won_by(0)), \
             patch("skhpmkd.classifier.grow_members", one_plain_member):
         clf = fast_classifier(config="auto", augment=None, n_members=3,
-                              memory=None).fit(X, y)
+                              augment_trial="split", memory=None).fit(X, y)
     assert asked == [3, 1]
     assert clf.augment_trial_["members"] and len(clf.augment_trial_["members"]) == 1
 
@@ -635,8 +642,57 @@ def test_the_augment_trial_runs_only_where_the_manager_chose(data3, params, trie
     X, y = data3
     with _prior_proposing_no_augmentation():
         clf = fast_classifier(**{"config": "auto", "augment": None, "memory": None,
-                                 **params}).fit(X, y)
+                                 "augment_trial": "split", **params}).fit(X, y)
     assert (clf.augment_trial_ != {}) == tried
+
+
+@pytest.mark.parametrize("trial", [True, "split"])
+def test_the_augment_trial_pools_folds_where_the_validation_split_is_small(data3,
+                                                                           trial):
+    """120 rows hold 12 validation rows: the trial judges one plain and one augmented
+    student per fold on the held-out rows of 9 folds (108 rows), each fold's soft
+    targets and synthetic rows from the teacher stage rerun on its training rows
+    alone (3 folds and a final fit each); "split" judges the shipped student on the
+    validation rows and fits no teacher more."""
+    from skhpmkd.augment import TRIAL_POOLED_ROWS
+    from skhpmkd.search import search_folds
+
+    X, y = data3
+    X = np.column_stack([np.arange(len(y)), X])
+    trial_folds = []
+
+    def recording_folds(*args, **kwargs):
+        folds = search_folds(*args, **kwargs)
+        if kwargs.get("min_rows") == TRIAL_POOLED_ROWS:
+            trial_folds.append(folds)
+        return folds
+
+    RowRecordingTeacher.fitted_rows = []
+    with _prior_proposing_no_augmentation(), \
+            patch("skhpmkd.classifier.search_folds", recording_folds), \
+            patch("skhpmkd.classifier.CrossValidatedTrainer",
+                  wraps=CrossValidatedTrainer) as cross_validated:
+        clf = fast_classifier(teachers=[("rows", RowRecordingTeacher())],
+                              config="auto", augment=None, augment_trial=trial,
+                              memory=None).fit(X, y)
+    fits = RowRecordingTeacher.fitted_rows
+    if trial == "split":
+        assert clf.augment_trial_["folds"] == 0 and len(fits) == 4
+        assert not cross_validated.called
+        return
+    (folds,) = trial_folds
+    assert clf.augment_trial_["folds"] == len(folds) == 9
+    assert len(fits) == 4 + 9 * 4
+    for k, (train, _) in enumerate(folds):
+        stage = fits[4 + 4 * k:8 + 4 * k]
+        assert max(stage, key=len) == frozenset(train)
+        assert all(rows <= frozenset(train) for rows in stage)
+    (trainers,) = cross_validated.call_args.args
+    for trainer, (train, judged) in zip(trainers, folds):
+        X_set, targets = trainer.transfer_set(clf.config_)
+        assert set(X_set[targets["label"] >= 0, 0].astype(int)) == set(train)
+        assert set(trainer.valid[0][:, 0].astype(int)) == set(judged)
+    assert np.isfinite(clf.predict_proba(X[:5])).all()
 
 
 def test_no_augment_trial_where_augmentation_adds_no_rows(data3, monkeypatch):
@@ -653,7 +709,8 @@ def test_no_augment_trial_for_a_configuration_from_the_memory(data3, tmp_path):
     X, y = data3
     plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
     proposals = [(plain, "default"), (dict(plain, temperature=2.0), "prior")]
-    params = dict(config="auto", augment=None, memory=str(tmp_path / "m.sqlite"))
+    params = dict(config="auto", augment=None, augment_trial="split",
+                  memory=str(tmp_path / "m.sqlite"))
     with patch("skhpmkd.classifier.propose_candidates", return_value=proposals), \
             patch("skhpmkd.classifier.successive_halving", _search_won_by(0)), \
             patch("skhpmkd.classifier.significantly_lower", return_value=False):
