@@ -144,6 +144,15 @@ def _n_kept(members):
     return sum(member["kept"] for member in members)
 
 
+def augmentation_pays(augmented_losses, plain_losses):
+    """The augment trial's rule: the augmented students' per-row held-out losses are
+    lower than the plain ones' beyond paired noise and by at least what an extra
+    member must gain (``MEMBER_MIN_GAIN``): on data the plain student already fits
+    almost perfectly, a gain of a thousandth of a nat is worth neither the
+    augmented training nor the change."""
+    return significantly_lower(augmented_losses, plain_losses, min_gain=MEMBER_MIN_GAIN)
+
+
 def checked_sample_weight(sample_weight, X, y, class_weight=None):
     """``fit``'s ``sample_weight`` (non-negative, one per row of ``X``, not all zero)
     times the weights ``class_weight`` gives the labels ``y``, as float64; None for
@@ -1242,11 +1251,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if folds is None:
             augmented_net, step, members, plain_losses, augmented_losses = (
                 augmented_rival())
-            kept = significantly_lower(augmented_losses, plain_losses)
+            kept = augmentation_pays(augmented_losses, plain_losses)
         else:
             plain_losses, augmented_losses = (folds.valid_row_losses(folds(config)[0])
                                               for config in (self.config_, augmented))
-            kept = significantly_lower(augmented_losses, plain_losses)
+            kept = augmentation_pays(augmented_losses, plain_losses)
             augmented_net, step, members = (augmented_rival()[:3] if kept
                                             else (None, None, []))
         self.augment_trial_ = {

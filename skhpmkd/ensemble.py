@@ -86,22 +86,23 @@ def paired_advantage(candidate, reference):
     return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
 
 
-def beyond_noise(advantage, standard_error, z=SIGNIFICANCE_Z):
-    """Whether a mean paired ``advantage`` exceeds ``MIN_IMPROVEMENT`` and ``z``
+def beyond_noise(advantage, standard_error, z=SIGNIFICANCE_Z, min_gain=MIN_IMPROVEMENT):
+    """Whether a mean paired ``advantage`` exceeds ``min_gain`` and ``z``
     ``standard_error`` (the rule of :func:`significantly_lower`)."""
-    return bool(advantage > max(MIN_IMPROVEMENT, z * standard_error))
+    return bool(advantage > max(min_gain, z * standard_error))
 
 
-def significantly_lower(candidate, reference, z=SIGNIFICANCE_Z):
+def significantly_lower(candidate, reference, z=SIGNIFICANCE_Z,
+                        min_gain=MIN_IMPROVEMENT):
     """Whether per-row losses ``candidate`` beat ``reference`` beyond paired noise.
 
-    The mean paired difference must exceed ``MIN_IMPROVEMENT`` and ``z`` standard
-    errors (``SIGNIFICANCE_Z`` by default), so a small held-out split cannot pick a
-    weighting by chance.
+    The mean paired difference must exceed ``min_gain`` (``MIN_IMPROVEMENT`` by
+    default) and ``z`` standard errors (``SIGNIFICANCE_Z`` by default), so a small
+    held-out split cannot pick a weighting by chance.
     """
     if len(candidate) < 2:
         return False
-    return beyond_noise(*paired_advantage(candidate, reference), z)
+    return beyond_noise(*paired_advantage(candidate, reference), z, min_gain)
 
 
 def mixture_nll(weights, label_proba, sample_weight=None):

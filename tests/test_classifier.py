@@ -573,7 +573,7 @@ def test_the_augment_trial_keeps_augmentation_only_when_the_guard_says_so(data3,
     proposals = [(plain, "default"), (dict(plain, temperature=2.0), "prior")]
     judged = []
 
-    def guard(candidate, reference):
+    def guard(candidate, reference, **_):
         judged.append((np.mean(candidate), np.mean(reference)))
         return keep
 
@@ -693,6 +693,20 @@ def test_the_augment_trial_pools_folds_where_the_validation_split_is_small(data3
         assert set(X_set[targets["label"] >= 0, 0].astype(int)) == set(train)
         assert set(trainer.valid[0][:, 0].astype(int)) == set(judged)
     assert np.isfinite(clf.predict_proba(X[:5])).all()
+
+
+def test_augmentation_must_gain_what_a_member_must():
+    """A gain beyond noise but under ``MEMBER_MIN_GAIN`` nats a row keeps no
+    augmentation (near-perfect data); a larger one does."""
+    from skhpmkd.classifier import augmentation_pays
+    from skhpmkd.ensemble import significantly_lower
+    from skhpmkd.members import MEMBER_MIN_GAIN
+
+    plain = np.random.default_rng(0).uniform(0.0, 0.01, 200)
+    slightly = plain - MEMBER_MIN_GAIN / 2
+    assert significantly_lower(slightly, plain)
+    assert not augmentation_pays(slightly, plain)
+    assert augmentation_pays(plain - 2 * MEMBER_MIN_GAIN, plain)
 
 
 def test_no_augment_trial_where_augmentation_adds_no_rows(data3, monkeypatch):
