@@ -327,13 +327,25 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "catsup": _load_rdataset("Ecdat", "Catsup", "choice", drop=["id"]),
     "leaves": _load_rdataset("modeldata", "leaf_id_flavia", "species"),
     "ad_data": _load_rdataset("modeldata", "ad_data", "Class"),
+    # added on 2026-12-05 (holdout43), after the augment trial's pooled folds were
+    # set: small data (fewer than 100 validation rows), where those folds run
+    "pima": _load_rdataset("MASS", "Pima.te", "type"),
+    "crabs": _load_rdataset("MASS", "crabs", "sp", drop=["index"]),
+    "birthwt": _load_rdataset("MASS", "birthwt", "low", drop=["bwt"]),
+    "womenlf": _load_rdataset("carData", "Womenlf", "partic"),
+    "mroz": _load_rdataset("carData", "Mroz", "lfp"),
+    "swiss_labor": _load_rdataset("AER", "SwissLabor", "participation"),
+    "two_class": _load_rdataset("modeldata", "two_class_dat", "Class"),
+    "parabolic": _load_rdataset("modeldata", "parabolic", "class"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
 the original study's train/test marker; ``biopsy`` its sample identifier and ``catsup``
-its household identifier. The six from ``spam7`` joined on 2026-12-02, and the eight
-from ``lending_club`` and the eight from ``titanic`` on 2026-12-05, each when every
-default was already set, as a check no decision had seen."""
+its household identifier, ``crabs`` its within-group row index and ``birthwt`` the
+birth weight that defines its target. The six from ``spam7`` joined on 2026-12-02,
+and the eight from ``lending_club``, the eight from ``titanic`` and the eight from
+``pima`` on 2026-12-05, each when every default was already set, as a check no
+decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

@@ -183,7 +183,10 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
     ("biopsy", 699, "class", 2), ("glass", 214, "type", 6),
     ("credit_default", 10000, "default", 2), ("arrests", 5226, "released", 2),
     ("catsup", 2798, "choice", 4), ("leaves", 1907, "species", 32),
-    ("ad_data", 333, "Class", 2)])
+    ("ad_data", 333, "Class", 2), ("pima", 332, "type", 2), ("crabs", 200, "sp", 2),
+    ("birthwt", 189, "low", 2), ("womenlf", 263, "partic", 3), ("mroz", 753, "lfp", 2),
+    ("swiss_labor", 872, "participation", 2), ("two_class", 791, "Class", 2),
+    ("parabolic", 500, "class", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -193,7 +196,7 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     assert len(dataset.X) == len(dataset.y) == rows
     assert dataset.y.name == target and dataset.y.nunique() == n_classes
     assert target not in dataset.X.columns
-    assert not {"case", "ID", "id"} & set(dataset.X.columns)
+    assert not {"case", "ID", "id", "index", "bwt"} & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
 
 
