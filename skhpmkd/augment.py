@@ -20,8 +20,9 @@ AUTO_GROWTH, AUTO_MAX_ROWS = 10, 20000
 #: The augment trial judges on at least this many rows: where the validation split
 #: holds fewer, it pools the held-out rows of enough folds of the data (at most one
 #: per split of ``1 / validation_fraction``), so a small split cannot hide a real gain.
-#: Each fold reruns the teacher stage, affordable on data this small.
-TRIAL_POOLED_ROWS = 100
+#: Each fold reruns the teacher stage, affordable on data this small (100 rows cost
+#: twice as much and decided the same on 16 small datasets, docs/benchmarks.md).
+TRIAL_POOLED_ROWS = 50
 
 
 def synthetic_rows(n_rows, augment):

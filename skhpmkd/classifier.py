@@ -345,17 +345,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         losses are significantly lower (the same paired noise guard) and by at
         least 0.002 nats a row (what an extra member must gain). The search's
         short rungs do not show augmentation's gain, which appears only in fully
-        trained students. Where the validation split holds at least 100 rows (or
+        trained students. Where the validation split holds at least 50 rows (or
         with "split"), the augmented student is averaged the same way as the plain
         one (over no more members) and both are judged on the validation rows.
         With fewer, the trial pools the held-out rows of as many folds of the data
-        as make 100 rows (at most ``1 / validation_fraction``): one plain and one
+        as make 50 rows (at most ``1 / validation_fraction``): one plain and one
         augmented student per fold, both learning from the teacher stage rerun on
         the fold's training rows alone (its out-of-fold outputs and its teachers'
         labels of the synthetic rows), so that a dozen validation rows cannot hide
         a real gain nor teachers that saw the judged rows fake one. This reruns
-        the teachers once per fold: 1.3x to 6x the fit time on the benchmark's
-        datasets of that size (2.6x over eight of them, 10-25 s a fit on 2 cores). Runs only on fewer than 20,000 training rows
+        the teachers once per fold: 1.7x to 3x the fit time on the benchmark's
+        datasets of that size (2.2x over seven of them, 10-30 s a fit on 2 cores). Runs only on fewer than 20,000 training rows
         (where "auto" adds rows), with validation rows, the default MLP module and
         no chain. See ``augment_trial_``.
     augment : "off", "auto", float or None, default=None

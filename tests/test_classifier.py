@@ -587,7 +587,7 @@ def test_the_augment_trial_keeps_augmentation_only_when_the_guard_says_so(data3,
     assert judged == [(trial["augmented_loss"], trial["plain_loss"])]
     assert trial["kept"] == keep and trial["augmented_members"] in (1, 2)
     # 12 validation rows: folds unless "split"; folds that decline train no members
-    assert trial["folds"] == (0 if judged_on_split else 9)
+    assert trial["folds"] == (0 if judged_on_split else 5)
     assert [member["seed"] for member in trial["members"]][:1] == (
         [0] if keep or judged_on_split else [])
     assert trial["augmented_members"] == max(1, sum(m["kept"] for m in trial["members"]))
@@ -650,7 +650,7 @@ def test_the_augment_trial_runs_only_where_the_manager_chose(data3, params, trie
 def test_the_augment_trial_pools_folds_where_the_validation_split_is_small(data3,
                                                                            trial):
     """120 rows hold 12 validation rows: the trial judges one plain and one augmented
-    student per fold on the held-out rows of 9 folds (108 rows), each fold's soft
+    student per fold on the held-out rows of 5 folds (60 rows), each fold's soft
     targets and synthetic rows from the teacher stage rerun on its training rows
     alone (3 folds and a final fit each); "split" judges the shipped student on the
     validation rows and fits no teacher more."""
@@ -681,8 +681,8 @@ def test_the_augment_trial_pools_folds_where_the_validation_split_is_small(data3
         assert not cross_validated.called
         return
     (folds,) = trial_folds
-    assert clf.augment_trial_["folds"] == len(folds) == 9
-    assert len(fits) == 4 + 9 * 4
+    assert clf.augment_trial_["folds"] == len(folds) == 5
+    assert len(fits) == 4 + 5 * 4
     for k, (train, _) in enumerate(folds):
         stage = fits[4 + 4 * k:8 + 4 * k]
         assert max(stage, key=len) == frozenset(train)
