@@ -355,9 +355,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         labels of the synthetic rows), so that a dozen validation rows cannot hide
         a real gain nor teachers that saw the judged rows fake one. This reruns
         the teachers once per fold: 1.7x to 3x the fit time on the benchmark's
-        datasets of that size (2.2x over seven of them, 10-30 s a fit on 2 cores). Runs only on fewer than 20,000 training rows
-        (where "auto" adds rows), with validation rows, the default MLP module and
-        no chain. See ``augment_trial_``.
+        datasets of that size (2.2x over seven of them, 10-30 s a fit on 2 cores).
+        Runs only on fewer than 20,000 training rows (where "auto" adds rows), with
+        validation rows, the default MLP module and no chain. See
+        ``augment_trial_``.
     augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
