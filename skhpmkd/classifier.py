@@ -867,9 +867,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             soft targets and synthetic rows from the teacher stage rerun on its
             training rows alone (see ``augment_trial``); None where the validation
             split is large enough."""
+            if self.augment_trial == "split":
+                return None
             folds = search_folds(y_encoded, self.validation_fraction, seed_split,
                                  min_rows=TRIAL_POOLED_ROWS)
-            if self.augment_trial == "split" or not folds:
+            if not folds:
                 return None
             trainers = []
             with self._progress("teachers for the augment trial", "fit", sized=True):
@@ -1236,9 +1238,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         averaged the same way (over at most as many members), or, where
         ``trial_folds`` gives folds, one student of each per fold, judged on the
         folds' held-out rows pooled. The augmented student is kept only when its
-        per-row losses are significantly lower. Returns the kept student and its
-        chain steps; sets ``augment_trial_`` (and ``config_`` and ``members_``
-        when the augmented student is kept)."""
+        per-row losses are lower by :func:`augmentation_pays`. Returns the kept
+        student and its chain steps; sets ``augment_trial_`` (and ``config_`` and
+        ``members_`` when the augmented student is kept)."""
         start = perf_counter()
         augmented = dict(self.config_, augment="auto")
 
