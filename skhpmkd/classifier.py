@@ -5,6 +5,7 @@ import os
 import warnings
 from copy import deepcopy
 from dataclasses import replace
+from functools import partial
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -30,7 +31,7 @@ from sklearn.utils.validation import (
 )
 from skorch.history import History
 
-from .augment import TRIAL_POOLED_ROWS, munge, synthetic_rows
+from .augment import TRIAL_POOLED_ROWS, synthetic_rows
 from .chain import check_chain, plan_chain, run_chain
 from .config import (
     SEARCHED_PARAMS,
@@ -44,7 +45,6 @@ from .config import (
 )
 from .ensemble import (
     ENSEMBLE_METHODS,
-    TeacherWeighting,
     restore_weighting,
     significantly_lower,
     weighting_snapshot,
@@ -97,10 +97,9 @@ from .temperature import TEMPERATURE_SCHEDULES
 from .training import (
     CrossValidatedTrainer,
     StudentTrainer,
-    distillation_targets,
     planned_student,
-    transfer_key,
 )
+from .transfer import TransferData
 
 logger = logging.getLogger("skhpmkd")
 
@@ -800,92 +799,50 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             student, memory, past_runs, valid is not None,
             planned_student(student, X, train, len(self.classes_),
                             self._student_budget()))
-        weightings = self._weightings(
-            candidates, X[weighting_rows], proba[weighting_rows],
-            y_encoded[weighting_rows], seed_weights,
-            take_rows(sample_weight, weighting_rows))
-
-        def transfer_sets(configs, rows=train):
-            return self._transfer_sets(X, proba, y_encoded, weightings, configs,
-                                       seed_augment, rows, sample_weight=sample_weight)
-
-        def valid_set(proba, weighting, rows):
-            return self._valid_set(X, proba, y_encoded, weighting, rows, sample_weight)
-
+        data = TransferData(X, proba, y_encoded,
+                            (self.teachers_, self._teacher_class_codes),
+                            len(self.classes_), seed_augment, sample_weight)
+        weightings = data.weightings(candidates, weighting_rows, seed_weights)
         weighting = weightings[candidates[0]["ensemble"]]  # of the validation rows
         trainer = StudentTrainer(
-            student, transfer_sets(candidates),
-            valid_set(proba, weighting, valid), len(self.classes_),
+            student, data.transfer_sets(weightings, candidates, train),
+            data.valid_set(weighting, valid), len(self.classes_),
             self.temperature_params, self.n_iter_no_change, self.device_, seed_student,
             student_budget=self._student_budget(),
             weight_averaging=self.weight_averaging, lr_schedule=self.lr_schedule,
             stop_on=self.early_stopping_on, verbose=self.verbose >= 3)
-        split = self.search_scoring == "split"
-
-        def judged_on(base, rows, proba=proba, weighting=weighting):
-            """``base`` validated on ``rows`` (their soft targets from ``proba`` mixed
-            by ``weighting``): early-stopped on one stratified half and judged on
-            the other with ``search_scoring="split"``."""
-            halves = split_for_scoring(rows, y_encoded, seed_split) if split else None
-            if halves is None:
-                return replace(base, valid=valid_set(proba, weighting, rows))
-            stop, score = (valid_set(proba, weighting, part) for part in halves)
-            return replace(base, valid=stop, score=score)
-
+        # the teacher stage rerun on some rows alone: labels that leak none of others
+        leak_free = partial(self._leak_free_data, data, cached_fit_teachers, teachers,
+                            X_teachers, seeds=seeds)
         searching = len(candidates) > 1 and valid is not None
+        split = searching and self.search_scoring == "split"
         # the trainer already validates on ``valid``: only a split changes it
-        search_trainer = judged_on(trainer, valid) if searching and split else trainer
+        search_trainer = (self._judged_on(trainer, data, weighting, valid, seed_split)
+                          if split else trainer)
         folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
                               self.search_folds) if searching else [])
         if folds:
-            search_trainer = CrossValidatedTrainer([judged_on(replace(
-                trainer, transfer_sets=transfer_sets(candidates, fold_train)),
-                fold_valid) for fold_train, fold_valid in folds])
+            search_trainer = CrossValidatedTrainer([self._judged_on(
+                replace(trainer, transfer_sets=data.transfer_sets(
+                    weightings, candidates, fold_train)),
+                data, weighting, fold_valid, seed_split)
+                for fold_train, fold_valid in folds])
         self.search_labels_ = "shared" if searching else None
         search_teacher_seconds = 0.0
         if searching and not folds and self._leaks_into_search(teachers, held_out):
             search_start = perf_counter()
             rows = self._search_rows(y_encoded, train, candidates, seed_split)
             with self._progress("teachers for the search's labels", "fit", sized=True):
-                search_proba, search_teachers = self._leak_free_labels(
-                    cached_fit_teachers, teachers, X_teachers, y_encoded, sample_weight,
-                    rows, valid, seeds)
-            search_weightings = self._weightings(candidates, X[rows], search_proba[rows],
-                                                 y_encoded[rows], seed_weights,
-                                                 take_rows(sample_weight, rows))
-            search_trainer = judged_on(
-                replace(trainer, transfer_sets=self._transfer_sets(
-                    X, search_proba, y_encoded, search_weightings, candidates,
-                    seed_augment, rows, search_teachers, len(train), sample_weight)),
-                valid, search_proba, search_weightings[candidates[0]["ensemble"]])
+                search_data = leak_free(rows, valid)
+            search_weightings = search_data.weightings(candidates, rows, seed_weights)
+            search_trainer = self._judged_on(
+                replace(trainer, transfer_sets=search_data.transfer_sets(
+                    search_weightings, candidates, rows, n_train=len(train))),
+                search_data, search_weightings[candidates[0]["ensemble"]], valid,
+                seed_split)
             search_teacher_seconds = perf_counter() - search_start
             self.search_labels_ = "held_out"
         weighting_seconds = perf_counter() - start - search_teacher_seconds
-
-        def trial_folds(configs):
-            """The ``configs`` trained and judged on folds of all rows, each fold's
-            soft targets and synthetic rows from the teacher stage rerun on its
-            training rows alone (see ``augment_trial``); None where the validation
-            split is large enough."""
-            if self.augment_trial == "split":
-                return None
-            folds = search_folds(y_encoded, self.validation_fraction, seed_split,
-                                 min_rows=TRIAL_POOLED_ROWS)
-            if not folds:
-                return None
-            trainers = []
-            with self._progress("teachers for the augment trial", "fit", sized=True):
-                for rows, judged in folds:
-                    fold_proba, fold_teachers = self._leak_free_labels(
-                        cached_fit_teachers, teachers, X_teachers, y_encoded,
-                        sample_weight, rows, judged, seeds)
-                    trainers.append(replace(
-                        trainer, transfer_sets=self._transfer_sets(
-                            X, fold_proba, y_encoded, weightings, configs, seed_augment,
-                            rows, fold_teachers, sample_weight=sample_weight),
-                        valid=valid_set(fold_proba, weightings[configs[0]["ensemble"]],
-                                        judged), score=None))
-            return CrossValidatedTrainer(trainers)
 
         start = perf_counter()
         self._log(f"distilling into the student on {self.device_} ({len(train)} rows), "
@@ -894,7 +851,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   + (f", searched on {len(folds)} folds" if folds else ""))
         with self._progress("student trainings", "training"):
             self.student_, steps, self.chain_length_ = self._distil(
-                trainer, candidates, search_trainer, transfer_sets, trial_folds)
+                trainer, candidates, search_trainer,
+                partial(data.transfer_sets, weightings, rows=train),
+                partial(self._trial_folds, trainer, data, weightings, leak_free,
+                        seed_split))
         self.teacher_weighting_ = weightings[self.config_["ensemble"]]
         self.teacher_weights_ = self.teacher_weighting_.mean_weights_
         self.n_synthetic_ = len(trainer.transfer_set(self.config_)[0]) - len(train)
@@ -947,16 +907,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return np.arange(len(y)), None
         return split
 
-    @staticmethod
-    def _valid_set(X, proba, y, weighting, valid, sample_weight=None):
-        """``(X, targets)`` of the ``valid`` rows (None for None), the teachers mixed
-        by ``weighting`` (the first candidate's), the rows weighted by
-        ``sample_weight`` (None: unweighted)."""
-        if valid is None:
-            return None
-        weights = weighting.weights(X[valid], proba[valid])
-        return X[valid], distillation_targets(y[valid], proba[valid], weights,
-                                              take_rows(sample_weight, valid))
+    def _judged_on(self, base, data, weighting, rows, seed):
+        """``base`` validated on ``data``'s ``rows`` (their teachers mixed by
+        ``weighting``): early-stopped on one stratified half and judged on the other
+        with ``search_scoring="split"``."""
+        halves = (split_for_scoring(rows, data.y, seed)
+                  if self.search_scoring == "split" else None)
+        if halves is None:
+            return replace(base, valid=data.valid_set(weighting, rows))
+        stop, score = (data.valid_set(weighting, part) for part in halves)
+        return replace(base, valid=stop, score=score)
 
     def _leaks_into_search(self, teachers, held_out):
         """Whether ranking the search on leak-free labels changes what it sees (see
@@ -975,74 +935,45 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   if cap < len(train) else None)
         return train if sample is None else np.sort(train[sample[1]])
 
-    def _leak_free_labels(self, fit, teachers, X, y, sample_weight, train, valid,
-                          seeds):
-        """Teacher probabilities that carry nothing of the ``valid`` rows' labels: the
-        teacher stage (``fit``: :func:`fit_teachers`) rerun on the ``train`` rows
-        alone, their outputs there and the validation rows labelled by the teachers
-        fitted there (other rows NaN). Returns ``(proba, (fitted, class codes))``."""
+    def _leak_free_data(self, data, fit, teachers, X, train, valid, seeds):
+        """``data`` relabelled by the teacher stage (``fit``: :func:`fit_teachers`,
+        on the unconverted rows ``X``) rerun on the ``train`` rows alone: its
+        out-of-fold outputs there, the ``valid`` rows labelled by the teachers fitted
+        there (other rows NaN), and those teachers labelling synthetic rows. Nothing
+        in it carries the ``valid`` rows' labels."""
         fitted, proba_train, class_codes, _ = fit(
-            teachers, X[train], y[train], label_encoder=self._label_encoder,
+            teachers, X[train], data.y[train], label_encoder=self._label_encoder,
             teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
             n_jobs=self.n_jobs, feature_names=self._feature_names,
-            sample_weight=take_rows(sample_weight, train))
-        proba = np.full((len(y), *proba_train.shape[1:]), np.nan)
+            sample_weight=take_rows(data.sample_weight, train))
+        proba = np.full((len(data.y), *proba_train.shape[1:]), np.nan)
         proba[train] = proba_train
         proba[valid] = predict_teacher_proba(fitted, X[valid], class_codes,
                                              len(self.classes_))
-        return proba, (fitted, class_codes)
+        return data.relabelled(proba, (fitted, class_codes))
 
-    @staticmethod
-    def _weightings(candidates, X, proba, y, seed, sample_weight=None):
-        """Method -> TeacherWeighting fitted on ``(X, proba, y)`` (rows weighted by
-        ``sample_weight``), for each teacher mixture the ``candidates`` use."""
-        return {method: TeacherWeighting(method, random_state=seed).fit(
-                    X, proba, y, sample_weight)
-                for method in dict.fromkeys(config["ensemble"] for config in candidates)}
-
-    def _transfer_sets(self, X, proba, y, weightings, configs, seed_augment, train,
-                       teachers=None, n_train=None, sample_weight=None):
-        """``{transfer_key: (X, targets)}`` that the ``configs`` train on: the
-        ``train`` rows, then MUNGE rows near them labelled by the fitted teachers
-        (each augmentation drawn once), with their soft targets mixed by the
-        configuration's teacher weighting (``weightings``: method -> fitted
-        TeacherWeighting, fitted on all rows' out-of-fold outputs). ``teachers``:
-        ``(fitted teachers, their class codes)`` that label the synthetic rows
-        (None: the fit's own). ``n_train``: training rows the ``train`` rows are a
-        sample of (None: none), whose share of synthetic rows they get.
-        ``sample_weight``: the rows' weights (None: unweighted).
-        """
-        synthetic = {augment: self._synthetic_rows(X[train], augment, seed_augment,
-                                                   teachers, n_train)
-                     for augment in dict.fromkeys(c["augment"] for c in configs)}
-        sets = {}
-        for config in configs:
-            key = transfer_key(config)
-            if key in sets:
-                continue
-            X_synthetic, proba_synthetic = synthetic[config["augment"]]
-            X_all = np.concatenate([X[train], X_synthetic])
-            proba_all = np.concatenate([proba[train], proba_synthetic])
-            labels = np.concatenate([y[train], np.full(len(X_synthetic), -1)])
-            weights = weightings[config["ensemble"]].weights(X_all, proba_all)
-            row_weights = (None if sample_weight is None else np.concatenate(
-                [sample_weight[train], np.ones(len(X_synthetic))]))
-            sets[key] = (X_all, distillation_targets(labels, proba_all, weights,
-                                                     row_weights))
-        return sets
-
-    def _synthetic_rows(self, X, augment, seed, teachers=None, n_train=None):
-        """MUNGE rows near ``X`` for ``augment`` and the probabilities of ``teachers``
-        (``(fitted, class codes)``; None: the fit's own) on them (none for
-        ``"off"``); ``X``'s share of the rows ``n_train`` rows would get."""
-        n_train = n_train or len(X)
-        n_synthetic = round(synthetic_rows(n_train, augment) * len(X) / n_train)
-        if n_synthetic == 0 or len(X) < 2:
-            return X[:0], np.zeros((0, len(self.teachers_), len(self.classes_)))
-        X_synthetic = munge(X, n_synthetic, random_state=seed)
-        fitted, class_codes = teachers or (self.teachers_, self._teacher_class_codes)
-        return X_synthetic, predict_teacher_proba(fitted, X_synthetic, class_codes,
-                                                  len(self.classes_))
+    def _trial_folds(self, trainer, data, weightings, leak_free, seed, configs):
+        """The ``configs`` trained and judged on folds of all rows, each fold's soft
+        targets and synthetic rows from the teacher stage rerun on its training rows
+        alone (``leak_free(train, judged)``; see ``augment_trial``): a
+        :class:`CrossValidatedTrainer`, or None where the validation split is large
+        enough."""
+        if self.augment_trial == "split":
+            return None
+        folds = search_folds(data.y, self.validation_fraction, seed,
+                             min_rows=TRIAL_POOLED_ROWS)
+        if not folds:
+            return None
+        weighting = weightings[configs[0]["ensemble"]]
+        trainers = []
+        with self._progress("teachers for the augment trial", "fit", sized=True):
+            for rows, judged in folds:
+                fold_data = leak_free(rows, judged)
+                trainers.append(replace(
+                    trainer, transfer_sets=fold_data.transfer_sets(weightings, configs,
+                                                                   rows),
+                    valid=fold_data.valid_set(weighting, judged), score=None))
+        return CrossValidatedTrainer(trainers)
 
     def _teacher_types(self):
         """Class names of the fitted teachers (the memory tells teacher sets apart

@@ -885,10 +885,11 @@ def test_validation_held_out_keeps_them_from_fold_teachers_and_weighting(data3):
     every fold's teacher (see fit_teachers) and of the teacher weighting; without it,
     or without validation rows, they are not."""
     from skhpmkd import classifier
+    from skhpmkd.ensemble import TeacherWeighting
     X, y = data3
     with patch.object(classifier, "fit_teachers", wraps=classifier.fit_teachers) as fit, \
-            patch.object(classifier.TeacherWeighting, "fit", autospec=True,
-                         side_effect=classifier.TeacherWeighting.fit) as weighting_fit:
+            patch.object(TeacherWeighting, "fit", autospec=True,
+                         side_effect=TeacherWeighting.fit) as weighting_fit:
         fast_classifier(ensemble="attention", validation_held_out=True).fit(X, y)
         held_out = fit.call_args.kwargs["held_out"]
         assert len(held_out) == 12  # validation_fraction=0.1 of 120 rows

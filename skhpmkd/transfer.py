@@ -1,0 +1,113 @@
+"""Transfer sets: the rows and soft targets a student learns from.
+
+:class:`TransferData` holds one fit's rows with their teachers' probabilities, and
+builds from them what :class:`skhpmkd.training.StudentTrainer` trains and validates
+on: each configuration's transfer set (the training rows, then MUNGE rows near them
+labelled by the teachers) and the validation rows, their soft targets mixed per row
+by a fitted teacher weighting.
+"""
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .augment import munge, synthetic_rows
+from .ensemble import TeacherWeighting
+from .student import take_rows
+from .teachers import predict_teacher_proba
+from .training import distillation_targets, transfer_key
+
+
+@dataclass(frozen=True)
+class TransferData:
+    """One fit's rows and the teachers' probabilities on them.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The rows, float32.
+    proba : ndarray of shape (n_samples, n_teachers, n_classes)
+        The teachers' probabilities on the rows (out-of-fold where they trained).
+    y : ndarray of shape (n_samples,)
+        Encoded labels.
+    teachers : tuple
+        ``(fitted teachers, their class codes)``: the teachers that label synthetic
+        rows.
+    n_classes : int
+        Number of classes.
+    seed : int
+        Seed of the synthetic rows.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Row weights (None: unweighted).
+    """
+
+    X: np.ndarray
+    proba: np.ndarray
+    y: np.ndarray
+    teachers: Any
+    n_classes: int
+    seed: int
+    sample_weight: Any = None
+
+    def relabelled(self, proba, teachers):
+        """The same rows with the probabilities ``proba`` of other ``teachers``
+        (``(fitted, class codes)``)."""
+        return replace(self, proba=proba, teachers=teachers)
+
+    def weightings(self, configs, rows, seed):
+        """Method -> :class:`TeacherWeighting` fitted on the ``rows``, for each
+        teacher mixture the ``configs`` use."""
+        X, proba, y = self.X[rows], self.proba[rows], self.y[rows]
+        weights = take_rows(self.sample_weight, rows)
+        return {method: TeacherWeighting(method, random_state=seed).fit(
+                    X, proba, y, weights)
+                for method in dict.fromkeys(config["ensemble"] for config in configs)}
+
+    def valid_set(self, weighting, rows):
+        """``(X, targets)`` of the ``rows`` (None for None), the teachers mixed by
+        ``weighting``."""
+        if rows is None:
+            return None
+        X, proba = self.X[rows], self.proba[rows]
+        return X, distillation_targets(self.y[rows], proba, weighting.weights(X, proba),
+                                       take_rows(self.sample_weight, rows))
+
+    def transfer_sets(self, weightings, configs, rows, n_train=None):
+        """``{transfer_key: (X, targets)}`` that the ``configs`` train on: the
+        ``rows``, then MUNGE rows near them labelled by the teachers (each
+        augmentation drawn once), their soft targets mixed by the configuration's
+        weighting (``weightings``: method -> fitted TeacherWeighting). ``n_train``:
+        training rows the ``rows`` are a sample of (None: none), whose share of
+        synthetic rows they get. Synthetic rows weigh 1 (an average row)."""
+        X_train = self.X[rows]
+        synthetic = {augment: self._synthetic_rows(X_train, augment, n_train)
+                     for augment in dict.fromkeys(c["augment"] for c in configs)}
+        sets = {}
+        for config in configs:
+            key = transfer_key(config)
+            if key in sets:
+                continue
+            X_synthetic, proba_synthetic = synthetic[config["augment"]]
+            X_all = np.concatenate([X_train, X_synthetic])
+            proba_all = np.concatenate([self.proba[rows], proba_synthetic])
+            labels = np.concatenate([self.y[rows], np.full(len(X_synthetic), -1)])
+            weights = weightings[config["ensemble"]].weights(X_all, proba_all)
+            row_weights = (None if self.sample_weight is None else np.concatenate(
+                [self.sample_weight[rows], np.ones(len(X_synthetic))]))
+            sets[key] = (X_all, distillation_targets(labels, proba_all, weights,
+                                                     row_weights))
+        return sets
+
+    def _synthetic_rows(self, X, augment, n_train=None):
+        """MUNGE rows near ``X`` for ``augment`` and the teachers' probabilities on
+        them (none for ``"off"``); ``X``'s share of the rows ``n_train`` rows would
+        get."""
+        fitted, class_codes = self.teachers
+        n_train = n_train or len(X)
+        n_synthetic = round(synthetic_rows(n_train, augment) * len(X) / n_train)
+        if n_synthetic == 0 or len(X) < 2:
+            return X[:0], np.zeros((0, len(fitted), self.n_classes))
+        X_synthetic = munge(X, n_synthetic, random_state=self.seed)
+        return X_synthetic, predict_teacher_proba(fitted, X_synthetic, class_codes,
+                                                  self.n_classes)
