@@ -669,6 +669,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         teacher_cv = params.get("teacher_cv", self.teacher_cv)
         if (isinstance(teacher_cv, str) and teacher_cv == "prefit"
                 and "teachers" not in params and self.teachers is not None):
+            validate_teachers(self.teachers)  # names its malformed items, if any
             prefit = sorted(prefixes & {name for name, _ in self.teachers})
             if prefit:
                 raise ValueError(
@@ -1295,6 +1296,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return False
         for name in self._STORED_ATTRIBUTES:
             setattr(self, name, stored[name])
+        # JSON keeps tuples as lists: the sizes come back as a trained fit has them
+        self.chain_ = [dict(step, hidden_units=tuple(step["hidden_units"]))
+                       for step in self.chain_]
         self.teacher_weighting_ = weighting
         self.teacher_weights_ = weighting.mean_weights_
         self.memory_run_id_ = stored["run_id"]

@@ -1179,6 +1179,9 @@ def test_set_params_refuses_a_prefit_teachers_parameters(data3):
     assert teacher.C == 1.0  # the user's model is untouched
     clf.set_params(teacher_cv=3, lr__C=0.5)  # refitted teachers take parameters
     assert clf.teachers[0][1].C == 0.5
+    malformed = fast_classifier(teachers=[teacher], teacher_cv="prefit")
+    with pytest.raises(ValueError, match=r"each teacher must be a \(name, estimator\)"):
+        malformed.set_params(lr__C=0.01)
 
 
 def test_prefit_teacher_column_names_must_match_X(data3):

@@ -42,7 +42,7 @@ def test_the_same_fit_restores_the_student_without_training(data3, tmp_path, n_m
     assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
     for name in ("config_", "config_source_", "chain_length_", "n_synthetic_",
                  "memory_run_id_", "student_n_params_", "compression_ratio_",
-                 "n_members_", "members_"):
+                 "n_members_", "members_", "chain_"):
         assert getattr(second, name) == getattr(first, name), name
     assert second.chain_ == pickle.loads(pickle.dumps(second.chain_))
     assert [e["valid_loss"] for e in second.student_.history] == [
