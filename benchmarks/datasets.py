@@ -337,15 +337,27 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "swiss_labor": _load_rdataset("AER", "SwissLabor", "participation"),
     "two_class": _load_rdataset("modeldata", "two_class_dat", "Class"),
     "parabolic": _load_rdataset("modeldata", "parabolic", "class"),
+    # added on 2026-12-05 (holdout44), after the transfer-set refactor: medium data
+    # (900-4,870 rows), four of them choices among brands or options from their prices
+    "cracker": _load_rdataset("Ecdat", "Cracker", "choice", drop=["id"]),
+    "yogurt": _load_rdataset("Ecdat", "Yogurt", "choice", drop=["id"]),
+    "train_choice": _load_rdataset("Ecdat", "Train", "choice", drop=["id", "choiceid"]),
+    "heating": _load_rdataset("Ecdat", "Heating", "depvar", drop=["idcase"]),
+    "car_choice": _load_rdataset("Ecdat", "Car", "choice"),
+    "resume_names": _load_rdataset("AER", "ResumeNames", "call"),
+    "cowles": _load_rdataset("carData", "Cowles", "volunteer"),
+    "males_union": _load_rdataset("Ecdat", "Males", "union", drop=["nr"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
 the original study's train/test marker; ``biopsy`` its sample identifier and ``catsup``
 its household identifier, ``crabs`` its within-group row index and ``birthwt`` the
-birth weight that defines its target. The six from ``spam7`` joined on 2026-12-02,
-and the eight from ``lending_club``, the eight from ``titanic`` and the eight from
-``pima`` on 2026-12-05, each when every default was already set, as a check no
-decision had seen."""
+birth weight that defines its target; ``cracker`` and ``yogurt`` their household
+identifiers, ``train_choice`` its person and choice identifiers, ``heating`` its
+case identifier and ``males_union`` its person identifier. The six from ``spam7``
+joined on 2026-12-02, and the eight from ``lending_club``, the eight from ``titanic``,
+the eight from ``pima`` and the eight from ``cracker`` on 2026-12-05, each when every
+default was already set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

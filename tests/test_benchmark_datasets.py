@@ -186,7 +186,11 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
     ("ad_data", 333, "Class", 2), ("pima", 332, "type", 2), ("crabs", 200, "sp", 2),
     ("birthwt", 189, "low", 2), ("womenlf", 263, "partic", 3), ("mroz", 753, "lfp", 2),
     ("swiss_labor", 872, "participation", 2), ("two_class", 791, "Class", 2),
-    ("parabolic", 500, "class", 2)])
+    ("parabolic", 500, "class", 2), ("cracker", 3292, "choice", 4),
+    ("yogurt", 2412, "choice", 4), ("train_choice", 2929, "choice", 2),
+    ("heating", 900, "depvar", 5), ("car_choice", 4654, "choice", 6),
+    ("resume_names", 4870, "call", 2), ("cowles", 1421, "volunteer", 2),
+    ("males_union", 4360, "union", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -196,7 +200,8 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     assert len(dataset.X) == len(dataset.y) == rows
     assert dataset.y.name == target and dataset.y.nunique() == n_classes
     assert target not in dataset.X.columns
-    assert not {"case", "ID", "id", "index", "bwt"} & set(dataset.X.columns)
+    assert not {"case", "ID", "id", "index", "bwt", "choiceid", "idcase", "nr"} & set(
+        dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
 
 
