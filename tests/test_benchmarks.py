@@ -50,6 +50,25 @@ def test_headline_row_per_dataset():
     assert table["hpmkd-best teacher pp (95%)"] == "-5.00 [-9.0, -1.0]"
 
 
+def test_headline_shows_a_near_miss_as_a_miss():
+    """Rounding never lifts a value short of its target onto it: retention 99.48% is
+    not "99.5", a deficit of 0.5004 pp against kd not "-0.50", a gap closed 74.6%
+    not "75"; values that meet a target keep the usual decimals."""
+    from benchmarks.tables import against, headline
+
+    rows = [row("xgb", "teacher", 0.6368, 400), row("rf", "teacher", 0.60, 600),
+            row("teacher average", "teacher", 0.62, 1000),
+            row("mlp", "student", 0.5887, 10), row("kd", "student", 0.6385, 10),
+            row("hpmkd", "student", 0.6335, 20)]
+    table = headline(summarise(add_derived_columns(rows))).iloc[0]
+    assert table["retention %"] == "99.48" and table["hpmkd-kd pp"] == "-0.50"
+    assert against(-0.50036, -0.5, 2, "+") == "-0.5004"
+    assert against(-0.5, -0.5, 2, "+") == "-0.50"
+    assert against(-0.50000000001, -0.5, 2, "+") == "-0.50"  # float noise: met
+    assert against(74.6, 75, 0) == "74.6" and against(75.4, 75, 0) == "75"
+    assert against(99.96, 99.5, 1) == "100.0"
+
+
 def test_paired_interval_covers_the_difference_and_narrows_with_agreement():
     from benchmarks.measure import paired_interval_pp
 
