@@ -1,8 +1,8 @@
 """Transfer sets: rows, synthetic rows, soft targets, weights, relabelling."""
 
 import numpy as np
-import pytest
 from sklearn.datasets import make_classification
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
@@ -91,17 +91,20 @@ def test_weightings_fit_one_weighting_per_method():
                for method, w in weightings.items())
 
 
-@pytest.mark.parametrize("n_train", [None, 1000])
-def test_relabelled_data_takes_the_other_teachers_probabilities(n_train):
+def test_relabelled_data_takes_the_other_teachers_probabilities():
+    """Relabelled, the rows carry the new probabilities and the new teachers label
+    the synthetic rows (uniform teachers: every soft target is flat); the original
+    data keep their own."""
     data = transfer_data()
-    other = transfer_data(n=120)
-    proba = np.full_like(data.proba, 1 / 3)
-    relabelled = data.relabelled(proba, other.teachers)
-    assert relabelled.X is data.X and relabelled.proba is proba
-    assert relabelled.teachers is other.teachers and data.proba is not proba
-    configs = [config()]
+    uniform = [DummyClassifier(strategy="uniform").fit(data.X, data.y)
+               for _ in range(2)]
+    relabelled = data.relabelled(np.full_like(data.proba, 1 / 3),
+                                 (uniform, data.teachers[1]))
+    assert relabelled.X is data.X
+    configs = [config(augment=1.0)]
     rows = np.arange(10)
-    (_, targets), = relabelled.transfer_sets(
-        relabelled.weightings(configs, rows, seed=0), configs, rows,
-        n_train=n_train).values()
-    np.testing.assert_allclose(targets["teacher_logits"], 0.0, atol=1e-6)
+    for source, flat in ((relabelled, True), (data, False)):
+        (_, targets), = source.transfer_sets(source.weightings(configs, rows, seed=0),
+                                             configs, rows).values()
+        assert len(targets["label"]) == 20  # 10 rows and 10 synthetic rows
+        assert np.allclose(targets["teacher_logits"], 0.0, atol=1e-6) == flat
