@@ -328,6 +328,15 @@ def _write_transaction(connection):
         raise
 
 
+def _file_identity(path):
+    """(device, inode) of the file at ``path``, or None where there is none."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
 def _fault_kind(exc):
     """``"corrupt"``, ``"locked"``, ``"read-only"`` or ``"other"`` for a sqlite3 error."""
     code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
@@ -419,6 +428,7 @@ class OptimizationMemory:
         self._readable = True
         self._opened = False
         self._immutable = False  # read the file as it is on disk (see _attempt)
+        self._checked_file = None  # identity of the file _open last checked
 
     def __repr__(self):
         return f"{type(self).__name__}({str(self.path)!r})"
@@ -719,6 +729,7 @@ class OptimizationMemory:
         """First use: create, check and (if needed) set up the file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as connection:
+            self._checked_file = _file_identity(self.path)
             problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise _Corrupt("; ".join(problems[:3]))
@@ -752,7 +763,12 @@ class OptimizationMemory:
         return version < SCHEMA_VERSION or names != _OWN_NAMES
 
     def _move_aside(self, exc):
-        """Move a corrupt file (and its side files) aside; True if the path is free."""
+        """Move a corrupt file (and its side files) aside; True if the path is free.
+        A file other than the one found corrupt (another process moved that aside and
+        started a fresh store meanwhile) stays where it is."""
+        if _file_identity(self.path) != self._checked_file:
+            self._opened = False
+            return True
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         serial = 1

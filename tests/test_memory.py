@@ -326,6 +326,30 @@ def test_corrupt_file_is_moved_aside_and_a_fresh_store_started(memory_path):
     assert len(memory) == 1 and len(OptimizationMemory(memory_path)) == 1
 
 
+def test_store_another_process_started_fresh_is_not_moved_aside(memory_path,
+                                                                monkeypatch):
+    # two processes find the same corrupt file; the other moves it aside and writes
+    # to a fresh store first: this one must use that store, not move it aside too
+    garbage = np.random.default_rng(0).bytes(5000)
+    memory_path.write_bytes(garbage)
+    move_aside = OptimizationMemory._move_aside
+
+    def other_process_first(self, exc):
+        monkeypatch.setattr(OptimizationMemory, "_move_aside", move_aside)
+        with pytest.warns(MemoryWarning, match="corrupt"):
+            record_run(OptimizationMemory(memory_path), config={"by": "other"})
+        return move_aside(self, exc)
+
+    monkeypatch.setattr(OptimizationMemory, "_move_aside", other_process_first)
+    memory = OptimizationMemory(memory_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MemoryWarning)
+        assert record_run(memory, config={"by": "this"}) is not None
+    (moved,) = corrupt_copies(memory_path)
+    assert moved.read_bytes() == garbage
+    assert sorted(run["config"]["by"] for run in memory.runs()) == ["other", "this"]
+
+
 def test_truncated_file_is_moved_aside_and_a_fresh_store_started(memory_path):
     writer = OptimizationMemory(memory_path)
     for index in range(30):
