@@ -12,10 +12,10 @@ Before a stored student is used, the teachers just fitted must give the outputs 
 stored fit had (their log-loss on the labels, per teacher, to a relative 1e-4). A
 teacher whose behaviour changed while its parameters did not (a teacher class of the
 user's own, edited) therefore makes the fit train again. A restore fits the teachers
-on all rows only and compares their outputs on a fixed sample of the rows
-(:func:`fitted_signature`); the teacher weighting comes back from the memory, so no
-out-of-fold outputs are needed (with a ``teacher_cache``, whose cached stage holds
-them, the out-of-fold signature is compared instead).
+on all rows only and compares their outputs on a fixed sample of the rows and on
+rows mixed from them (:func:`fitted_signature`); the teacher weighting comes back
+from the memory, so no out-of-fold outputs are needed (with a ``teacher_cache``,
+whose cached stage holds them, the out-of-fold signature is compared instead).
 
 The stored student is JSON (weights as base64 text of their bytes, see
 :func:`skhpmkd.memory.encode_arrays`), never a pickle.
@@ -82,11 +82,19 @@ def fit_key(params, fingerprint, device):
 
 @functools.cache
 def code_digest():
-    """SHA-256 of this package's source files: a source checkout's version number
-    does not change when its code does, so the code itself is part of a fit's key."""
+    """SHA-256 of this package's source files and shipped data (the prior): a source
+    checkout's version number does not change when they do, so they are part of a
+    fit's key."""
+    return package_digest(Path(__file__).parent)
+
+
+def package_digest(package):
+    """SHA-256 of the ``*.py`` files and ``data/*.json`` files of a package directory
+    (their names and bytes)."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted([*package.glob("*.py"), *package.glob("data/*.json")]):
+        relative = path.relative_to(package).as_posix()
+        digest.update(relative.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -113,10 +121,21 @@ SIGNATURE_ROWS = 5000
 
 def fitted_signature(teachers, X, y, class_codes, n_classes, max_rows=SIGNATURE_ROWS):
     """:func:`teacher_signature` of the fitted ``teachers``' own outputs on at most
-    ``max_rows`` evenly spaced rows of ``X`` (the same rows for the same data)."""
+    ``max_rows`` evenly spaced rows of ``X`` (the same rows for the same data), then
+    on as many rows mixed from them (every other column from the rows in reverse
+    order), judged by the first rows' labels: a teacher that recalls its training
+    rows (a nearest neighbour, a deep tree) gives the same outputs on them whatever
+    its code does, but not off them. Mixed rows hold only values their columns
+    have; where a teacher cannot predict them, the signature is the rows' alone."""
     rows = np.unique(np.linspace(0, len(X) - 1, min(len(X), max_rows)).astype(int))
-    proba = predict_teacher_proba(teachers, X[rows], class_codes, n_classes)
-    return teacher_signature(proba, y[rows])
+    signature = teacher_signature(
+        predict_teacher_proba(teachers, X[rows], class_codes, n_classes), y[rows])
+    mixed = np.where(np.arange(X.shape[1]) % 2 == 1, X[rows[::-1]], X[rows])
+    try:
+        mixed_proba = predict_teacher_proba(teachers, mixed, class_codes, n_classes)
+    except Exception:  # a teacher that validates combinations of values
+        return signature
+    return signature + teacher_signature(mixed_proba, y[rows])
 
 
 def signatures_match(stored, signature):

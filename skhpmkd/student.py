@@ -723,7 +723,10 @@ def restore_student(template, snapshot, device):
     weights that the snapshot's then replace).
     """
     net = clone(template)
-    net.set_params(**snapshot["params"], device=device, train_split=None)
+    params = dict(snapshot["params"])
+    if isinstance(params.get("module__hidden_units"), list):  # JSON has no tuples
+        params["module__hidden_units"] = tuple(params["module__hidden_units"])
+    net.set_params(**params, device=device, train_split=None)
     with torch.random.fork_rng(devices=cuda_devices(device)):
         net.initialize()
     net.module_.load_state_dict({name: torch.from_numpy(np.asarray(array))

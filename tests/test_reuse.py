@@ -12,8 +12,10 @@ from conftest import TinyModule, fast_classifier
 from skhpmkd import HPMKDClassifier
 from skhpmkd.memory import OptimizationMemory
 from skhpmkd.reuse import (
+    code_digest,
     fit_key,
     load_fit,
+    package_digest,
     signatures_match,
     store_fit,
     teacher_signature,
@@ -45,6 +47,8 @@ def test_the_same_fit_restores_the_student_without_training(data3, tmp_path, n_m
                  "n_members_", "members_", "chain_"):
         assert getattr(second, name) == getattr(first, name), name
     assert second.chain_ == pickle.loads(pickle.dumps(second.chain_))
+    assert (second.student_.module__hidden_units
+            == first.student_.module__hidden_units)  # a tuple, as trained
     assert [e["valid_loss"] for e in second.student_.history] == [
         e["valid_loss"] for e in first.student_.history]
     assert np.allclose(second.teacher_weights_, first.teacher_weights_)
@@ -94,6 +98,23 @@ def test_fit_key_ignores_neutral_params_only():
     assert key != fit_key(dict(base, alpha=0.6), "data", "cpu")
     assert key != fit_key(base, "other data", "cpu")
     assert key != fit_key(base, "data", "cuda")
+
+
+def test_the_key_holds_the_package_code_and_its_shipped_prior(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import skhpmkd
+    package = Path(skhpmkd.__file__).parent
+    assert code_digest() == package_digest(package)
+    copy = tmp_path / "skhpmkd"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    digest = package_digest(copy)
+    (copy / "notes.txt").write_text("not code")
+    assert package_digest(copy) == digest
+    prior = copy / "data" / "prior.json"
+    prior.write_text(prior.read_text().replace(" ", "  ", 1))
+    assert package_digest(copy) != digest
 
 
 def test_teachers_that_changed_behaviour_make_the_fit_train(data3, tmp_path):
@@ -234,6 +255,45 @@ def test_teachers_whose_outputs_changed_make_the_restore_train(data3, tmp_path):
         CountingTeacher.shift = 0.0
     # one fit on all rows for the check, then the whole teacher stage again
     assert not second.restored_ and CountingTeacher.n_fits == 4 + 1 + 4
+
+
+class RecallingTeacher(ClassifierMixin, BaseEstimator):
+    """A one-nearest-neighbour teacher (it recalls its training rows) on the first
+    column scaled by ``scale`` (class-level): a change of it moves what the teacher
+    predicts off its training rows only."""
+
+    scale = 1.0
+
+    def _scaled(self, X):
+        return np.column_stack([X[:, :1] * type(self).scale, X[:, 1:]])
+
+    def fit(self, X, y):
+        from sklearn.neighbors import KNeighborsClassifier
+        self.model_ = KNeighborsClassifier(n_neighbors=1).fit(self._scaled(X), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(self._scaled(X))
+
+
+def test_a_teacher_changed_off_its_training_rows_makes_the_restore_train(data3,
+                                                                        tmp_path):
+    X, y = data3
+    make = lambda: fast_classifier(teachers=[("a", RecallingTeacher())],
+                                   memory=str(tmp_path / "m.sqlite"))
+    first = make().fit(X, y)
+    assert make().fit(X, y).restored_
+    RecallingTeacher.scale = 25.0
+    try:
+        second = make().fit(X, y)
+        retrained = fast_classifier(teachers=[("a", RecallingTeacher())],
+                                    memory=None).fit(X, y)
+    finally:
+        RecallingTeacher.scale = 1.0
+    assert not second.restored_
+    assert not np.array_equal(second.predict_proba(X), first.predict_proba(X))
+    assert np.array_equal(second.predict_proba(X), retrained.predict_proba(X))
 
 
 def test_with_a_teacher_cache_the_restore_checks_the_cached_stage(data3, tmp_path):
