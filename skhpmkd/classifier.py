@@ -380,14 +380,14 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     validation_fraction : float, default=0.1
         Share of rows held out from the student for early stopping.
     validation_held_out : bool, default=False
-        Also hold the validation rows out of every fold's teacher and of the teacher
-        weighting. The other rows' out-of-fold soft labels then carry nothing of the
-        validation labels, so the search and early stopping judge students fairly:
-        otherwise a student that copies teachers which trained on those rows (and on
-        rows near them) looks better on them than on new data. The fold teachers
-        train on 10% fewer rows. Off by default: on twelve real datasets it mended
-        the search's choice where it had been misled (hpc_data seed 0, wa_churn +1.1
-        pp) but lost 0.23 pp on average, and 1.4 pp on synthetic tasks: a few
+        Also hold the validation rows out of every fold's teacher (the teacher
+        weighting never fits on them). The other rows' out-of-fold soft labels then
+        carry nothing of the validation labels, so the search and early stopping judge
+        students fairly: otherwise a student that copies teachers which trained on those
+        rows (and on rows near them) looks better on them than on new data. The fold
+        teachers train on 10% fewer rows. Off by default: on twelve real datasets it
+        mended the search's choice where it had been misled (hpc_data seed 0, wa_churn
+        +1.1 pp) but lost 0.23 pp on average, and 1.4 pp on synthetic tasks: a few
         hundred leak-free validation rows stop the student's training too early
         (docs/benchmarks.md). No effect with in-sample labels (``teacher_cv`` of
         "in_sample" or "prefit"): those teachers see the validation rows.
@@ -467,7 +467,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         Column names, when X had string column names.
     teacher_weighting_ : TeacherWeighting
         The fitted per-sample teacher weighting of the chosen ``ensemble``
-        (``method_`` says which was used).
+        (``method_`` says which was used), fitted on the teachers' out-of-fold
+        outputs on the training rows (not the validation rows, which judge it).
     teacher_weights_ : ndarray of shape (n_teachers,)
         Mean weight of each teacher on the training rows.
     config_ : dict
@@ -753,9 +754,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
         start = perf_counter()
         train, valid = self._validation_split(y_encoded, seed_split)
-        # the rows no fold teacher trains on, and the rows the teacher weighting fits
-        held_out = valid if self.validation_held_out else None
-        weighting_rows = train if held_out is not None else slice(None)
+        held_out = valid if self.validation_held_out else None  # no fold teacher's
         memory = open_memory(self.memory)
         fingerprint = data_fingerprint(X.astype(np.float32), y_encoded, sample_weight)
         past_runs = memory.runs(fingerprint) if memory is not None else []
@@ -803,7 +802,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         data = TransferData(X, proba, y_encoded,
                             (self.teachers_, self._teacher_class_codes),
                             len(self.classes_), seed_augment, sample_weight)
-        weightings = data.weightings(candidates, weighting_rows, seed_weights)
+        # fitted on the training rows: no rows that judge a student lent their labels
+        weightings = data.weightings(candidates, train, seed_weights)
         weighting = weightings[candidates[0]["ensemble"]]  # of the validation rows
         trainer = StudentTrainer(
             student, data.transfer_sets(weightings, candidates, train),
@@ -823,11 +823,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
                               self.search_folds) if searching else [])
         if folds:
-            search_trainer = CrossValidatedTrainer([self._judged_on(
-                replace(trainer, transfer_sets=data.transfer_sets(
-                    weightings, candidates, fold_train)),
-                data, weighting, fold_valid, seed_split)
-                for fold_train, fold_valid in folds])
+            fold_trainers = []
+            for fold_train, fold_valid in folds:
+                fold_weightings = data.weightings(candidates, fold_train, seed_weights)
+                fold_trainers.append(self._judged_on(
+                    replace(trainer, transfer_sets=data.transfer_sets(
+                        fold_weightings, candidates, fold_train)),
+                    data, fold_weightings[candidates[0]["ensemble"]], fold_valid,
+                    seed_split))
+            search_trainer = CrossValidatedTrainer(fold_trainers)
         self.search_labels_ = "shared" if searching else None
         search_teacher_seconds = 0.0
         if searching and not folds and self._leaks_into_search(teachers, held_out):
@@ -854,8 +858,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self.student_, steps, self.chain_length_ = self._distil(
                 trainer, candidates, search_trainer,
                 partial(data.transfer_sets, weightings, rows=train),
-                partial(self._trial_folds, trainer, data, weightings, leak_free,
-                        seed_split))
+                partial(self._trial_folds, trainer, data, leak_free, seed_split,
+                        seed_weights))
         self.teacher_weighting_ = weightings[self.config_["ensemble"]]
         self.teacher_weights_ = self.teacher_weighting_.mean_weights_
         self.n_synthetic_ = len(trainer.transfer_set(self.config_)[0]) - len(train)
@@ -953,27 +957,28 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                              len(self.classes_))
         return data.relabelled(proba, (fitted, class_codes))
 
-    def _trial_folds(self, trainer, data, weightings, leak_free, seed, configs):
+    def _trial_folds(self, trainer, data, leak_free, seed, seed_weights, configs):
         """The ``configs`` trained and judged on folds of all rows, each fold's soft
-        targets and synthetic rows from the teacher stage rerun on its training rows
-        alone (``leak_free(train, judged)``; see ``augment_trial``): a
-        :class:`CrossValidatedTrainer`, or None where the validation split is large
-        enough."""
+        targets, teacher weighting and synthetic rows from the teacher stage rerun on
+        its training rows alone (``leak_free(train, judged)``; see
+        ``augment_trial``): a :class:`CrossValidatedTrainer`, or None where the
+        validation split is large enough."""
         if self.augment_trial == "split":
             return None
         folds = search_folds(data.y, self.validation_fraction, seed,
                              min_rows=TRIAL_POOLED_ROWS)
         if not folds:
             return None
-        weighting = weightings[configs[0]["ensemble"]]
         trainers = []
         with self._progress("teachers for the augment trial", "fit", sized=True):
             for rows, judged in folds:
                 fold_data = leak_free(rows, judged)
+                weightings = fold_data.weightings(configs, rows, seed_weights)
                 trainers.append(replace(
                     trainer, transfer_sets=fold_data.transfer_sets(weightings, configs,
                                                                    rows),
-                    valid=fold_data.valid_set(weighting, judged), score=None))
+                    valid=fold_data.valid_set(weightings[configs[0]["ensemble"]],
+                                              judged), score=None))
         return CrossValidatedTrainer(trainers)
 
     def _teacher_types(self):

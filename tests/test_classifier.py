@@ -1,5 +1,6 @@
 """HPMKDClassifier: sklearn integration, reproducibility, devices, sizes, bad input."""
 
+import contextlib
 import pickle
 import warnings
 from pathlib import Path
@@ -880,24 +881,68 @@ def test_teacher_cache_skips_refitting_teachers(data3, tmp_path, as_location):
                                second.teachers_[0].predict_proba(X))
 
 
-def test_validation_held_out_keeps_them_from_fold_teachers_and_weighting(data3):
+def test_validation_held_out_keeps_them_from_fold_teachers(data3):
     """With ``validation_held_out``, the student's validation rows are held out of
-    every fold's teacher (see fit_teachers) and of the teacher weighting; without it,
-    or without validation rows, they are not."""
+    every fold's teacher (see fit_teachers); without it, or without validation rows,
+    they are not. The teacher weighting fits on the training rows either way."""
     from skhpmkd import classifier
     from skhpmkd.ensemble import TeacherWeighting
     X, y = data3
     with patch.object(classifier, "fit_teachers", wraps=classifier.fit_teachers) as fit, \
             patch.object(TeacherWeighting, "fit", autospec=True,
                          side_effect=TeacherWeighting.fit) as weighting_fit:
-        fast_classifier(ensemble="attention", validation_held_out=True).fit(X, y)
-        held_out = fit.call_args.kwargs["held_out"]
-        assert len(held_out) == 12  # validation_fraction=0.1 of 120 rows
-        assert len(weighting_fit.call_args.args[1]) == 120 - 12
-        for params in ({}, {"validation_held_out": True, "early_stopping": False}):
+        for params, held_out, weighting_rows in (
+                ({"validation_held_out": True}, 12, 120 - 12),  # 0.1 of 120 rows
+                ({}, None, 120 - 12),
+                ({"validation_held_out": True, "early_stopping": False}, None, 120)):
             fast_classifier(ensemble="attention", **params).fit(X, y)
-            assert fit.call_args.kwargs["held_out"] is None
-            assert len(weighting_fit.call_args.args[1]) == 120
+            rows = fit.call_args.kwargs["held_out"]
+            assert (None if rows is None else len(rows)) == held_out, params
+            assert len(weighting_fit.call_args.args[1]) == weighting_rows, params
+
+
+def test_no_teacher_weighting_fits_on_rows_that_judge_a_student(data3):
+    """The teacher weighting is fitted on the rows students train on: the validation
+    rows, a cross-validated search's judged rows and the augment trial's lend it no
+    labels (it would favour "attention" and "best" there)."""
+    from skhpmkd.ensemble import TeacherWeighting
+    from skhpmkd.search import search_folds
+
+    X, y = data3
+    X = np.column_stack([np.arange(len(y)), X])
+    teachers = [("a", RowRecordingTeacher()), ("b", RowRecordingTeacher())]
+    folds = []
+
+    def recording_folds(*args, **kwargs):
+        made = search_folds(*args, **kwargs)
+        folds.extend(made)
+        return made
+
+    def fitted_rows(params, *patches):
+        folds.clear()
+        with contextlib.ExitStack() as stack:
+            for context in patches:
+                stack.enter_context(context)
+            weighting_fit = stack.enter_context(patch.object(
+                TeacherWeighting, "fit", autospec=True,
+                side_effect=TeacherWeighting.fit))
+            stack.enter_context(patch("skhpmkd.classifier.search_folds",
+                                      recording_folds))
+            fast_classifier(teachers=teachers, memory=None, **params).fit(X, y)
+        return [frozenset(call.args[1][:, 0].astype(int))
+                for call in weighting_fit.call_args_list]
+
+    for params, patches, n_folds in (
+            ({"config": "auto", "search_budget": 3, "search_folds": 3,
+              "augment_trial": False}, (), 3),
+            ({"config": "auto", "augment": None}, (_prior_proposing_no_augmentation(),),
+             5)):
+        rows = fitted_rows(params, *patches)
+        assert len(folds) == n_folds, params
+        assert 120 - 12 in map(len, rows) and max(map(len, rows)) < 120, params
+        for train, judged in folds:
+            assert frozenset(train) in rows and not frozenset(judged) & frozenset(
+                train)
 
 
 class RowRecordingTeacher(ClassifierMixin, BaseEstimator):
