@@ -93,7 +93,7 @@ from .teachers import (
     stratified_holdout,
     validate_teachers,
 )
-from .temperature import TEMPERATURE_SCHEDULES
+from .temperature import TEMPERATURE_SCHEDULES, check_schedule_params
 from .training import (
     CrossValidatedTrainer,
     StudentTrainer,
@@ -131,6 +131,16 @@ def _holds_numbers_only(column):
     if column.dtype != object:
         return False
     return all(isinstance(value, (Real, np.bool_)) for value in column)
+
+
+def check_float32_range(X):
+    """Raise a ValueError where a finite value of ``X`` is beyond float32's range,
+    in which the student computes (it would train on infinities)."""
+    limit = np.finfo(np.float32).max
+    if X.dtype != np.float32 and X.size and np.abs(X).max() > limit:
+        raise ValueError(f"X holds values beyond float32's range (|x| > {limit:.3g}), "
+                         "in which the student computes; rescale these features "
+                         "first, e.g. with a StandardScaler in a Pipeline.")
 
 
 def densified(X):
@@ -225,7 +235,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         the value used at each epoch is in ``student_.history[:, "temperature"]``.
         None: chosen by the configuration manager.
     temperature_params : dict, default=None
-        The schedule's parameters (None: its defaults).
+        The schedule's parameters (None: its defaults; see
+        :mod:`skhpmkd.temperature`). With ``temperature_schedule=None`` each schedule
+        the configuration manager tries takes the ones it knows.
     alpha : float or None, default=None
         Weight of the label cross-entropy; ``1 - alpha`` weighs the distillation term.
         None: chosen by the configuration manager.
@@ -726,6 +738,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         X, y = validate_data(self, X, y, accept_sparse=SPARSE_FORMATS,
                              dtype=[np.float64, np.float32])
         X = densified(X)
+        check_float32_range(X)
         check_classification_targets(y)
         sample_weight = checked_sample_weight(sample_weight, X, y, self.class_weight)
         teachers = self.teachers if self.teachers is not None else default_teachers()
@@ -738,6 +751,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                             f"skhpmkd.make_student); got {type(student).__name__}.")
         check_template(student)
         check_chain(self.chain)
+        check_schedule_params(self.temperature_params, self.temperature_schedule,
+                              self.temperature)
         if sample_weight is not None:
             check_weighted_criterion(student.criterion)
         self._label_encoder = LabelEncoder().fit(y)
@@ -903,12 +918,20 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return np.arange(len(y)), None
         split = stratified_holdout(y, self.validation_fraction, seed)
         if split is None:
+            counts, silence = np.bincount(y), "set early_stopping=False to silence this."
+            if counts.min() < 2:
+                problem = "cannot stratify them: a class has a single row"
+                advice = silence[0].upper() + silence[1:]
+            elif np.ceil(self.validation_fraction * len(y)) < len(counts):
+                problem = "holds out no stratified validation rows of them"
+                advice = f"Raise validation_fraction, or {silence}"
+            else:
+                problem = "leaves too few rows to train on, one per class at least"
+                advice = f"Lower validation_fraction, or {silence}"
             warnings.warn(
-                f"validation_fraction={self.validation_fraction!r} holds out no "
-                f"stratified validation rows of these {len(y)} rows: the student "
-                "trains max_epochs without early stopping, search or chain. Raise "
-                "validation_fraction, or set early_stopping=False to silence this.",
-                UserWarning, stacklevel=3)
+                f"validation_fraction={self.validation_fraction!r} on these {len(y)} "
+                f"rows {problem}: the student trains max_epochs without early "
+                f"stopping, search or chain. {advice}", UserWarning, stacklevel=3)
             return np.arange(len(y)), None
         return split
 

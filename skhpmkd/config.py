@@ -68,8 +68,7 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
         "imbalance": float(imbalance),
         "log_imbalance": float(np.log10(imbalance)),
         "binary_feature_share": float(np.mean(binary)),
-        "log_skewness": float(np.log1p(np.median(np.abs(skew(numeric, axis=0)))
-                                       if numeric.shape[1] else 0.0)),
+        "log_skewness": float(np.log1p(_median_abs_skew(numeric))),
         "distinct_share": float(np.median(distinct[~binary]) / len(sample)
                                 if numeric.shape[1] else 0.0),
         "n_teachers": float(teacher_proba.shape[1]),
@@ -83,6 +82,18 @@ def meta_features(X, y, teacher_proba, *, teacher_nbytes=None, student_nbytes=No
     if teacher_nbytes and student_nbytes:
         features["log_size_ratio"] = float(np.log10(teacher_nbytes / student_nbytes))
     return features
+
+
+def _median_abs_skew(numeric):
+    """Median absolute skewness of the columns (0 for none), in float64 where
+    ``numeric``'s own precision overflows (features of magnitude 1e13 and more
+    in float32)."""
+    if not numeric.shape[1]:
+        return 0.0
+    skewness = skew(numeric, axis=0)
+    if not np.isfinite(skewness).all():
+        skewness = skew(numeric.astype(np.float64), axis=0)
+    return float(np.median(np.abs(skewness)))
 
 
 # -- the configurations ---------------------------------------------------------------

@@ -474,8 +474,9 @@ def is_positive_int(value):
 
 def check_template(net):
     """Raise a ValueError naming a setting of the student template ``net`` that could
-    not train (fewer than one epoch, a rate that is not positive, a layer of no units),
-    before any teacher is fitted."""
+    not train (fewer than one epoch, a rate that is not positive, a layer of no units,
+    a batch of no rows, a dropout outside [0, 1), an optimizer or loss that is not a
+    class of the kind the training calls), before any teacher is fitted."""
     params = net.get_params(deep=False)
     max_epochs, lr = params.get("max_epochs"), params.get("lr")
     if not is_positive_int(max_epochs):
@@ -483,10 +484,46 @@ def check_template(net):
                          f"{max_epochs!r}.")
     if not (isinstance(lr, Real) and lr > 0):
         raise ValueError(f"the student's lr must be a positive number; got {lr!r}.")
+    batch_size = params.get("batch_size")
+    if not (is_positive_int(batch_size) or batch_size == -1):
+        raise ValueError("the student's batch_size must be an int >= 1 (or -1: all "
+                         f"rows in one batch); got {batch_size!r}.")
     units = params.get("module__hidden_units")
-    if units is not None and not all(is_positive_int(width) for width in units):
-        raise ValueError("the student's module__hidden_units must be ints >= 1; got "
-                         f"{units!r}.")
+    if units is not None and not (isinstance(units, (tuple, list)) and all(
+            is_positive_int(width) for width in units)):
+        raise ValueError("the student's module__hidden_units must be a tuple of ints "
+                         f">= 1, one per hidden layer; got {units!r}.")
+    dropout = params.get("module__dropout")
+    if has_default_module(net) and dropout is not None and not (
+            isinstance(dropout, Real) and not isinstance(dropout, bool)
+            and 0 <= dropout < 1):
+        raise ValueError("the student's module__dropout must be a number in [0, 1); "
+                         f"got {dropout!r}.")
+    if not isinstance(params.get("optimizer"), type):
+        raise ValueError("the student's optimizer must be a torch optimizer class "
+                         f"(e.g. torch.optim.AdamW); got {params.get('optimizer')!r}.")
+    _check_criterion(params.get("criterion"))
+
+
+def _check_criterion(criterion):
+    """A criterion class must take ``temperature`` and ``alpha`` (the training sets
+    them), as :class:`DistillationLoss` and its subclasses do."""
+    if isinstance(criterion, type) and issubclass(criterion, DistillationLoss):
+        return
+    name = getattr(criterion, "__name__", repr(criterion))
+    try:
+        init = inspect.signature(criterion).parameters.values()
+    except (TypeError, ValueError):
+        init = ()
+    takes = {param.name for param in init} | (
+        {"temperature", "alpha"} if any(param.kind is param.VAR_KEYWORD
+                                        for param in init) else set())
+    if not isinstance(criterion, type) or not {"temperature", "alpha"} <= takes:
+        raise ValueError(
+            f"the student's criterion {name} does not take temperature and alpha: a "
+            "criterion of your own must be a class that does, with forward(logits, "
+            "labels, teacher_logits, teacher_weights); subclass "
+            "skhpmkd.losses.DistillationLoss.")
 
 
 def _silent(*_):

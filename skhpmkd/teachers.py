@@ -75,6 +75,9 @@ def validate_teachers(teachers, reserved=()):
                          "estimator, so set_params could not tell them apart; rename "
                          "these teachers.")
     for name, estimator in teachers:
+        if isinstance(estimator, type):
+            raise TypeError(f"teacher {name!r} is the class {estimator.__name__}, not "
+                            f"an instance of it; write {estimator.__name__}().")
         if not (hasattr(estimator, "fit") and hasattr(estimator, "predict_proba")):
             raise TypeError(f"teacher {name!r} ({type(estimator).__name__}) has no "
                             "fit/predict_proba; teachers must be probabilistic "

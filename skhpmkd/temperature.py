@@ -175,8 +175,8 @@ class AdaptiveTemperature(_Schedule):
         ``factor`` (float in (0, 1), default 0.7): multiplier applied to the temperature.
         ``tol`` (float in [0, 1), default 0.01): relative improvement that counts.
         ``t_min`` (float > 0, default ``min(1.0, temperature)``): lowest temperature.
-        ``t_max`` (float >= t_min, default ``temperature``): highest temperature; the
-        start is clipped to it.
+        ``t_max`` (float >= t_min, default ``temperature``, or ``t_min`` where that is
+        higher): highest temperature; the start is clipped to it.
     """
 
     kind = "adaptive"
@@ -184,7 +184,6 @@ class AdaptiveTemperature(_Schedule):
 
     def _resolve(self, params):
         t_min = min(1.0, self.temperature) if params["t_min"] is None else params["t_min"]
-        t_max = self.temperature if params["t_max"] is None else params["t_max"]
         resolved = {
             "patience": _check_number("patience", params["patience"], integer=True,
                                       low=1, low_inclusive=True),
@@ -192,6 +191,10 @@ class AdaptiveTemperature(_Schedule):
             "tol": _check_number("tol", params["tol"], low=0, high=1, low_inclusive=True),
             "t_min": _check_number("t_min", t_min, low=0),
         }
+        # the default never falls below an explicit t_min: a starting temperature
+        # that the configuration manager picks cannot make valid params invalid
+        t_max = (max(self.temperature, resolved["t_min"]) if params["t_max"] is None
+                 else params["t_max"])
         resolved["t_max"] = _check_number("t_max", t_max, low=resolved["t_min"],
                                           low_inclusive=True)
         return resolved
@@ -261,6 +264,52 @@ def make_schedule(kind, temperature, params=None):
         raise ValueError(f"Unknown temperature schedule {kind!r}; "
                          f"choose one of {TEMPERATURE_SCHEDULES}.")
     return _SCHEDULE_CLASSES[kind](temperature, params)
+
+
+def schedule_params(kind, params):
+    """The entries of ``params`` (a dict or None) that the schedule ``kind`` takes."""
+    if not params or kind not in _SCHEDULE_CLASSES:
+        return params
+    return {name: value for name, value in params.items()
+            if name in _SCHEDULE_CLASSES[kind].defaults}
+
+
+def check_schedule_params(params, kind=None, temperature=None):
+    """Check a classifier's ``temperature_params`` before any fitting.
+
+    Parameters
+    ----------
+    params : dict or None
+        The schedules' parameters.
+    kind : str or None
+        The schedule they are for; None where the configuration manager picks it,
+        so each schedule takes the parameters it knows (:func:`schedule_params`)
+        and every name must be some schedule's.
+    temperature : float or None
+        The starting temperature (None: one the configuration manager picks; the
+        check assumes 1.0, the lowest it proposes).
+
+    Raises
+    ------
+    ValueError
+        Naming ``temperature_params`` and the parameter at fault.
+    """
+    if params is None:
+        return
+    if not isinstance(params, Mapping):
+        raise ValueError("temperature_params must be a dict or None; got "
+                         f"{type(params).__name__}.")
+    known = sorted({name for cls in _SCHEDULE_CLASSES.values() for name in cls.defaults})
+    unknown = sorted(set(params) - set(known))
+    if kind is None and unknown:
+        raise ValueError(f"temperature_params holds {unknown}, which no temperature "
+                         f"schedule takes (they take {known}).")
+    for each in TEMPERATURE_SCHEDULES if kind is None else (kind,):
+        try:
+            make_schedule(each, 1.0 if temperature is None else temperature,
+                          schedule_params(each, params) if kind is None else params)
+        except ValueError as exc:
+            raise ValueError(f"temperature_params: {exc}") from None
 
 
 class TemperatureScheduler(Callback):

@@ -29,7 +29,7 @@ from .student import (
 )
 from .progress import tick
 from .teachers import proba_to_logits
-from .temperature import TemperatureScheduler, make_schedule
+from .temperature import TemperatureScheduler, make_schedule, schedule_params
 
 
 def distillation_targets(labels, teacher_proba, teacher_weights, sample_weight=None):
@@ -235,8 +235,9 @@ class StudentTrainer:
             X, targets = X[rows], take_rows(targets, rows)
         if previous is not None:
             targets = with_previous_student(targets, previous, X, CHAIN_MIX)
-        schedule = make_schedule(config["temperature_schedule"], config["temperature"],
-                                 self.temperature_params)
+        kind = config["temperature_schedule"]
+        schedule = make_schedule(kind, config["temperature"],
+                                 schedule_params(kind, self.temperature_params))
         net, valid_loss = fit_student(
             self.template, X, targets, valid=self.valid,
             module_params=module_params, temperature=config["temperature"],

@@ -208,9 +208,16 @@ def test_early_stopping_holds_out_validation_fraction(data3):
 
 def test_a_validation_fraction_that_holds_out_no_rows_warns(data3):
     X, y = data3
-    with pytest.warns(UserWarning, match="validation_fraction=0.001 holds out no"):
-        clf = fast_classifier(validation_fraction=0.001, memory=None).fit(X, y)
-    assert trained_rows(clf) == len(X)
+    for fraction, match in ((0.001, "holds out no stratified validation rows"),
+                            (0.999, "leaves too few rows to train on")):
+        with pytest.warns(UserWarning, match=rf"validation_fraction={fraction} on "
+                                             rf"these 120 rows {match}"):
+            clf = fast_classifier(validation_fraction=fraction, memory=None).fit(X, y)
+        assert trained_rows(clf) == len(X)
+    lone = np.where(np.arange(len(y)) == 0, 3, y)  # class 3 has a single row
+    with pytest.warns(UserWarning, match="cannot stratify them: a class has a single "
+                                         "row: .* Set early_stopping=False"):
+        fast_classifier(memory=None).fit(X, lone)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no rows asked for, none missed
         fast_classifier(early_stopping=False, memory=None).fit(X, y)
@@ -1121,7 +1128,21 @@ def test_malformed_teacher_lists(data3, teachers, message):
     ({"chain": [(32, 0)]}, r"got \(32, 0\)"), ({"chain": [()]}, r"got \(\)"),
     ({"student": make_student(max_epochs=0)}, "max_epochs must be an int >= 1"),
     ({"student": make_student(lr=0.0)}, "lr must be a positive number"),
-    ({"student": make_student(module__hidden_units=[0])}, "hidden_units must be ints"),
+    ({"student": make_student(module__hidden_units=[0])},
+     "hidden_units must be a tuple of ints"),
+    ({"student": make_student(module__hidden_units=8)},
+     r"hidden_units must be a tuple of ints >= 1, one per hidden layer; got 8"),
+    ({"student": make_student(batch_size=0)}, "batch_size must be an int >= 1"),
+    ({"student": make_student(module__dropout=2.0)}, r"dropout must be .* \[0, 1\)"),
+    ({"student": make_student(optimizer="adam")}, "optimizer must be a torch optimizer"),
+    ({"student": make_student(criterion=torch.nn.MSELoss)},
+     "criterion MSELoss does not take temperature and alpha"),
+    ({"temperature_params": {"final": 0.5}, "temperature_schedule": "constant"},
+     r"temperature_params: Unknown parameters \['final'\]"),
+    ({"temperature_params": {"bogus": 1}}, "no temperature schedule takes"),
+    ({"temperature_params": {"factor": 2.0}}, "temperature_params: factor"),
+    ({"temperature_params": {"epochs": 0}, "config": "auto"},
+     "temperature_params: epochs"),
 ])
 def test_settings_that_cannot_train_fail_before_any_teacher_fits(data3, params, message):
     X, y = data3
@@ -1129,6 +1150,25 @@ def test_settings_that_cannot_train_fail_before_any_teacher_fits(data3, params, 
     with pytest.raises(ValueError, match=message):
         fast_classifier(teachers=[("count", CountingTeacher())], **params).fit(X, y)
     assert CountingTeacher.n_fits == 0
+
+
+def test_values_beyond_float32_fail_before_any_teacher_fits(data3):
+    X, y = data3
+    X = X.copy()
+    X[0, 0] = 1e39  # finite in float64, infinite in the student's float32
+    CountingTeacher.n_fits = 0
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        fast_classifier(teachers=[("count", CountingTeacher())]).fit(X, y)
+    assert CountingTeacher.n_fits == 0
+    X[0, 0] = 1e19  # within range, but its cube is not in float32
+    clf = fast_classifier(teachers=[("count", CountingTeacher())]).fit(X, y)
+    assert np.isfinite(list(clf.meta_features_.values())).all()
+
+
+def test_a_teacher_class_instead_of_an_instance_is_named(data3):
+    X, y = data3
+    with pytest.raises(TypeError, match="'lr' is the class LogisticRegression"):
+        fast_classifier(teachers=[("lr", LogisticRegression)]).fit(X, y)
 
 
 def test_a_chain_of_numpy_ints_is_planned(data3):
@@ -1265,6 +1305,22 @@ def test_invalid_parameters_are_rejected(data3):
                 {"early_stopping_on": "accuracy"}):
         with pytest.raises(ValueError, match=list(bad)[0]):
             fast_classifier(**bad).fit(X, y)
+
+
+def test_temperature_params_go_to_the_schedules_that_take_them(data3):
+    """With the schedule left to the configuration manager, parameters of one schedule
+    do not break the others it tries."""
+    X, y = data3
+    clf = fast_classifier(config="auto", search_budget=3, memory=None,
+                          temperature_params={"final": 0.5, "patience": 2})
+    clf.fit(X, y)
+    assert {record["config"]["temperature_schedule"]
+            for record in clf.config_search_} >= {"constant"}
+    annealed = fast_classifier(config={"temperature_schedule": "annealed"},
+                               early_stopping=False,
+                               temperature_params={"final": 0.5, "epochs": 3,
+                                                   "patience": 2}).fit(X, y)
+    assert annealed.student_.history[-1, "temperature"] == pytest.approx(0.5)
 
 
 def test_user_objects_are_not_modified(data3):

@@ -11,8 +11,10 @@ from skhpmkd.student import make_student
 from skhpmkd.temperature import (
     TEMPERATURE_SCHEDULES,
     TemperatureScheduler,
+    check_schedule_params,
     epoch_gap,
     make_schedule,
+    schedule_params,
 )
 
 
@@ -245,3 +247,40 @@ def test_scheduler_pickles_and_restarts_its_schedule_on_each_fit():
     X, targets = distillation_data()
     first = net.fit(X, targets).history[:, "temperature"]
     assert net.fit(X, targets).history[0, "temperature"] == first[0] == 4.0
+
+
+def test_an_explicit_t_min_above_the_start_is_its_own_ceiling():
+    schedule = make_schedule("adaptive", 1.0, {"t_min": 2.0})
+    assert schedule.params["t_max"] == 2.0 and schedule.next_temperature([{}]) == 2.0
+
+
+@pytest.mark.parametrize("params, kind, temperature", [
+    (None, None, None), ({}, "constant", None), ({"final": 0.5}, None, None),
+    ({"final": 0.5, "patience": 2}, None, 4.0), ({"epochs": 4}, "annealed", 2.0),
+])
+def test_good_temperature_params_pass(params, kind, temperature):
+    check_schedule_params(params, kind, temperature)
+
+
+@pytest.mark.parametrize("params, kind, temperature, match", [
+    ([("final", 0.5)], None, None, "must be a dict"),
+    ({"final": 0.5}, "constant", None, "Unknown parameters"),
+    ({"speed": 1}, None, None, "no temperature schedule takes"),
+    ({"factor": 1.5, "final": 0.5}, None, None, "factor"),
+    ({"t_max": 0.5}, "adaptive", None, "t_max"),  # below the default t_min, 1.0
+    ({"t_min": 3.0}, "adaptive", 2.0, None),
+])
+def test_bad_temperature_params_name_the_parameter(params, kind, temperature, match):
+    if match is None:  # a t_min above the start raises the default ceiling with it
+        check_schedule_params(params, kind, temperature)
+        return
+    with pytest.raises(ValueError, match=f"temperature_params.*{match}|{match}"):
+        check_schedule_params(params, kind, temperature)
+
+
+def test_each_schedule_gets_the_params_it_takes():
+    params = {"final": 0.5, "patience": 2}
+    assert schedule_params("annealed", params) == {"final": 0.5}
+    assert schedule_params("adaptive", params) == {"patience": 2}
+    assert schedule_params("constant", params) == {}
+    assert schedule_params("constant", None) is None
