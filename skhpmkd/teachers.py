@@ -305,6 +305,18 @@ def make_folds(teacher_cv, y, seed):
     return list(splitter.split(np.zeros(len(y)), y))
 
 
+def check_fold_weights(sample_weight, folds):
+    """Raise a ValueError naming a fold whose training rows all weigh zero (no
+    teacher could fit on it), before any teacher fits."""
+    for index, (train, _) in enumerate(folds):
+        if not np.any(sample_weight[train] > 0):
+            raise ValueError(
+                f"sample_weight gives every training row of teacher fold {index} "
+                f"weight zero ({np.count_nonzero(sample_weight)} of "
+                f"{len(sample_weight)} rows weigh more than zero); give more rows a "
+                "positive weight, or lower teacher_cv.")
+
+
 def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=None,
                  past_seconds=None, held_out=None, feature_names=None,
                  sample_weight=None):
@@ -364,6 +376,8 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
     folds = None if all(prefit) or in_sample else make_folds(teacher_cv, y, seeds[0])
     if folds is not None and held_out is not None:
         folds = [(np.setdiff1d(train, held_out), test) for train, test in folds]
+    if folds is not None and sample_weight is not None and not all(prefit):
+        check_fold_weights(sample_weight, folds)
 
     tasks, slots = [], []
     for k, ((name, est), is_prefit) in enumerate(zip(teachers, prefit)):

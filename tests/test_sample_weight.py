@@ -188,6 +188,7 @@ def test_weighted_fit_does_not_restore_the_unweighted_one(data3):
     (-np.ones(120), "Negative values"),
     (np.zeros(120), "at least one non-zero"),
     (np.ones(7), r"sample_weight.shape == \(7,\)"),
+    (np.eye(120)[0], r"every training row of teacher fold \d weight zero \(1 of 120"),
 ])
 def test_bad_weights_fail_before_any_teacher_fits(data3, weights, message):
     X, y = data3
