@@ -499,31 +499,31 @@ def check_template(net):
             and 0 <= dropout < 1):
         raise ValueError("the student's module__dropout must be a number in [0, 1); "
                          f"got {dropout!r}.")
-    if not isinstance(params.get("optimizer"), type):
+    if not callable(params.get("optimizer")):
         raise ValueError("the student's optimizer must be a torch optimizer class "
                          f"(e.g. torch.optim.AdamW); got {params.get('optimizer')!r}.")
-    _check_criterion(params.get("criterion"))
-
-
-def _check_criterion(criterion):
-    """A criterion class must take ``temperature`` and ``alpha`` (the training sets
-    them), as :class:`DistillationLoss` and its subclasses do."""
-    if isinstance(criterion, type) and issubclass(criterion, DistillationLoss):
-        return
-    name = getattr(criterion, "__name__", repr(criterion))
-    try:
-        init = inspect.signature(criterion).parameters.values()
-    except (TypeError, ValueError):
-        init = ()
-    takes = {param.name for param in init} | (
-        {"temperature", "alpha"} if any(param.kind is param.VAR_KEYWORD
-                                        for param in init) else set())
-    if not isinstance(criterion, type) or not {"temperature", "alpha"} <= takes:
+    criterion = params.get("criterion")
+    if not _takes_temperature_and_alpha(criterion):
+        name = getattr(criterion, "__name__", repr(criterion))
         raise ValueError(
             f"the student's criterion {name} does not take temperature and alpha: a "
             "criterion of your own must be a class that does, with forward(logits, "
             "labels, teacher_logits, teacher_weights); subclass "
             "skhpmkd.losses.DistillationLoss.")
+
+
+def _takes_temperature_and_alpha(criterion):
+    """Whether ``criterion`` builds a loss from ``temperature`` and ``alpha`` (by name
+    or through ``**kwargs``; a class or a ``functools.partial`` of one): the training
+    sets both."""
+    if not callable(criterion) or isinstance(criterion, torch.nn.Module):
+        return False
+    try:
+        params = inspect.signature(criterion).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return ({"temperature", "alpha"} <= {param.name for param in params}
+            or any(param.kind is param.VAR_KEYWORD for param in params))
 
 
 def _silent(*_):

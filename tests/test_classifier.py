@@ -1165,6 +1165,17 @@ def test_values_beyond_float32_fail_before_any_teacher_fits(data3):
     assert np.isfinite(list(clf.meta_features_.values())).all()
 
 
+def test_optimizer_and_criterion_partials_train(data3):
+    import functools
+
+    from skhpmkd.losses import DistillationLoss
+    X, y = data3
+    student = make_student(max_epochs=2,
+                           optimizer=functools.partial(torch.optim.SGD, momentum=0.9),
+                           criterion=functools.partial(DistillationLoss))
+    assert fast_classifier(student=student, memory=None).fit(X, y).score(X, y) > 0
+
+
 def test_a_teacher_class_instead_of_an_instance_is_named(data3):
     X, y = data3
     with pytest.raises(TypeError, match="'lr' is the class LogisticRegression"):
