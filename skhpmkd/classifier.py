@@ -26,7 +26,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
-    check_memory,
     validate_data,
 )
 from skorch.history import History
@@ -83,6 +82,7 @@ from .student import (
     restore_student,
     take_rows,
 )
+from .teacher_cache import cached_teacher_stage
 from .teachers import (
     DEFAULT_TEACHER_NAMES,
     default_teachers,
@@ -441,10 +441,14 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "cuda:1", ... A model fitted on CUDA unpickles on a CPU-only machine.
     teacher_cache : str, path, joblib.Memory or None, default=None
         Cache of the teacher stage (fitted teachers and their out-of-fold outputs),
-        keyed on the data, the teachers' parameters, ``teacher_cv`` and the seed: a
-        path or ``joblib.Memory``. With it, a ``GridSearchCV`` over student or
-        distillation parameters fits the teachers once per fold instead of once per
-        candidate. The cache holds pickles: point it only at a directory you trust.
+        keyed on the data, the teachers' parameters, ``teacher_cv``, the seed and
+        skhpmkd's code: a path or ``joblib.Memory``. With it, a ``GridSearchCV`` over
+        student or distillation parameters fits the teachers once per fold instead of
+        once per candidate. A hit is checked: cached teachers that predict otherwise
+        now (a teacher class or function of your own, edited) are fitted again, with
+        a warning; teachers or folds the cache cannot key (a lambda, a generator) fit
+        without it. The cache holds pickles: point it only at a directory you trust
+        (see :mod:`skhpmkd.teacher_cache`).
     memory : "auto", str, path, OptimizationMemory or None, default="auto"
         Shared optimization memory: every fit records the task's meta-features, a
         fingerprint of the data, the configuration, validation scores and timings as
@@ -459,8 +463,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         it (default module and loss only: see :mod:`skhpmkd.reuse`).
     n_jobs : int, default=None
         Parallel teacher fits (teachers x folds) and search trainings, as in joblib.
-        Workers share the cores, so each is limited to ``cores // n_jobs`` threads;
-        joblib's idle loky workers are shut down before the student trains here.
+        Workers share the cores, so each is limited to ``cores // n_jobs`` threads
+        (the teachers kept get their own ``n_jobs`` back); joblib's idle loky workers
+        are shut down before the student trains here. Not 0.
     random_state : int, RandomState instance or None, default=None
         Seeds folds, teachers whose ``random_state`` is unset, the validation split and
         the student's initialisation and batches; the global RNGs are left untouched.
@@ -613,7 +618,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "device": [str],
         "teacher_cache": [None, str, os.PathLike, HasMethods(["cache"])],
         "memory": [None, "boolean", str, os.PathLike, HasMethods(["record"])],
-        "n_jobs": [Integral, None],
+        "n_jobs": [Interval(Integral, None, -1, closed="right"),
+                   Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -783,10 +789,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                           sample_weight, seeds, start)):
             return self
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
-        cache = self.teacher_cache
-        cached_fit_teachers = check_memory(
-            os.fspath(cache) if isinstance(cache, os.PathLike) else cache).cache(
-            fit_teachers, ignore=["n_jobs", "past_seconds"])
+        cached_fit_teachers = (fit_teachers if self.teacher_cache is None
+                               else cached_teacher_stage(self.teacher_cache))
         with self._progress("teachers", "fit", sized=True):
             self.teachers_, proba, self._teacher_class_codes, task_seconds = (
                 cached_fit_teachers(

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from joblib.externals.loky import get_reusable_executor
-from joblib.parallel import LokyBackend, get_active_backend
+from joblib.parallel import LokyBackend, ThreadingBackend, get_active_backend
 from threadpoolctl import threadpool_limits
 
 from .progress import open_bar, ticks_paused
@@ -94,6 +94,10 @@ def run_tasks(tasks, n_jobs=None, verbose=0, return_seconds=False):
     if n_threads is None:  # nothing to run side by side: this process, all its cores
         release_workers(n_jobs)
         n_jobs = 1
+    elif isinstance(get_active_backend()[0], ThreadingBackend):
+        # threads of this process share its thread pools: a limit set in one task
+        # would hold for all of them, and the last to leave would restore another's
+        n_threads = None
     bar = open_bar()
     results: list[Any] = [None] * len(tasks)
     seconds = {}

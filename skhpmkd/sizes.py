@@ -6,6 +6,11 @@ import struct
 
 import torch
 
+try:
+    import cloudpickle  # a dependency of joblib
+except ImportError:  # joblib before 1.5 carries its own copy
+    from joblib.externals import cloudpickle
+
 #: Digits of the highest address a 64-bit Linux process hands out (0x7fffffffffff).
 _ADDRESS_DIGITS = 15
 
@@ -35,9 +40,13 @@ class _SizePickler(pickle.Pickler):
 
 def pickled_nbytes(obj):
     """Size in bytes of ``obj`` as pickled (highest protocol), the same wherever in
-    memory its torch tensors live."""
+    memory its torch tensors live; as cloudpickle pickles it where pickle cannot (a
+    teacher holding a lambda or a function defined in a function)."""
     buffer = io.BytesIO()
-    _SizePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    try:
+        _SizePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return len(cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
     return buffer.tell()
 
 

@@ -25,6 +25,8 @@ from .progress import expect
 
 #: Probabilities are clipped to [PROBA_EPS, 1] before the log, so logits stay finite.
 PROBA_EPS = 1e-6
+#: How far a teacher's probabilities may stray from a distribution (float rounding).
+PROBA_TOLERANCE = 1e-3
 
 
 def default_teachers():
@@ -174,9 +176,21 @@ def proba_to_logits(proba):
 
 
 def _aligned_proba(estimator, X, class_codes, n_classes):
-    """predict_proba with columns placed at the encoded class positions."""
+    """predict_proba with columns placed at the encoded class positions; a ValueError
+    where its rows are not probability distributions."""
+    given = np.asarray(estimator.predict_proba(with_column_names(X, estimator)),
+                       dtype=float)
+    sums = given.sum(axis=1)
+    if given.size and not (np.isfinite(given).all()
+                           and given.min() >= -PROBA_TOLERANCE
+                           and np.abs(sums - 1).max() <= PROBA_TOLERANCE):
+        raise ValueError(
+            f"teacher {type(estimator).__name__}'s predict_proba gives rows that are "
+            f"not probabilities (values from {given.min():.3g} to {given.max():.3g}, "
+            f"row sums from {sums.min():.3g} to {sums.max():.3g}); each row must be "
+            "non-negative and sum to 1.")
     proba = np.zeros((len(X), n_classes))
-    proba[:, class_codes] = estimator.predict_proba(with_column_names(X, estimator))
+    proba[:, class_codes] = given
     return proba
 
 
@@ -364,7 +378,6 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
     """
     n_samples, n_features = X.shape
     n_classes = len(label_encoder.classes_)
-    n_threads = threads_per_task(n_jobs)
     prefit = [teacher_cv == "prefit" or is_frozen(est) for _, est in teachers]
     for (name, est), is_prefit in zip(teachers, prefit):
         if is_prefit:
@@ -378,6 +391,7 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         folds = [(np.setdiff1d(train, held_out), test) for train, test in folds]
     if folds is not None and sample_weight is not None and not all(prefit):
         check_fold_weights(sample_weight, folds)
+    n_threads = threads_per_task(n_jobs, (1 + len(folds or [])) * prefit.count(False))
 
     tasks, slots = [], []
     for k, ((name, est), is_prefit) in enumerate(zip(teachers, prefit)):
@@ -411,4 +425,17 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
     for k, estimator in enumerate(fitted):
         if prefit[k] or folds is None:
             proba[:, k] = _aligned_proba(estimator, X, class_codes[k], n_classes)
+    fitted = [estimator if is_prefit else _with_n_jobs_of(estimator, given)
+              for estimator, (_, given), is_prefit in zip(fitted, teachers, prefit)]
     return fitted, proba, class_codes, seconds
+
+
+def _with_n_jobs_of(fitted, estimator):
+    """The ``fitted`` clone with the ``n_jobs`` values of the user's ``estimator``
+    (:func:`_prepare_clone` caps them while tasks share the cores): a kept teacher
+    predicts with the threads the user gave it."""
+    if not hasattr(estimator, "get_params"):
+        return fitted
+    given = {key: value for key, value in estimator.get_params(deep=True).items()
+             if key.endswith("n_jobs") and value is not None}
+    return fitted.set_params(**given) if given else fitted

@@ -1313,7 +1313,7 @@ def test_invalid_parameters_are_rejected(data3):
     X, y = data3
     for bad in ({"temperature": 0}, {"alpha": 1.5}, {"teacher_cv": "sometimes"},
                 {"weight_averaging": 1.0}, {"lr_schedule": "cosine"},
-                {"early_stopping_on": "accuracy"}):
+                {"early_stopping_on": "accuracy"}, {"n_jobs": 0}):
         with pytest.raises(ValueError, match=list(bad)[0]):
             fast_classifier(**bad).fit(X, y)
 

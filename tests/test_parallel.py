@@ -57,6 +57,15 @@ def test_workers_are_thread_limited_when_parallel():
         assert all(n <= limit for n in limits)
 
 
+def test_threads_of_this_process_leave_its_thread_limits_as_they_were():
+    # a limit set in one thread holds for the whole process: none is set there
+    before = _thread_limits()
+    with parallel_config(backend="threading"):
+        for limits in run_tasks([Task(_thread_limits) for _ in range(4)], n_jobs=2):
+            assert limits == before
+    assert _thread_limits() == before
+
+
 def test_idle_loky_workers_are_released_after_a_parallel_stage():
     def worker_pids():
         return set(run_tasks([Task(os.getpid) for _ in range(4)], n_jobs=2))

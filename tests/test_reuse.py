@@ -2,6 +2,7 @@
 
 import pickle
 import sqlite3
+import warnings
 
 import numpy as np
 import pytest
@@ -306,6 +307,48 @@ def test_with_a_teacher_cache_the_restore_checks_the_cached_stage(data3, tmp_pat
     second = make().fit(X, y)
     assert second.restored_ and CountingTeacher.n_fits == 4  # all from the cache
     assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
+
+
+def test_an_edited_teacher_misses_the_teacher_cache(data3, tmp_path):
+    """joblib knows a teacher class by its name: the cached teachers are checked
+    against what they predicted when cached, and refitted where that changed."""
+    X, y = data3
+    CountingTeacher.n_fits, CountingTeacher.shift = 0, 0.0
+    make = lambda **p: fast_classifier(teachers=[("a", CountingTeacher())],
+                                       memory=None, **p)
+    make(teacher_cache=str(tmp_path)).fit(X, y)
+    assert CountingTeacher.n_fits == 4
+    CountingTeacher.shift = 0.05
+    try:
+        with pytest.warns(UserWarning, match="cached teachers predict otherwise now"):
+            edited = make(teacher_cache=str(tmp_path)).fit(X, y)
+        assert CountingTeacher.n_fits == 8
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            make(teacher_cache=str(tmp_path)).fit(X, y)  # the entry was replaced
+        assert CountingTeacher.n_fits == 8
+        uncached = make().fit(X, y)
+    finally:
+        CountingTeacher.shift = 0.0
+    assert np.array_equal(edited.predict_proba(X), uncached.predict_proba(X))
+
+
+@pytest.mark.parametrize("unhashable", ["teacher", "teacher_cv"])
+def test_teachers_the_cache_cannot_key_fit_without_it(data3, tmp_path, unhashable):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = data3
+    params = ({"teachers": [("lambda", make_pipeline(FunctionTransformer(lambda Z: Z),
+                                                      LogisticRegression()))]}
+              if unhashable == "teacher"
+              else {"teacher_cv": StratifiedKFold(3).split(X, y)})  # a generator
+    with pytest.warns(UserWarning, match="teacher_cache cannot key these teachers"):
+        clf = fast_classifier(memory=None, teacher_cache=str(tmp_path),
+                              **params).fit(X, y)
+    assert clf.score(X, y) > 0.5
 
 
 def test_prefit_teachers_are_not_refitted_to_restore(data3, tmp_path):

@@ -1,5 +1,7 @@
 """Size accounting."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -57,3 +59,12 @@ def test_pickled_nbytes_does_not_depend_on_where_the_weights_live():
         pytest.skip("both storages' addresses have the same number of digits here")
     assert len(pickle.dumps(here, 5)) != len(pickle.dumps(there, 5))
     assert pickled_nbytes(here) == pickled_nbytes(there)
+
+
+def test_what_pickle_cannot_take_is_measured_as_cloudpickle_pickles_it():
+    from sklearn.preprocessing import FunctionTransformer
+
+    with_lambda = FunctionTransformer(lambda Z: Z)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(with_lambda)
+    assert pickled_nbytes(with_lambda) > pickled_nbytes(FunctionTransformer())

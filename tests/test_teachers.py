@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, ShuffleSplit
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import LabelEncoder
@@ -144,3 +146,37 @@ def test_default_teachers_are_named_and_unfitted():
     assert [name for name, _ in teachers] == ["xgb", "hgb", "rf"]
     assert all(not hasattr(est, "classes_") or est.__class__.__name__ == "XGBClassifier"
                for _, est in teachers)
+
+
+class OverconfidentTeacher(LogisticRegression):
+    """Returns five times its probabilities: rows that are not distributions."""
+
+    def predict_proba(self, X):
+        return 5 * super().predict_proba(X)
+
+
+def _small_task():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+def test_a_teacher_whose_rows_are_not_probabilities_is_named():
+    X, y = _small_task()
+    encoder, y_encoded = encoded(y)
+    with pytest.raises(ValueError, match="OverconfidentTeacher's predict_proba gives "
+                                         "rows that are not probabilities"):
+        fit_teachers([("five", OverconfidentTeacher())], X, y_encoded,
+                     label_encoder=encoder, teacher_cv=3, seeds=SEEDS)
+
+
+@pytest.mark.parametrize("teacher_cv", [3, "in_sample"])
+def test_kept_teachers_predict_with_the_n_jobs_they_were_given(teacher_cv):
+    """Tasks sharing the cores cap a teacher's n_jobs while it fits; the teacher kept
+    gets the user's value back (a lone task is not capped at all)."""
+    X, y = _small_task()
+    encoder, y_encoded = encoded(y)
+    given = RandomForestClassifier(n_estimators=5, n_jobs=-1)
+    fitted, *_ = fit_teachers([("rf", given)], X, y_encoded, label_encoder=encoder,
+                              teacher_cv=teacher_cv, seeds=SEEDS, n_jobs=2)
+    assert fitted[0].n_jobs == -1 and given.n_jobs == -1
