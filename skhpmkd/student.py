@@ -1,5 +1,6 @@
 """The student: default MLP module, skorch distillation net, devices, fast inference."""
 
+import functools
 import inspect
 import math
 import warnings
@@ -499,9 +500,10 @@ def check_template(net):
             and 0 <= dropout < 1):
         raise ValueError("the student's module__dropout must be a number in [0, 1); "
                          f"got {dropout!r}.")
-    if not callable(params.get("optimizer")):
+    optimizer = params.get("optimizer")
+    if not _is_subclass(_unwrapped(optimizer), torch.optim.Optimizer):
         raise ValueError("the student's optimizer must be a torch optimizer class "
-                         f"(e.g. torch.optim.AdamW); got {params.get('optimizer')!r}.")
+                         f"(e.g. torch.optim.AdamW); got {optimizer!r}.")
     criterion = params.get("criterion")
     if not _takes_temperature_and_alpha(criterion):
         name = getattr(criterion, "__name__", repr(criterion))
@@ -512,11 +514,22 @@ def check_template(net):
             "skhpmkd.losses.DistillationLoss.")
 
 
+def _unwrapped(factory):
+    """The class a ``functools.partial`` builds, or ``factory`` itself."""
+    return factory.func if isinstance(factory, functools.partial) else factory
+
+
+def _is_subclass(candidate, base):
+    """``issubclass`` that is False for what is not a class."""
+    return isinstance(candidate, type) and issubclass(candidate, base)
+
+
 def _takes_temperature_and_alpha(criterion):
-    """Whether ``criterion`` builds a loss from ``temperature`` and ``alpha`` (by name
-    or through ``**kwargs``; a class or a ``functools.partial`` of one): the training
-    sets both."""
-    if not callable(criterion) or isinstance(criterion, torch.nn.Module):
+    """Whether ``criterion`` (a class or a ``functools.partial`` of one) builds a loss
+    from ``temperature`` and ``alpha``, by name or through ``**kwargs`` of its own
+    (``torch.nn.Module``'s refuse them): the training sets both."""
+    target = _unwrapped(criterion)
+    if not isinstance(target, type) or target.__init__ is torch.nn.Module.__init__:
         return False
     try:
         params = inspect.signature(criterion).parameters.values()

@@ -1122,6 +1122,14 @@ def test_malformed_teacher_lists(data3, teachers, message):
         fast_classifier(teachers=teachers).fit(X, y)
 
 
+class ForwardOnlyLoss(torch.nn.Module):
+    """A loss of the user's own with no ``__init__``: torch.nn.Module's takes
+    ``**kwargs`` but refuses ``temperature`` and ``alpha``."""
+
+    def forward(self, logits, labels, teacher_logits, teacher_weights):
+        return torch.nn.functional.cross_entropy(logits, labels.clamp(min=0))
+
+
 @pytest.mark.parametrize("params, message", [
     ({"chain": [-3]}, "got -3"), ({"chain": ["a"]}, "got 'a'"),
     ({"chain": [0]}, "got 0"), ({"chain": [True]}, "got True"),
@@ -1135,6 +1143,10 @@ def test_malformed_teacher_lists(data3, teachers, message):
     ({"student": make_student(batch_size=0)}, "batch_size must be an int >= 1"),
     ({"student": make_student(module__dropout=2.0)}, r"dropout must be .* \[0, 1\)"),
     ({"student": make_student(optimizer="adam")}, "optimizer must be a torch optimizer"),
+    ({"student": make_student(optimizer=torch.nn.Linear)},
+     "optimizer must be a torch optimizer"),
+    ({"student": make_student(criterion=ForwardOnlyLoss)},
+     "criterion ForwardOnlyLoss does not take temperature and alpha"),
     ({"student": make_student(criterion=torch.nn.MSELoss)},
      "criterion MSELoss does not take temperature and alpha"),
     ({"temperature_params": {"final": 0.5}, "temperature_schedule": "constant"},
