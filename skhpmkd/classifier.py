@@ -368,8 +368,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         the teachers once per fold: 1.7x to 3x the fit time on the benchmark's
         datasets of that size (2.2x over seven of them, 10-30 s a fit on 2 cores).
         Runs only on fewer than 20,000 training rows (where "auto" adds rows), with
-        validation rows, the default MLP module and no chain. See
-        ``augment_trial_``.
+        validation rows, the default MLP module and no chain (none planned: ``chain``
+        "off", or "auto" where the student is already as wide as an assistant
+        would be). See ``augment_trial_``.
     augment : "off", "auto", float or None, default=None
         Transfer-set augmentation: synthetic rows near the training rows (MUNGE),
         labelled by the fitted teachers only. A float is the number of synthetic rows
@@ -1104,7 +1105,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         if best != 0 and self.confirm_winner and _n_kept(self.members_) > 1:
             net, steps = self._confirm_winner(trainer, candidates[0], net, steps)
         self.augment_trial_ = {}
-        if self._tries_augmentation(trainer, length):
+        if self._tries_augmentation(trainer, assistants):
             net, steps = self._try_augmentation(trainer, net, steps, transfer_sets,
                                                 trial_folds)
         self.n_members_ = max(1, _n_kept(self.members_))
@@ -1187,13 +1188,14 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return (rival, step, members, trainer.valid_row_losses(net),
                 trainer.valid_row_losses(rival))
 
-    def _tries_augmentation(self, trainer, chain_length):
+    def _tries_augmentation(self, trainer, assistants):
         """Whether to try the chosen configuration with augmentation (see
-        ``augment_trial``)."""
+        ``augment_trial``): not where a chain planned ``assistants`` (whose steps
+        ``chain_`` keeps, though none paid)."""
         return (self.augment_trial and self.augment is None
                 and self.config == "auto" and self.config_source_ != "memory"
                 and self.config_["augment"] == "off" and trainer.valid is not None
-                and trainer.default_module and chain_length == 0
+                and trainer.default_module and not assistants
                 and synthetic_rows(trainer.n_labelled, "auto") > 0)
 
     def _try_augmentation(self, trainer, net, steps, transfer_sets, trial_folds):

@@ -90,7 +90,8 @@ def _median_abs_skew(numeric):
     in float32)."""
     if not numeric.shape[1]:
         return 0.0
-    skewness = skew(numeric, axis=0)
+    with np.errstate(all="ignore"):  # float32 may overflow: float64 then
+        skewness = skew(numeric, axis=0)
     if not np.isfinite(skewness).all():
         skewness = skew(numeric.astype(np.float64), axis=0)
     return float(np.median(np.abs(skewness)))

@@ -238,8 +238,10 @@ class DistillationReport:
 
     @property
     def retention(self):
-        """Student accuracy over the best teacher's."""
-        return self.student["accuracy"] / self.best_teacher["accuracy"]
+        """Student accuracy over the best teacher's (nan where no teacher was right
+        on any row)."""
+        best = self.best_teacher["accuracy"]
+        return self.student["accuracy"] / best if best > 0 else float("nan")
 
     def _all_teachers_over_student(self, key):
         return (sum(model[key] for model in self.teachers)

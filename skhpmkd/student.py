@@ -798,6 +798,9 @@ def resolve_device(device):
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device={device!r} is not a torch device.") from exc
+    if resolved.type == "meta":
+        raise ValueError(f"device={device!r} holds no data, so a student cannot "
+                         "train there; use device='auto', 'cpu' or 'cuda'.")
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} but torch finds no CUDA device; "
                          "use device='auto' or 'cpu'.")

@@ -470,6 +470,19 @@ def test_chain_records_every_step(data3):
     assert len(off.chain_) == 1 and off.chain_length_ == 0
 
 
+def test_no_augment_trial_where_a_chain_was_planned(data3):
+    """A chain whose assistants did not pay keeps its steps in ``chain_``: the
+    augment trial (documented for no chain) does not run and replace them."""
+    X, y = data3
+    for chain, tried in (([32], False), ("off", True)):
+        with _prior_proposing_no_augmentation():
+            clf = fast_classifier(config="auto", augment=None, chain=chain,
+                                  chain_min_gain=10.0, memory=None).fit(X, y)
+        assert bool(clf.augment_trial_) == tried, chain
+        roles = [step["role"] for step in clf.chain_]
+        assert ("assistant" in roles) == (chain != "off") and clf.chain_length_ == 0
+
+
 def test_members_switch_averages_students_of_the_chosen_config(data3):
     X, y = data3
     single = fast_classifier().fit(X, y)
@@ -765,7 +778,8 @@ def test_no_augment_trial_after_a_kept_chain(data3):
 
     with _prior_proposing_no_augmentation(), \
             patch("skhpmkd.classifier.run_chain", chain_kept):
-        clf = fast_classifier(config="auto", augment=None, memory=None).fit(X, y)
+        clf = fast_classifier(config="auto", augment=None, chain=[32],
+                              memory=None).fit(X, y)
     assert clf.chain_length_ == 1 and clf.augment_trial_ == {}
 
 

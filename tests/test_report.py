@@ -122,6 +122,15 @@ def test_report_with_one_teacher_has_no_average(data3):
         pickled_nbytes(clf.teachers_[0]) / clf.student_nbytes_)
 
 
+def test_report_where_every_teacher_misses_every_row(data3):
+    X, y = data3
+    clf = fast_classifier(teachers=fast_teachers()[:1], memory=None).fit(X, y)
+    missed = (clf.teachers_[0].predict(X[:10]) + 1) % 3  # never the teacher's class
+    report = DistillationReport.from_estimator(clf, X[:10], missed, n_repeats=1)
+    assert report.best_teacher["accuracy"] == 0 and np.isnan(report.retention)
+    assert "retention nan%" in str(report) and "retention=nan" in repr(report)
+
+
 def test_report_text_and_frame(fitted):
     clf, X, y = fitted
     report = DistillationReport.from_estimator(clf, X, y, n_repeats=1)

@@ -56,6 +56,8 @@ def test_resolve_device():
     assert resolve_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="not a torch device"):
         resolve_device("tpu-ish")
+    with pytest.raises(ValueError, match="holds no data"):
+        resolve_device("meta")
 
 
 @pytest.mark.skipif(torch.backends.mps.is_available(), reason="this machine has MPS")
