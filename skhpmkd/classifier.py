@@ -259,11 +259,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     numeric_embedding : {"ple", "periodic", "none"} or None, default=None
         Input encoding of the default MLP student: "ple" encodes each numeric column
         piecewise-linearly over quantile bins learned from the training rows (binary
-        columns pass through), which lets the student split on thresholds as the
-        tree teachers do; "periodic" standardises each numeric column and feeds
-        trained sine and cosine features of it through a small linear-ReLU layer of
-        its own (sharp, non-monotonic effects of one column); "none" feeds the
-        columns as they are. None: chosen by the configuration manager.
+        columns pass through), which lets the student split on thresholds as the tree
+        teachers do; "periodic" standardises each numeric column and feeds trained sine
+        and cosine features of it through a small linear-ReLU layer of its own (sharp,
+        non-monotonic effects of one column); "none" feeds the columns as they are.
+        Under either encoding a column of two values other than 0 and 1 (a year pair, a
+        standardised rare category) is mapped onto {0, 1}; "none" leaves it too. None:
+        chosen by the configuration manager.
     config : "auto", "default" or dict, default="auto"
         How the configuration is chosen: ``temperature``, ``alpha``,
         ``numeric_embedding``, ``temperature_schedule``, ``ensemble`` and ``augment``

@@ -65,8 +65,22 @@ MAX_ENCODED_INPUTS = 256
 
 def numeric_columns(X):
     """Per column, whether it has more than two distinct values; binary columns
-    (one-hot categories) gain nothing from an encoding and pass through."""
+    (one-hot categories) gain nothing from an encoding and pass through (mapped onto
+    {0, 1}: see :func:`binary_levels`)."""
     return [len(np.unique(column)) > 2 for column in np.asarray(X).T]
+
+
+def binary_levels(X):
+    """Per column, the ``(low, high)`` of a column holding exactly two values other
+    than 0 and 1, else None; None for all where there is no such column. The
+    encodings map these onto {0, 1}: a standardised rare category would otherwise
+    reach the network as, say, {-0.04, 25.9}, and a year pair as {1999, 2000}."""
+    levels = []
+    for column in np.asarray(X, dtype=np.float64).T:
+        values = np.unique(column)
+        odd = len(values) == 2 and not set(values.tolist()) <= {0.0, 1.0}
+        levels.append((float(values[0]), float(values[1])) if odd else None)
+    return levels if any(level is not None for level in levels) else None
 
 
 def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN,
@@ -105,9 +119,11 @@ def quantile_bin_edges(X, max_bins=MAX_BINS, min_rows_per_bin=MIN_ROWS_PER_BIN,
 
 class ColumnEncoding(nn.Module):
     """Base of the input encodings: ``per_column`` holds each column's encoding data,
-    None for a column that passes through unchanged (ahead of the encoded ones)."""
+    None for a column that passes through (ahead of the encoded ones), unchanged or,
+    where ``binary_levels`` (see :func:`binary_levels`) gives its two values, mapped
+    onto {0, 1}."""
 
-    def __init__(self, per_column):
+    def __init__(self, per_column, binary_levels=None):
         super().__init__()
         self.passthrough = [j for j, value in enumerate(per_column) if value is None]
         self.encoded = [j for j, value in enumerate(per_column) if value is not None]
@@ -115,10 +131,20 @@ class ColumnEncoding(nn.Module):
                                                                dtype=torch.long))
         self.register_buffer("encoded_index", torch.tensor(self.encoded,
                                                            dtype=torch.long))
+        self.rescaled = binary_levels is not None
+        if self.rescaled:
+            levels = [binary_levels[j] or (0.0, 1.0) for j in self.passthrough]
+            self.register_buffer("passthrough_low", torch.tensor(
+                [low for low, _ in levels], dtype=torch.float32))
+            self.register_buffer("passthrough_span", torch.tensor(
+                [high - low for low, high in levels], dtype=torch.float32))
 
     def _join(self, X, encoded):
         """The passed-through columns of ``X``, then ``encoded`` flattened per row."""
-        return torch.cat([X[:, self.passthrough_index], encoded.flatten(1)], dim=1)
+        passed = X[:, self.passthrough_index]
+        if self.rescaled:
+            passed = (passed - self.passthrough_low) / self.passthrough_span
+        return torch.cat([passed, encoded.flatten(1)], dim=1)
 
 
 class PiecewiseLinearEncoding(ColumnEncoding):
@@ -130,8 +156,8 @@ class PiecewiseLinearEncoding(ColumnEncoding):
     through unchanged. Edges are buffers, so they travel with the module's weights.
     """
 
-    def __init__(self, bin_edges):
-        super().__init__(bin_edges)
+    def __init__(self, bin_edges, binary_levels=None):
+        super().__init__(bin_edges, binary_levels)
         n_bins = max((len(bin_edges[j]) - 1 for j in self.encoded), default=1)
         lefts = np.zeros((len(self.encoded), n_bins), dtype=np.float32)
         widths = np.ones_like(lefts)
@@ -185,8 +211,8 @@ class PeriodicEncoding(ColumnEncoding):
     """
 
     def __init__(self, scaling, n_frequencies=N_FREQUENCIES,
-                 frequency_scale=FREQUENCY_SCALE):
-        super().__init__(scaling)
+                 frequency_scale=FREQUENCY_SCALE, binary_levels=None):
+        super().__init__(scaling, binary_levels)
         n_encoded = len(self.encoded)
         n_outputs = int(np.clip(MAX_ENCODED_INPUTS // max(n_encoded, 1), 2,
                                 MAX_PERIODIC_OUTPUTS))
@@ -267,16 +293,22 @@ class MLPModule(nn.Module):
         Independent networks of this shape (see :mod:`skhpmkd.members`); the module
         returns the log of their averaged probabilities, which are logits whose
         softmax is that average.
+    binary_levels : list of ((float, float) or None), default=None
+        The two values per column of the two-valued columns other than {0, 1} (see
+        :func:`binary_levels`), which an encoding maps onto {0, 1}; with neither
+        encoding the columns pass unchanged.
     """
 
     def __init__(self, n_features, n_classes, hidden_units=(64, 64), dropout=0.1,
-                 bin_edges=None, periodic_scaling=None, n_members=1):
+                 bin_edges=None, periodic_scaling=None, n_members=1,
+                 binary_levels=None):
         super().__init__()
         self.encoding = self.members = None
         if n_members > 1:
             self.members = nn.ModuleList(
                 MLPModule(n_features, n_classes, hidden_units, dropout, bin_edges,
-                          periodic_scaling) for _ in range(n_members))
+                          periodic_scaling, binary_levels=binary_levels)
+                for _ in range(n_members))
             return
         width_in = n_features
         if bin_edges is not None and periodic_scaling is not None:
@@ -289,7 +321,7 @@ class MLPModule(nn.Module):
             if len(per_column) != n_features:
                 raise ValueError(f"{name} has {len(per_column)} columns, "
                                  f"n_features is {n_features}.")
-            self.encoding = encoding(per_column)
+            self.encoding = encoding(per_column, binary_levels=binary_levels)
             width_in = self.encoding.n_outputs
         layers = []
         for width in hidden_units:

@@ -18,6 +18,7 @@ from sklearn.compose import (
     make_column_selector,
     make_column_transformer,
 )
+from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier, StackingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
@@ -481,6 +482,20 @@ def test_no_augment_trial_where_a_chain_was_planned(data3):
         assert bool(clf.augment_trial_) == tried, chain
         roles = [step["role"] for step in clf.chain_]
         assert ("assistant" in roles) == (chain != "off") and clf.chain_length_ == 0
+
+
+@pytest.mark.parametrize("embedding", ["ple", "periodic"])
+def test_a_two_valued_column_trains_alike_whatever_its_two_values(embedding):
+    """A year pair or a standardised rare category is mapped onto {0, 1} by the
+    encodings: {1999, 2000} had taken the student from 0.95 to 0.5."""
+    X, y = make_classification(200, 3, n_informative=3, n_redundant=0,
+                               n_clusters_per_class=1, random_state=1)
+    flag = np.random.RandomState(0).randint(0, 2, 200).astype(float)
+    scores = [fast_classifier(numeric_embedding=embedding, memory=None,
+                              student=make_student(max_epochs=40, lr=1e-2))
+              .fit(np.c_[X, column], y).score(np.c_[X, column], y)
+              for column in (flag, 1999 + flag, 1e6 * flag)]
+    assert scores[0] > 0.9 and max(scores) - min(scores) <= 0.02, scores
 
 
 def test_members_switch_averages_students_of_the_chosen_config(data3):

@@ -23,6 +23,7 @@ from skhpmkd.student import (
     PeriodicEncoding,
     PiecewiseLinearEncoding,
     WeightAveraging,
+    binary_levels,
     collate_rows,
     default_hidden_units,
     fit_student,
@@ -109,6 +110,24 @@ def test_piecewise_linear_encoding_values():
                                                   [8.0, 1.0, 0.5],
                                                   [9.0, -1.0, 0.0],  # extrapolates left
                                                   [1.0, 1.0, 2.0]]))  # and right
+
+
+def test_two_valued_columns_other_than_0_1_are_mapped_onto_0_1():
+    X = np.column_stack([[0.0, 1.0, 1.0, 0.0], [1999.0, 2000.0, 2000.0, 1999.0],
+                         [-0.04, 25.9, -0.04, -0.04], [1.0, 2.0, 3.0, 4.0]])
+    assert binary_levels(X) == [None, (1999.0, 2000.0), (-0.04, 25.9), None]
+    assert binary_levels(X[:, [0, 3]]) is None  # nothing to map: no parameter
+    levels = binary_levels(X)
+    for encoding in (PiecewiseLinearEncoding(quantile_bin_edges(X), levels),
+                     PeriodicEncoding(numeric_scaling(X), binary_levels=levels)):
+        passed = encoding(torch.tensor(X, dtype=torch.float32))[:, :3]
+        torch.testing.assert_close(passed, torch.tensor(
+            [[0.0, 0, 0], [1, 1, 1], [1, 1, 0], [0, 0, 0]]), atol=1e-6, rtol=0)
+    module = MLPModule(4, 2, hidden_units=(8,), bin_edges=quantile_bin_edges(X),
+                       binary_levels=binary_levels(X), n_members=2)
+    restored = pickle.loads(pickle.dumps(module))
+    np.testing.assert_allclose(predict_proba_fast(restored, X.astype(np.float32)),
+                               predict_proba_fast(module, X.astype(np.float32)))
 
 
 def test_mlp_with_bin_edges_pickles_and_predicts():
