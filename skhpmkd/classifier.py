@@ -137,7 +137,7 @@ def check_float32_range(X):
     """Raise a ValueError where a finite value of ``X`` is beyond float32's range,
     in which the student computes (it would train on infinities)."""
     limit = np.finfo(np.float32).max
-    if X.dtype != np.float32 and X.size and np.abs(X).max() > limit:
+    if X.dtype != np.float32 and X.size and max(X.max(), -X.min()) > limit:
         raise ValueError(f"X holds values beyond float32's range (|x| > {limit:.3g}), "
                          "in which the student computes; rescale these features "
                          "first, e.g. with a StandardScaler in a Pipeline.")

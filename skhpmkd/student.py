@@ -70,16 +70,20 @@ def numeric_columns(X):
     return [len(np.unique(column)) > 2 for column in np.asarray(X).T]
 
 
-def binary_levels(X):
-    """Per column, the ``(low, high)`` of a column holding exactly two values other
-    than 0 and 1, else None; None for all where there is no such column. The
-    encodings map these onto {0, 1}: a standardised rare category would otherwise
-    reach the network as, say, {-0.04, 25.9}, and a year pair as {1999, 2000}."""
-    levels = []
-    for column in np.asarray(X, dtype=np.float64).T:
-        values = np.unique(column)
-        odd = len(values) == 2 and not set(values.tolist()) <= {0.0, 1.0}
-        levels.append((float(values[0]), float(values[1])) if odd else None)
+def binary_levels(X, per_column):
+    """Per column, the ``(low, high)`` of a column that passes through an encoding
+    (None in ``per_column``, the encoding's data from :func:`quantile_bin_edges` or
+    :func:`numeric_scaling`: two values or fewer) and holds two values other than 0
+    and 1, else None; None for all where there is no such column. The encodings map
+    these onto {0, 1}: a standardised rare category would otherwise reach the
+    network as, say, {-0.04, 25.9}, and a year pair as {1999, 2000}."""
+    X = np.asarray(X)
+    levels = [None] * len(per_column)
+    for j, value in enumerate(per_column):
+        if value is None:  # its two values are its minimum and maximum
+            low, high = float(X[:, j].min()), float(X[:, j].max())
+            if low != high and not {low, high} <= {0.0, 1.0}:
+                levels[j] = (low, high)
     return levels if any(level is not None for level in levels) else None
 
 

@@ -51,7 +51,8 @@ def cached_teacher_stage(cache):
             return fit_teachers(teachers, X, y, **kwargs)
         arguments = dict(kwargs, code=code_digest())
         *outputs, signature = stage(teachers, X, y, **arguments)
-        if not signatures_match(signature, _signature(outputs, X, y, kwargs)):
+        n_classes = len(kwargs["label_encoder"].classes_)
+        if not signatures_match(signature, _signature(outputs, X, y, n_classes)):
             warnings.warn("teacher_cache: the cached teachers predict otherwise now (a "
                           "teacher class or function of your own edited?); fitting "
                           "them again and replacing the entry.", UserWarning,
@@ -71,11 +72,10 @@ def _signed_stage(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=No
                            teacher_cv=teacher_cv, seeds=seeds, n_jobs=n_jobs,
                            past_seconds=past_seconds, held_out=held_out,
                            feature_names=feature_names, sample_weight=sample_weight)
-    return (*outputs, _signature(outputs, X, y, {"label_encoder": label_encoder}))
+    return (*outputs, _signature(outputs, X, y, len(label_encoder.classes_)))
 
 
-def _signature(outputs, X, y, kwargs):
+def _signature(outputs, X, y, n_classes):
     """:func:`fitted_signature` of the fitted teachers in ``fit_teachers``' outputs."""
     fitted, _, class_codes, _ = outputs
-    return fitted_signature(fitted, X, y, class_codes,
-                            len(kwargs["label_encoder"].classes_))
+    return fitted_signature(fitted, X, y, class_codes, n_classes)

@@ -277,13 +277,17 @@ def _prepare_clone(estimator, seed, n_threads):
     estimator = clone(estimator)
     if not hasattr(estimator, "get_params"):
         return estimator
-    params = estimator.get_params(deep=True)
-    updates = {key: seed for key, value in params.items()
+    updates = {key: seed for key, value in estimator.get_params(deep=True).items()
                if key.endswith("random_state") and value is None}
     if n_threads is not None:
-        updates.update({key: n_threads for key, value in params.items()
-                        if key.endswith("n_jobs") and value is not None})
+        updates.update(dict.fromkeys(_n_jobs_params(estimator), n_threads))
     return estimator.set_params(**updates) if updates else estimator
+
+
+def _n_jobs_params(estimator):
+    """The ``n_jobs`` parameters (nested ones too) an estimator sets, by name."""
+    return {key: value for key, value in estimator.get_params(deep=True).items()
+            if key.endswith("n_jobs") and value is not None}
 
 
 def stratified_holdout(y, fraction, seed):
@@ -434,8 +438,5 @@ def _with_n_jobs_of(fitted, estimator):
     """The ``fitted`` clone with the ``n_jobs`` values of the user's ``estimator``
     (:func:`_prepare_clone` caps them while tasks share the cores): a kept teacher
     predicts with the threads the user gave it."""
-    if not hasattr(estimator, "get_params"):
-        return fitted
-    given = {key: value for key, value in estimator.get_params(deep=True).items()
-             if key.endswith("n_jobs") and value is not None}
+    given = _n_jobs_params(estimator) if hasattr(estimator, "get_params") else {}
     return fitted.set_params(**given) if given else fitted

@@ -94,9 +94,11 @@ def plan_student(template, X_labelled, n_classes, config, student_budget=None):
         module_params["bin_edges"] = quantile_bin_edges(X_labelled)
     elif config["numeric_embedding"] == "periodic":
         module_params["periodic_scaling"] = numeric_scaling(X_labelled)
-    levels = binary_levels(X_labelled) if module_params else None
-    if levels is not None:  # else no parameter: the module is as it was without it
-        module_params["binary_levels"] = levels
+    if module_params:
+        (per_column,) = module_params.values()
+        levels = binary_levels(X_labelled, per_column)
+        if levels is not None:  # else no parameter: the module is as without it
+            module_params["binary_levels"] = levels
     if units is None:
         n_features = X_labelled.shape[1]
         units = scaled_units(default_hidden_units(n_features, n_classes), config["width"])

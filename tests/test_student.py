@@ -115,16 +115,18 @@ def test_piecewise_linear_encoding_values():
 def test_two_valued_columns_other_than_0_1_are_mapped_onto_0_1():
     X = np.column_stack([[0.0, 1.0, 1.0, 0.0], [1999.0, 2000.0, 2000.0, 1999.0],
                          [-0.04, 25.9, -0.04, -0.04], [1.0, 2.0, 3.0, 4.0]])
-    assert binary_levels(X) == [None, (1999.0, 2000.0), (-0.04, 25.9), None]
-    assert binary_levels(X[:, [0, 3]]) is None  # nothing to map: no parameter
-    levels = binary_levels(X)
-    for encoding in (PiecewiseLinearEncoding(quantile_bin_edges(X), levels),
-                     PeriodicEncoding(numeric_scaling(X), binary_levels=levels)):
+    edges, scaling = quantile_bin_edges(X), numeric_scaling(X)
+    levels = binary_levels(X, edges)
+    assert levels == binary_levels(X, scaling)
+    assert levels == [None, (1999.0, 2000.0), (-0.04, 25.9), None]
+    assert binary_levels(X[:, [0, 3]], [edges[0], edges[3]]) is None  # no parameter
+    for encoding in (PiecewiseLinearEncoding(edges, levels),
+                     PeriodicEncoding(scaling, binary_levels=levels)):
         passed = encoding(torch.tensor(X, dtype=torch.float32))[:, :3]
         torch.testing.assert_close(passed, torch.tensor(
             [[0.0, 0, 0], [1, 1, 1], [1, 1, 0], [0, 0, 0]]), atol=1e-6, rtol=0)
-    module = MLPModule(4, 2, hidden_units=(8,), bin_edges=quantile_bin_edges(X),
-                       binary_levels=binary_levels(X), n_members=2)
+    module = MLPModule(4, 2, hidden_units=(8,), bin_edges=edges, binary_levels=levels,
+                       n_members=2)
     restored = pickle.loads(pickle.dumps(module))
     np.testing.assert_allclose(predict_proba_fast(restored, X.astype(np.float32)),
                                predict_proba_fast(module, X.astype(np.float32)))
