@@ -85,10 +85,13 @@ from .student import (
 from .teacher_cache import cached_teacher_stage
 from .teachers import (
     DEFAULT_TEACHER_NAMES,
+    ZeroWeightFoldError,
     default_teachers,
     fit_teachers,
+    folds_on_rows,
     is_fitted,
     is_frozen,
+    make_folds,
     predict_teacher_proba,
     stratified_holdout,
     validate_teachers,
@@ -210,7 +213,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         each teacher is fitted once, on all rows, and labels them (no fold fits).
         ``"prefit"``: the teachers are already fitted and used as they are (in-sample
         soft labels). A teacher wrapped in ``sklearn.frozen.FrozenEstimator`` is
-        treated as prefit. In-sample labels were better on the five small suite
+        treated as prefit. A splitter or iterable gives its folds of all rows once;
+        where the teacher stage is rerun on some of the rows (the augment trial's
+        folds, ``search_labels="held_out"``) those folds are restricted to them, so
+        rows grouped in a fold stay together. In-sample labels were better on the five small suite
         datasets and worse on ten held-out real ones (docs/benchmarks.md, "Ten seeds
         on the small datasets, and in-sample soft labels"); out-of-fold stays the
         default, as the design asks, and the learned prior was built on it.
@@ -272,7 +278,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         where they are None, and the student's learning rate ``lr`` and ``width`` (a
         multiple of the default hidden units) unless you pass a ``student`` (which
         keeps its own learning rate, and its own size when it sets
-        ``module__hidden_units`` or another module). Values you set always win.
+        ``module__hidden_units`` or another module). Values you set always win (a
+        warning names a ``config`` dict's values that they override).
         "auto": the learned prior (see :mod:`skhpmkd.config`) ranks a portfolio of
         configurations from the task's meta-features, configurations of similar past
         runs in the ``memory`` join them, and successive halving on the validation
@@ -752,13 +759,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         sample_weight = checked_sample_weight(sample_weight, X, y, self.class_weight)
         teachers = self.teachers if self.teachers is not None else default_teachers()
         validate_teachers(teachers, reserved=self._get_param_names())
-        if isinstance(self.config, dict):
-            self._check_config_dict()
         student = self.student if self.student is not None else make_student()
         if not isinstance(student, DistillationNet):
             raise TypeError("student must be a skhpmkd DistillationNet (build one with "
                             f"skhpmkd.make_student); got {type(student).__name__}.")
         check_template(student)
+        if isinstance(self.config, dict):
+            self._check_config_dict(student)
         check_chain(self.chain)
         check_schedule_params(self.temperature_params, self.temperature_schedule,
                               self.temperature)
@@ -792,13 +799,14 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                           sample_weight, seeds, start)):
             return self
         self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
+        teacher_cv = self._folds_of_all_rows(teachers, y_encoded, seeds[0])
         cached_fit_teachers = (fit_teachers if self.teacher_cache is None
                                else cached_teacher_stage(self.teacher_cache))
         with self._progress("teachers", "fit", sized=True):
             self.teachers_, proba, self._teacher_class_codes, task_seconds = (
                 cached_fit_teachers(
                     teachers, X, y_encoded, label_encoder=self._label_encoder,
-                    teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
+                    teacher_cv=teacher_cv, seeds=seeds[:len(teachers) + 1],
                     n_jobs=self.n_jobs,
                     past_seconds=past_runs[0]["timings"].get("teacher_tasks")
                     if past_runs else None,
@@ -836,7 +844,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             stop_on=self.early_stopping_on, verbose=self.verbose >= 3)
         # the teacher stage rerun on some rows alone: labels that leak none of others
         leak_free = partial(self._leak_free_data, data, cached_fit_teachers, teachers,
-                            X_teachers, seeds=seeds)
+                            X_teachers, teacher_cv=teacher_cv, seeds=seeds)
         searching = len(candidates) > 1 and valid is not None
         split = searching and self.search_scoring == "split"
         # the trainer already validates on ``valid``: only a split changes it
@@ -860,15 +868,18 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             search_start = perf_counter()
             rows = self._search_rows(y_encoded, train, candidates, seed_split)
             with self._progress("teachers for the search's labels", "fit", sized=True):
-                search_data = leak_free(rows, valid)
-            search_weightings = search_data.weightings(candidates, rows, seed_weights)
-            search_trainer = self._judged_on(
-                replace(trainer, transfer_sets=search_data.transfer_sets(
-                    search_weightings, candidates, rows, n_train=len(train))),
-                search_data, search_weightings[candidates[0]["ensemble"]], valid,
-                seed_split)
+                search_data = leak_free(rows, valid,
+                                        fallback="the search ranks on shared labels")
+            if search_data is not None:
+                search_weightings = search_data.weightings(candidates, rows,
+                                                           seed_weights)
+                search_trainer = self._judged_on(
+                    replace(trainer, transfer_sets=search_data.transfer_sets(
+                        search_weightings, candidates, rows, n_train=len(train))),
+                    search_data, search_weightings[candidates[0]["ensemble"]], valid,
+                    seed_split)
+                self.search_labels_ = "held_out"
             search_teacher_seconds = perf_counter() - search_start
-            self.search_labels_ = "held_out"
         weighting_seconds = perf_counter() - start - search_teacher_seconds
 
         start = perf_counter()
@@ -911,12 +922,25 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     _STUDENT_CONSTRAINTS = {"lr": [Interval(Real, 0, None, closed="neither")],
                             "width": [Interval(Real, 0, None, closed="neither")]}
 
-    def _check_config_dict(self):
-        """Names and values of a ``config`` dict, checked before any fitting."""
+    def _check_config_dict(self, student):
+        """Names and values of a ``config`` dict, checked before any fitting, with a
+        warning naming its values that a parameter of the classifier or the
+        ``student`` template overrides."""
         config = check_config(self.config)
         constraints = {**self._parameter_constraints, **self._STUDENT_CONSTRAINTS}
         validate_parameter_constraints({name: constraints[name] for name in config},
                                        config, caller_name="config")
+        fixed = self._fixed_config(student)
+        overridden = {name: (value, fixed[name]) for name, value in self.config.items()
+                      if name in fixed and value != fixed[name]}
+        if overridden:
+            where = ", ".join(f"{name}={value!r} ({kept!r} is used)"
+                              for name, (value, kept) in overridden.items())
+            warnings.warn(
+                f"config sets {where}: the classifier's own parameters and a student "
+                "template's learning rate and size win over a config dict. Remove those "
+                "keys from config, or leave the parameters that override them unset.",
+                UserWarning, stacklevel=3)
 
     def _validation_split(self, y, seed):
         """(train, valid) row indices for early stopping, or (all rows, None), with a
@@ -953,6 +977,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         stop, score = (data.valid_set(weighting, part) for part in halves)
         return replace(base, valid=stop, score=score)
 
+    def _folds_of_all_rows(self, teachers, y, seed):
+        """``teacher_cv``, or where it is a splitter or an iterable of folds (and a
+        teacher is to be fitted) its folds of all rows, listed once: reruns of the
+        teacher stage on some rows restrict them, and a generator is read once."""
+        if isinstance(self.teacher_cv, (str, Integral)) or all(
+                is_frozen(estimator) for _, estimator in teachers):
+            return self.teacher_cv
+        return make_folds(self.teacher_cv, y, seed)
+
     def _leaks_into_search(self, teachers, held_out):
         """Whether ranking the search on leak-free labels changes what it sees (see
         ``search_labels``): not when the fold teachers already hold the validation
@@ -970,17 +1003,29 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   if cap < len(train) else None)
         return train if sample is None else np.sort(train[sample[1]])
 
-    def _leak_free_data(self, data, fit, teachers, X, train, valid, seeds):
+    def _leak_free_data(self, data, fit, teachers, X, train, valid, teacher_cv, seeds,
+                        fallback):
         """``data`` relabelled by the teacher stage (``fit``: :func:`fit_teachers`,
         on the unconverted rows ``X``) rerun on the ``train`` rows alone: its
         out-of-fold outputs there, the ``valid`` rows labelled by the teachers fitted
-        there (other rows NaN), and those teachers labelling synthetic rows. Nothing
-        in it carries the ``valid`` rows' labels."""
-        fitted, proba_train, class_codes, _ = fit(
-            teachers, X[train], data.y[train], label_encoder=self._label_encoder,
-            teacher_cv=self.teacher_cv, seeds=seeds[:len(teachers) + 1],
-            n_jobs=self.n_jobs, feature_names=self._feature_names,
-            sample_weight=take_rows(data.sample_weight, train))
+        there (other rows NaN), and those teachers labelling synthetic rows; the
+        user's own folds (``teacher_cv`` a list) restricted to the ``train`` rows.
+        Nothing in it carries the ``valid`` rows' labels. None, with a warning saying what
+        happens instead (``fallback``), where ``sample_weight`` leaves a teacher fold
+        of those rows all at zero."""
+        try:
+            fitted, proba_train, class_codes, _ = fit(
+                teachers, X[train], data.y[train], label_encoder=self._label_encoder,
+                teacher_cv=(folds_on_rows(teacher_cv, train)
+                            if isinstance(teacher_cv, list) else teacher_cv),
+                seeds=seeds[:len(teachers) + 1], n_jobs=self.n_jobs,
+                feature_names=self._feature_names,
+                sample_weight=take_rows(data.sample_weight, train))
+        except ZeroWeightFoldError as error:
+            warnings.warn(f"the teachers rerun on {len(train)} of the rows, leaving the "
+                          f"others out, could not fit: {error} Instead, {fallback}.",
+                          UserWarning, stacklevel=2)
+            return None
         proba = np.full((len(data.y), *proba_train.shape[1:]), np.nan)
         proba[train] = proba_train
         proba[valid] = predict_teacher_proba(fitted, X[valid], class_codes,
@@ -1002,7 +1047,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         trainers = []
         with self._progress("teachers for the augment trial", "fit", sized=True):
             for rows, judged in folds:
-                fold_data = leak_free(rows, judged)
+                fold_data = leak_free(
+                    rows, judged, fallback="the augment trial judges on the validation "
+                    "split")
+                if fold_data is None:
+                    return None
                 weightings = fold_data.weightings(configs, rows, seed_weights)
                 trainers.append(replace(
                     trainer, transfer_sets=fold_data.transfer_sets(weightings, configs,

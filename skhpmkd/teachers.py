@@ -323,12 +323,29 @@ def make_folds(teacher_cv, y, seed):
     return list(splitter.split(np.zeros(len(y)), y))
 
 
+def folds_on_rows(folds, rows):
+    """``folds`` of all rows restricted to ``rows`` (as positions into ``rows``),
+    those left with no test row dropped: the user's own folds (``teacher_cv`` a
+    splitter or an iterable of folds) for a teacher stage rerun on some rows."""
+    position = np.full(sum(len(test) for _, test in folds), -1)  # each row tested once
+    position[rows] = np.arange(len(rows))
+    restricted = [(kept[kept >= 0], held[held >= 0])
+                  for kept, held in ((position[train], position[test])
+                                     for train, test in folds)]
+    return [(train, test) for train, test in restricted if len(test)]
+
+
+class ZeroWeightFoldError(ValueError):
+    """A teacher fold whose training rows all weigh zero (see
+    :func:`check_fold_weights`)."""
+
+
 def check_fold_weights(sample_weight, folds):
-    """Raise a ValueError naming a fold whose training rows all weigh zero (no
-    teacher could fit on it), before any teacher fits."""
+    """Raise a :class:`ZeroWeightFoldError` naming a fold whose training rows all
+    weigh zero (no teacher could fit on it), before any teacher fits."""
     for index, (train, _) in enumerate(folds):
         if not np.any(sample_weight[train] > 0):
-            raise ValueError(
+            raise ZeroWeightFoldError(
                 f"sample_weight gives every training row of teacher fold {index} "
                 f"weight zero ({np.count_nonzero(sample_weight)} of "
                 f"{len(sample_weight)} rows weigh more than zero); give more rows a "

@@ -24,7 +24,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
@@ -1405,7 +1405,9 @@ def test_a_config_dict_sets_every_searched_component(data3):
               "ensemble": "best", "augment": 1.0, "lr": 5e-3, "width": 0.5}
     clf = HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, config=config,
                           memory=None, random_state=0,
-                          student=None).set_params(student__max_epochs=3).fit(X, y)
+                          student=None).set_params(student__max_epochs=3)
+    with pytest.warns(UserWarning, match=r"config sets lr=0.005 \(0.003 is used\)"):
+        clf.fit(X, y)
     assert clf.config_source_ == "config" and clf.config_search_ == []
     assert clf.config_["lr"] == 0.003  # a student template set by the user keeps its lr
     plain = HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, config=config,
@@ -1422,6 +1424,38 @@ def test_a_config_dict_sets_every_searched_component(data3):
     full.fit(X[:60], y[:60])
     assert plain.chain_[-1]["hidden_units"] == tuple(
         units // 2 for units in full.chain_[-1]["hidden_units"])
+
+
+@pytest.mark.parametrize("search_labels", ["shared", "held_out"])
+def test_the_users_folds_serve_the_reruns_of_the_teacher_stage(search_labels):
+    # 150 rows: the augment trial reruns the teachers on folds of the rows, as the
+    # held-out search labels do on the training rows; a list of folds of all 150
+    # rows must be restricted to them (it had failed "exactly one test fold")
+    X, y = make_classification(150, 6, random_state=0)
+    folds = list(KFold(5, shuffle=True, random_state=0).split(X))
+    clf = fast_classifier(teacher_cv=folds, config="auto", search_budget=2,
+                          augment=None, search_labels=search_labels).fit(X, y)
+    assert clf.augment_trial_["folds"] > 0
+    assert clf.search_labels_ == search_labels
+
+
+def test_a_config_dict_value_that_a_parameter_overrides_is_named(data3):
+    X, y = data3
+    clf = fast_classifier(temperature=2.0,
+                          config={"temperature": 8.0, "alpha": 0.9, "lr": 1e-2})
+    with pytest.warns(UserWarning) as caught:
+        clf.fit(X, y)
+    messages = [str(w.message) for w in caught if "config sets" in str(w.message)]
+    # lr=1e-2 is the student template's own rate: no conflict, not named
+    assert messages == [
+        "config sets temperature=8.0 (2.0 is used): the classifier's own parameters "
+        "and a student template's learning rate and size win over a config dict. "
+        "Remove those keys from config, or leave the parameters that override them "
+        "unset."]
+    assert clf.config_["temperature"] == 2.0 and clf.config_["alpha"] == 0.9
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fast_classifier(config={"temperature": 2.0}, temperature=2.0).fit(X, y)
 
 
 def test_a_config_dict_with_unknown_keys_or_bad_values_fails_before_fitting(data3):

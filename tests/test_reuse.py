@@ -333,22 +333,31 @@ def test_an_edited_teacher_misses_the_teacher_cache(data3, tmp_path):
     assert np.array_equal(edited.predict_proba(X), uncached.predict_proba(X))
 
 
-@pytest.mark.parametrize("unhashable", ["teacher", "teacher_cv"])
-def test_teachers_the_cache_cannot_key_fit_without_it(data3, tmp_path, unhashable):
+def test_teachers_the_cache_cannot_key_fit_without_it(data3, tmp_path):
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
     X, y = data3
-    params = ({"teachers": [("lambda", make_pipeline(FunctionTransformer(lambda Z: Z),
-                                                      LogisticRegression()))]}
-              if unhashable == "teacher"
-              else {"teacher_cv": StratifiedKFold(3).split(X, y)})  # a generator
+    teachers = [("lambda", make_pipeline(FunctionTransformer(lambda Z: Z),
+                                         LogisticRegression()))]
     with pytest.warns(UserWarning, match="teacher_cache cannot key these teachers"):
-        clf = fast_classifier(memory=None, teacher_cache=str(tmp_path),
-                              **params).fit(X, y)
+        clf = fast_classifier(teachers=teachers, memory=None,
+                              teacher_cache=str(tmp_path)).fit(X, y)
     assert clf.score(X, y) > 0.5
+
+
+def test_folds_from_a_generator_are_read_once_and_cached(data3, tmp_path):
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = data3
+    CountingTeacher.shift, CountingTeacher.n_fits = 0.0, 0
+    fits = [fast_classifier(teachers=[("c", CountingTeacher())], memory=None,
+                            teacher_cache=str(tmp_path),
+                            teacher_cv=StratifiedKFold(3).split(X, y)).fit(X, y)
+            for _ in range(2)]
+    assert CountingTeacher.n_fits == 4  # three folds and all rows, once
+    np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
 
 
 def test_prefit_teachers_are_not_refitted_to_restore(data3, tmp_path):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
@@ -197,6 +197,29 @@ def test_bad_weights_fail_before_any_teacher_fits(data3, weights, message):
         fast_classifier(teachers=[("rec", WeightRecorder())]).fit(
             X, y, sample_weight=weights)
     assert WeightRecorder.fits == fits
+
+
+@pytest.mark.parametrize("params, instead", [
+    ({"search_labels": "held_out", "search_budget": 2}, "the search ranks on shared"),
+    ({"augment": None, "search_budget": 1}, "the augment trial judges on the valid"),
+])
+def test_a_rerun_of_the_teachers_that_the_weights_cannot_fit_falls_back(
+        data3, params, instead):
+    # the user's folds: one positive row in each of two test folds passes the check
+    # of all rows; a rerun on rows without one of them leaves a fold at zero weight
+    X, y = data3
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    weights = np.zeros(len(y))
+    for fold, label in ((0, 0), (1, 1)):
+        weights[folds[fold][1][y[folds[fold][1]] == label][0]] = 1.0
+    with pytest.warns(UserWarning, match=f"rerun on .* could not fit: .*{instead}"):
+        clf = fast_classifier(teachers=[("rec", WeightRecorder())], teacher_cv=folds,
+                              config="auto", chain="off", **params).fit(
+            X, y, sample_weight=weights)
+    if "search_labels" in params:
+        assert clf.search_labels_ == "shared"
+    else:
+        assert clf.augment_trial_["folds"] == 0  # judged on the validation split
 
 
 class UnweightedLoss(torch.nn.Module):

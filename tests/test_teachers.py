@@ -13,6 +13,7 @@ from skhpmkd.teachers import (
     PROBA_EPS,
     default_teachers,
     fit_teachers,
+    folds_on_rows,
     make_folds,
     proba_to_logits,
 )
@@ -116,6 +117,17 @@ def test_user_splitter_must_partition_rows():
     assert len(make_folds(KFold(4), y, seed=0)) == 4
     with pytest.raises(ValueError, match="exactly one test fold"):
         make_folds(ShuffleSplit(n_splits=3, test_size=0.2, random_state=0), y, seed=0)
+
+
+def test_folds_on_rows_keep_the_users_grouping_on_a_subset():
+    folds = make_folds(KFold(3), np.tile([0, 1], 6), seed=0)  # tests 0-3, 4-7, 8-11
+    rows = np.array([1, 2, 3, 9, 10])  # the second fold's test rows all left out
+    restricted = folds_on_rows(folds, rows)
+    assert len(restricted) == 2
+    for (train, test), expected_test in zip(restricted, ([1, 2, 3], [9, 10])):
+        np.testing.assert_array_equal(rows[test], expected_test)
+        np.testing.assert_array_equal(np.sort(np.concatenate([train, test])),
+                                      np.arange(len(rows)))
 
 
 def test_proba_to_logits_is_finite_and_keeps_order():
