@@ -70,6 +70,7 @@ from .search import (
 )
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
+    DEFAULT_LR,
     LR_SCHEDULES,
     STOPPING_MONITORS,
     DistillationNet,
@@ -216,10 +217,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         treated as prefit. A splitter or iterable gives its folds of all rows once;
         where the teacher stage is rerun on some of the rows (the augment trial's
         folds, ``search_labels="held_out"``) those folds are restricted to them, so
-        rows grouped in a fold stay together. In-sample labels were better on the five small suite
-        datasets and worse on ten held-out real ones (docs/benchmarks.md, "Ten seeds
-        on the small datasets, and in-sample soft labels"); out-of-fold stays the
-        default, as the design asks, and the learned prior was built on it.
+        rows grouped in a fold stay together. In-sample labels were better on the
+        five small suite datasets and worse on ten held-out real ones
+        (docs/benchmarks.md, "Ten seeds on the small datasets, and in-sample soft
+        labels"); out-of-fold stays the default, as the design asks, and the learned
+        prior was built on it.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, as in scikit-learn's classifiers: ``{label: weight}``
         (classes not named weigh 1) or ``"balanced"`` (``n_samples / (n_classes *
@@ -276,9 +278,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         How the configuration is chosen: ``temperature``, ``alpha``,
         ``numeric_embedding``, ``temperature_schedule``, ``ensemble`` and ``augment``
         where they are None, and the student's learning rate ``lr`` and ``width`` (a
-        multiple of the default hidden units) unless you pass a ``student`` (which
-        keeps its own learning rate, and its own size when it sets
-        ``module__hidden_units`` or another module). Values you set always win (a
+        multiple of the default hidden units). A ``student`` template (yours, or the
+        one a ``student__*`` parameter creates) keeps its own learning rate where it
+        is not the default 3e-3, and its own size where it sets
+        ``module__hidden_units`` or another module. Values you set always win (a
         warning names a ``config`` dict's values that they override).
         "auto": the learned prior (see :mod:`skhpmkd.config`) ranks a portfolio of
         configurations from the task's meta-features, configurations of similar past
@@ -479,6 +482,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     random_state : int, RandomState instance or None, default=None
         Seeds folds, teachers whose ``random_state`` is unset, the validation split and
         the student's initialisation and batches; the global RNGs are left untouched.
+        Fits in threads give the models they give alone (their trainings take torch's
+        one generator per process in turn, see :mod:`skhpmkd.seeding`).
     verbose : int, default=0
         0 silent; 1 prints stage lines; 2 also shows progress bars (tqdm's, a widget
         in Jupyter) of the teacher fits and of the students trained; 3 also prints
@@ -691,7 +696,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return self._get_params("teachers", deep=deep)
 
     def set_params(self, **params):
-        """Set parameters; ``xgb__*`` or ``student__*`` on a None default creates it.
+        """Set parameters; ``xgb__*``, ``xgb`` (a teacher in its place) or
+        ``student__*`` on a None default creates it.
         A prefit teacher's (``teacher_cv="prefit"``) cannot be set: it is the user's
         fitted model, shared by clones, and would not be refitted."""
         prefixes = {key.split("__", 1)[0] for key in params if "__" in key}
@@ -707,7 +713,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                     "the fitted models are yours; fit a teacher with other "
                     "parameters yourself, or use another teacher_cv.")
         if self.teachers is None and "teachers" not in params and (
-                prefixes & set(DEFAULT_TEACHER_NAMES)):
+                (prefixes | set(params)) & set(DEFAULT_TEACHER_NAMES)):
             self.teachers = default_teachers()
         if self.student is None and "student" not in params and "student" in prefixes:
             self.student = make_student()
@@ -749,7 +755,22 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         Returns
         -------
         self
+
+        Notes
+        -----
+        A fit that raises (bad input found late, an interrupted fit) leaves the
+        estimator as it was: a fitted one keeps its model and attributes.
         """
+        previous = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
+
+    def _fit(self, X, y, sample_weight):
+        """:meth:`fit` on the estimator's attributes, which it may leave half set."""
         check_numeric_columns(X)
         X, y = validate_data(self, X, y, accept_sparse=SPARSE_FORMATS,
                              dtype=[np.float64, np.float32])
@@ -1067,11 +1088,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     def _fixed_config(self, student):
         """Searched parameters the user set: the classifier's own, and the learning
-        rate and size of a student template they passed."""
+        rate (other than the default) and size of a student template they passed."""
         own = self.get_params(deep=False)
         fixed = {name: own[name] for name in SEARCHED_PARAMS
                  if name in own and own[name] is not None}
-        if self.student is not None:
+        if self.student is not None and student.lr != DEFAULT_LR:
             fixed["lr"] = student.lr
             if not has_default_module(student) or (
                     student.get_params().get("module__hidden_units") is not None):

@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from torch import nn
 
+from .seeding import torch_seeded
 from .student import take_rows
 from .teachers import PROBA_EPS, stratified_holdout
 
@@ -401,8 +402,7 @@ class TeacherWeighting(BaseEstimator):
         valid_x, valid_p = inputs[valid], label_proba[valid]
         train_w, valid_w = ((None, None) if row_weights is None else (
             torch.from_numpy(row_weights[train].astype(np.float32)), row_weights[valid]))
-        with torch.random.fork_rng(devices=[]), _one_torch_thread():
-            torch.manual_seed(seed)
+        with torch_seeded(seed), _one_torch_thread():
             gate = TeacherGate(inputs.shape[1], label_proba.shape[1], self.hidden_units)
             optimizer = torch.optim.Adam(gate.parameters(), lr=self.lr)
 
@@ -555,7 +555,7 @@ def restore_weighting(snapshot):
     weighting.gate_ = None
     if state is not None:
         hidden_units, n_inputs = np.shape(state["hidden.weight"])
-        with torch.random.fork_rng(devices=[]):  # its initial weights are replaced
+        with torch_seeded():  # its initial weights are replaced
             weighting.gate_ = TeacherGate(n_inputs, len(state["output.bias"]),
                                           hidden_units)
         weighting.gate_.load_state_dict({name: torch.from_numpy(np.array(array))

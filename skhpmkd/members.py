@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 from time import perf_counter
 
 import numpy as np
-import torch
 
+from .seeding import torch_seeded
 from .student import cuda_devices, label_log_losses
 
 #: Most members of ``n_members="auto"``.
@@ -154,7 +154,7 @@ def merge_members(nets):
     if len(nets) == 1:
         return net
     states = [source.module_.state_dict() for source in nets]
-    with torch.random.fork_rng(devices=cuda_devices(net.device)):
+    with torch_seeded(cuda_devices=cuda_devices(net.device)):
         net.set_params(module__n_members=len(nets))
     for member, state in zip(net.module_.members, states):
         member.load_state_dict(state)

@@ -21,6 +21,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import default_collate, default_convert
 
 from .losses import DistillationLoss, soft_kl, weighted_mean
+from .seeding import torch_seeded
 from .sizes import pickled_nbytes
 
 #: Bounds of the default hidden width (see :func:`default_hidden_units`).
@@ -267,7 +268,8 @@ def widest_within_budget(n_features, n_classes, hidden_units, max_nbytes,
     """
     units = tuple(hidden_units)
     while True:
-        module = MLPModule(n_features, n_classes, units, **(module_params or {}))
+        with torch_seeded():  # its random initial weights are only weighed
+            module = MLPModule(n_features, n_classes, units, **(module_params or {}))
         if pickled_nbytes(module) <= max_nbytes or max(units, default=0) <= min_width:
             return units
         units = tuple(max(min_width, width // 2) for width in units)
@@ -427,6 +429,11 @@ def criterion_loss(criterion, logits, target):
                      target["teacher_weights"], **weights)
 
 
+#: The student template's learning rate unless set: with it, the configuration
+#: manager chooses the rate (see ``HPMKDClassifier``'s ``config``).
+DEFAULT_LR = 3e-3
+
+
 class DistillationNet(NeuralNet):
     """skorch net that trains a logit-producing module with :class:`DistillationLoss`.
 
@@ -447,7 +454,8 @@ class DistillationNet(NeuralNet):
     """
 
     def __init__(self, module=MLPModule, *args, criterion=DistillationLoss,
-                 optimizer=torch.optim.AdamW, lr=3e-3, max_epochs=200, batch_size=128,
+                 optimizer=torch.optim.AdamW, lr=DEFAULT_LR, max_epochs=200,
+                 batch_size=128,
                  train_split=None, predict_nonlinearity=softmax_rows, verbose=0,
                  **kwargs):
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -750,10 +758,9 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
                       EarlyStopping(monitor=monitor, patience=patience,
                                     load_best=True, sink=_silent)))
     net.set_params(callbacks=own_callbacks + extra, **params)
-    with torch.random.fork_rng(devices=cuda_devices(device)), warnings.catch_warnings():
+    with torch_seeded(seed, cuda_devices(device)), warnings.catch_warnings():
         # In joblib workers the rows are read-only memory maps; torch only reads them.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        torch.manual_seed(seed)
         if init_state is None:
             net.fit(X, targets)
         else:  # fit() is initialize() then partial_fit(): load the weights between
@@ -813,7 +820,7 @@ def restore_student(template, snapshot, device):
     if isinstance(params.get("module__hidden_units"), list):  # JSON has no tuples
         params["module__hidden_units"] = tuple(params["module__hidden_units"])
     net.set_params(**params, device=device, train_split=None)
-    with torch.random.fork_rng(devices=cuda_devices(device)):
+    with torch_seeded(cuda_devices=cuda_devices(device)):
         net.initialize()
     net.module_.load_state_dict({name: torch.from_numpy(np.asarray(array))
                                  for name, array in snapshot["state"].items()})

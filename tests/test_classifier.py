@@ -161,6 +161,12 @@ def test_set_params_on_default_teachers_and_student():
     assert clf.get_params()["student__module__hidden_units"] == (8,)
     # the untouched default stays None
     assert HPMKDClassifier().get_params()["student"] is None
+    # a default teacher replaced whole, as a grid over estimators does
+    from sklearn.ensemble import RandomForestClassifier
+    smaller = RandomForestClassifier(n_estimators=5)
+    clf = HPMKDClassifier().set_params(rf=smaller)
+    assert [name for name, _ in clf.teachers] == ["xgb", "hgb", "rf"]
+    assert clf.teachers[2][1] is smaller
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
@@ -249,6 +255,23 @@ def test_same_seed_same_predictions_and_global_rng_untouched(data3):
     assert torch.equal(torch.get_rng_state(), torch_state)
     other = fast_classifier(random_state=8).fit(X, y).predict_proba(X)
     assert not np.array_equal(first, other)
+
+
+def test_fits_in_threads_are_those_of_fits_alone(data3):
+    # torch has one generator per process: trainings in threads (joblib's threading
+    # backend, a dask worker's threads) had drawn from each other's streams
+    from joblib import parallel_config
+    from sklearn.model_selection import cross_val_predict
+
+    X, y = data3
+    clf = fast_classifier(memory=None, min_compression=10.0)
+    alone = cross_val_predict(clf, X, y, cv=4, method="predict_proba")
+    torch.manual_seed(123)
+    torch_state = torch.get_rng_state().clone()
+    with parallel_config(backend="threading"):
+        threaded = cross_val_predict(clf, X, y, cv=4, method="predict_proba", n_jobs=2)
+    np.testing.assert_array_equal(threaded, alone)
+    assert torch.equal(torch.get_rng_state(), torch_state)
 
 
 @pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads),
@@ -1406,10 +1429,11 @@ def test_a_config_dict_sets_every_searched_component(data3):
     clf = HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, config=config,
                           memory=None, random_state=0,
                           student=None).set_params(student__max_epochs=3)
-    with pytest.warns(UserWarning, match=r"config sets lr=0.005 \(0.003 is used\)"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the template's rate is the default: no clash
         clf.fit(X, y)
     assert clf.config_source_ == "config" and clf.config_search_ == []
-    assert clf.config_["lr"] == 0.003  # a student template set by the user keeps its lr
+    assert clf.config_["lr"] == 5e-3
     plain = HPMKDClassifier(teachers=fast_teachers(), teacher_cv=3, config=config,
                             min_compression=None, memory=None, random_state=0)
     plain.fit(X[:60], y[:60])
@@ -1426,6 +1450,23 @@ def test_a_config_dict_sets_every_searched_component(data3):
         units // 2 for units in full.chain_[-1]["hidden_units"])
 
 
+def test_a_refit_that_raises_leaves_the_fitted_model_as_it_was(data3):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = data3
+    clf = fast_classifier(teachers=[("knn", KNeighborsClassifier())], memory=None)
+    clf.fit(X, np.array(["a", "b", "c"])[y])
+    before, proba = dict(clf.__dict__), clf.predict_proba(X)
+    with pytest.raises(ValueError, match="does not take sample_weight"):
+        # found after classes_ and n_features_in_ are set: the teacher takes no weights
+        clf.fit(X[:, :4], np.array(["x", "y", "z"])[y],
+                sample_weight=np.linspace(1, 2, len(y)))
+    assert clf.__dict__.keys() == before.keys()
+    assert all(clf.__dict__[name] is value for name, value in before.items())
+    assert list(clf.classes_) == ["a", "b", "c"] and clf.n_features_in_ == 6
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
 @pytest.mark.parametrize("search_labels", ["shared", "held_out"])
 def test_the_users_folds_serve_the_reruns_of_the_teacher_stage(search_labels):
     # 150 rows: the augment trial reruns the teachers on folds of the rows, as the
@@ -1439,20 +1480,32 @@ def test_the_users_folds_serve_the_reruns_of_the_teacher_stage(search_labels):
     assert clf.search_labels_ == search_labels
 
 
+def test_a_student_parameter_set_alone_leaves_the_rest_to_the_manager():
+    # set_params(student__*) creates the default template: its default rate and
+    # size stay the configuration manager's to choose, as without the template
+    plain = HPMKDClassifier(temperature=2.0)
+    tuned = HPMKDClassifier(temperature=2.0).set_params(student__max_epochs=50)
+    assert tuned._fixed_config(tuned.student) == plain._fixed_config(make_student())
+    assert "lr" not in tuned._fixed_config(tuned.student)
+    assert tuned.set_params(student__lr=1e-2)._fixed_config(tuned.student)["lr"] == 1e-2
+
+
 def test_a_config_dict_value_that_a_parameter_overrides_is_named(data3):
     X, y = data3
-    clf = fast_classifier(temperature=2.0,
-                          config={"temperature": 8.0, "alpha": 0.9, "lr": 1e-2})
+    clf = fast_classifier(temperature=2.0, config={"temperature": 8.0, "alpha": 0.9,
+                                                   "lr": 5e-3, "width": 2.0})
     with pytest.warns(UserWarning) as caught:
         clf.fit(X, y)
     messages = [str(w.message) for w in caught if "config sets" in str(w.message)]
-    # lr=1e-2 is the student template's own rate: no conflict, not named
+    # the template's rate is 1e-2, its size its own (module__hidden_units)
     assert messages == [
-        "config sets temperature=8.0 (2.0 is used): the classifier's own parameters "
+        "config sets temperature=8.0 (2.0 is used), lr=0.005 (0.01 is used), "
+        "width=2.0 (1.0 is used): the classifier's own parameters "
         "and a student template's learning rate and size win over a config dict. "
         "Remove those keys from config, or leave the parameters that override them "
         "unset."]
     assert clf.config_["temperature"] == 2.0 and clf.config_["alpha"] == 0.9
+    assert clf.config_["lr"] == 1e-2
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fast_classifier(config={"temperature": 2.0}, temperature=2.0).fit(X, y)
