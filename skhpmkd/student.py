@@ -3,7 +3,10 @@
 import functools
 import inspect
 import math
+import signal
+import threading
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -758,7 +761,8 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
                       EarlyStopping(monitor=monitor, patience=patience,
                                     load_best=True, sink=_silent)))
     net.set_params(callbacks=own_callbacks + extra, **params)
-    with torch_seeded(seed, cuda_devices(device)), warnings.catch_warnings():
+    with torch_seeded(seed, cuda_devices(device)), warnings.catch_warnings(), \
+            _ctrl_c_noted() as interrupted:
         # In joblib workers the rows are read-only memory maps; torch only reads them.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         if init_state is None:
@@ -768,6 +772,8 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
             if _same_shapes(net.module_.state_dict(), init_state):
                 net.module_.load_state_dict(init_state)
             net.partial_fit(X, targets)
+    if interrupted():
+        raise KeyboardInterrupt
     # Keep neither the validation rows nor a second copy of the weights in the model.
     net.set_params(train_split=None, callbacks=template.callbacks)
     net.initialize_callbacks()
@@ -777,6 +783,34 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         kept = int(np.argmin(net.history[:, monitor]))
         valid_loss = float(net.history[kept, "valid_loss"])
     return net, valid_loss
+
+
+@contextmanager
+def _ctrl_c_noted():
+    """Yield a function telling whether Ctrl-C (SIGINT) came during the block.
+
+    skorch's training loop takes a KeyboardInterrupt for a request to stop training
+    (its early stopping raises one) and returns normally; a user's Ctrl-C must stop
+    the whole fit instead, not leave a half-trained student that the memory would
+    keep. Only in the main thread, where Python handles signals, and only while a
+    handler of Python's or the user's own (which still runs) is installed.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    noted = []
+    if threading.current_thread() is not threading.main_thread() or not callable(
+            previous):
+        yield lambda: False
+        return
+
+    def note(signum, frame):
+        noted.append(signum)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: bool(noted)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _same_shapes(state, other):

@@ -1,6 +1,8 @@
 """Repeated fits: a seeded fit's student stored in the memory and restored."""
 
+import os
 import pickle
+import signal
 import sqlite3
 import warnings
 
@@ -8,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from skorch.callbacks import Callback
 
 from conftest import TinyModule, fast_classifier
-from skhpmkd import HPMKDClassifier
+from skhpmkd import HPMKDClassifier, make_student
 from skhpmkd.memory import OptimizationMemory
 from skhpmkd.reuse import (
     code_digest,
@@ -166,8 +169,6 @@ def test_a_student_that_is_not_data_is_not_stored(data3, tmp_path, monkeypatch):
 
 
 def test_a_module_of_the_users_own_always_trains(data3, tmp_path):
-    from skhpmkd import make_student
-
     X, y = data3
     student = make_student(module=TinyModule, max_epochs=5)
     path = str(tmp_path / "m.sqlite")
@@ -371,3 +372,43 @@ def test_prefit_teachers_are_not_refitted_to_restore(data3, tmp_path):
     second = make().fit(X, y)
     assert second.restored_ and CountingTeacher.n_fits == 0
     assert np.array_equal(second.predict_proba(X), first.predict_proba(X))
+
+
+class CtrlCAtEpoch(Callback):
+    """Stands in for the user pressing Ctrl-C as epoch ``at`` ends (a real SIGINT)."""
+
+    def __init__(self, at=None):
+        self.at = at
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize("at", [1, 3])
+def test_ctrl_c_while_the_student_trains_stops_the_fit_and_stores_nothing(
+        data3, tmp_path, at):
+    # skorch's training loop swallows KeyboardInterrupt (its early stopping raises
+    # one): the fit had returned a half-trained student and stored it in the memory,
+    # or (in the first epoch) failed with a KeyError of the history
+    X, y = data3
+    memory = str(tmp_path / "m.sqlite")
+
+    def make(callback):
+        return fast_classifier(memory=memory, student=make_student(
+            max_epochs=20, lr=1e-2, batch_size=32, module__hidden_units=(16,),
+            callbacks=[("ctrl_c", callback)]))
+
+    def stored():
+        with sqlite3.connect(memory) as connection:
+            return connection.execute("SELECT COUNT(*) FROM students").fetchone()[0]
+
+    callback = CtrlCAtEpoch()
+    fitted = make(callback).fit(X, y)
+    proba, n_stored = fitted.predict_proba(X), stored()
+    callback.at = at
+    with pytest.raises(KeyboardInterrupt):
+        fitted.fit(X[:100], y[:100])
+    np.testing.assert_array_equal(fitted.predict_proba(X), proba)  # kept as it was
+    assert stored() == n_stored == 1
+
