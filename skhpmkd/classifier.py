@@ -787,6 +787,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         check_template(student)
         if isinstance(self.config, dict):
             self._check_config_dict(student)
+        if not has_default_module(student):
+            self._warn_unused_by_own_module(student)
         check_chain(self.chain)
         check_schedule_params(self.temperature_params, self.temperature_schedule,
                               self.temperature)
@@ -961,6 +963,20 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 f"config sets {where}: the classifier's own parameters and a student "
                 "template's learning rate and size win over a config dict. Remove those "
                 "keys from config, or leave the parameters that override them unset.",
+                UserWarning, stacklevel=3)
+
+    def _warn_unused_by_own_module(self, student):
+        """Warn of settings for the default MLP that a ``student`` with a module of
+        the user's own leaves unused, where they are set to use something."""
+        unused = [f"{name}={value!r}" for name, value, unset in (
+            ("chain", self.chain, ["off"]), ("n_members", self.n_members, ["auto", 1]),
+            ("numeric_embedding", self.numeric_embedding, [None]))
+            if not any(value is off or value == off for off in unset)]
+        if unused:
+            module = getattr(student.module, "__name__", student.module)
+            warnings.warn(
+                f"{', '.join(unused)} apply to the default MLP student only; the "
+                f"student's module {module!r} is used as it is, without them.",
                 UserWarning, stacklevel=3)
 
     def _validation_split(self, y, seed):

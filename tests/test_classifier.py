@@ -804,6 +804,20 @@ def test_no_augment_trial_for_a_module_of_the_users_own(data3):
     assert clf.config_["augment"] == "off" and clf.augment_trial_ == {}
 
 
+def test_settings_a_module_of_the_users_own_leaves_unused_are_named(data3):
+    X, y = data3
+    student = make_student(module=TinyModule, max_epochs=5, lr=1e-2)
+    with pytest.warns(UserWarning, match=r"chain='auto', n_members=3, "
+                      r"numeric_embedding='ple' apply to the default MLP student "
+                      r"only; the student's module 'TinyModule'"):
+        fast_classifier(student=student, chain="auto", n_members=3,
+                        numeric_embedding="ple").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        HPMKDClassifier(teachers=fast_teachers(), student=student, memory=None,
+                        random_state=0).fit(X, y)  # the defaults ask for nothing
+
+
 def test_no_augment_trial_after_a_kept_chain(data3):
     import skhpmkd.classifier
 
