@@ -3,12 +3,13 @@
 import argparse
 import json
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 from .datasets import DATASETS, HOLDOUT_DATASETS, SMALL_DATASETS
-from .models import ABLATION_COMPONENTS
+from .models import ABLATION_COMPONENTS, student_rows
 from .runner import machine_description, run
 from .speed import format_speed, speed_figures
 from .weighted import format_weighted, weighted_figures
@@ -86,6 +87,13 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.splits < 1:
         parser.error(f"--splits must be 1 or more, got {args.splits}")
+    if args.seeds is not None and args.seeds < 1:
+        parser.error(f"--seeds must be 1 or more, got {args.seeds}")
+    unknown = [name for name in args.models or () if name not in student_rows()]
+    if unknown:
+        parser.error(f"--models: unknown rows {unknown}; known: {student_rows()}")
+    if args.out is not None:
+        check_out(parser, args.out)
     if args.first_seed < 0:
         parser.error(f"--first-seed must be 0 or more, got {args.first_seed}")
     unknown = sorted(set(args.ablate or ()) - set(ABLATION_COMPONENTS))
@@ -157,6 +165,20 @@ def main(argv=None):
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, "
               f"{args.out.with_suffix('.md')}")
     return summary
+
+
+def check_out(parser, out):
+    """Stop with a usage error, before anything is fitted, where ``--out`` names a
+    .json or .md file (written beside the CSV) or a place that cannot be written."""
+    if out.suffix in (".json", ".md"):
+        parser.error(f"--out names the CSV of raw rows; {out.suffix} is written "
+                     f"beside it (--out {out.with_suffix('.csv')})")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as error:
+        parser.error(f"--out {out}: cannot write there ({error})")
 
 
 def _ablated(names):

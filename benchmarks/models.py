@@ -64,6 +64,19 @@ GRID_TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
 GRID_ALPHAS = (0.1, 0.5, 0.9)
 
 
+def grid_row(temperature, alpha):
+    """The row name of one cell of the manual grid."""
+    return f"grid T={temperature:g} a={alpha:g}"
+
+
+def student_rows():
+    """Every row name ``--models`` can select: :func:`make_students`' rows with the
+    grid and every ablation of a search component."""
+    return ["mlp", "kd", "hpmkd", *ablation_params(),
+            *ablation_params(SEARCH_COMPONENTS),
+            *(grid_row(t, a) for t, a in product(GRID_TEMPERATURES, GRID_ALPHAS))]
+
+
 def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False,
                   ablate=False):
     """Student models to fit, by row name (with ``ablate``, also the rows of
@@ -94,7 +107,7 @@ def make_students(fitted_teachers, average, seed, teacher_cache=None, grid=False
                      for name, params in flipped.items()})
     if grid:
         students.update({
-            f"grid T={t:g} a={a:g}": (HPMKDClassifier(
+            grid_row(t, a): (HPMKDClassifier(
                 config="default", temperature=t, alpha=a, random_state=seed,
                 teacher_cache=teacher_cache, memory=None), False)
             for t, a in product(GRID_TEMPERATURES, GRID_ALPHAS)})

@@ -74,11 +74,18 @@ def summarise(frame):
     grouped = frame.groupby(["dataset", "model"], sort=False)
     summary = grouped[METRICS].agg(["median", "min", "max"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
-    extra = grouped.agg(seeds=("seed", "nunique"), n_params=("n_params", "median"),
+    extra = grouped.agg(seeds=("seed", "nunique"), kind=("kind", "first"),
+                        gap_seeds=("gap_closed", "count"),
+                        n_params=("n_params", "median"),
                         n_nodes=("n_nodes", "median"),
                         note=("note", lambda notes: "; ".join(sorted(set(
                             str(n) for n in notes if isinstance(n, str) and n)))))
     summary = summary.join(extra).reset_index()
+    # gap closed where a gap (over GAP_MIN) is there on at least half the seeds: a
+    # median over the one seed of three that has one would stand for the dataset
+    no_gap = 2 * summary.gap_seeds < summary.seeds
+    summary.loc[no_gap, ["gap_closed_median", "gap_closed_min", "gap_closed_max"]] = (
+        np.nan)
     summary["_order"] = summary.model.map(order)
     datasets = list(dict.fromkeys(frame.dataset))
     summary["_dataset"] = summary.dataset.map({d: i for i, d in enumerate(datasets)})
@@ -169,7 +176,7 @@ def headline(summary):
         by_model = part.set_index("model")
         if not {"mlp", "kd", "hpmkd", "teacher average"} <= set(by_model.index):
             continue
-        teachers = part[part.model.isin(by_model.index[:3]) & (part.model != "mlp")]
+        teachers = part[(part.kind == "teacher") & (part.model != "teacher average")]
         best = teachers.loc[teachers.accuracy_median.idxmax()]
         hp, kd, mlp = by_model.loc["hpmkd"], by_model.loc["kd"], by_model.loc["mlp"]
         average = by_model.loc["teacher average"]

@@ -1,6 +1,7 @@
 """The benchmark suite: derived columns on hand-made rows, and one real run end to end."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -479,3 +480,56 @@ def test_weighted_figures_are_formatted_with_the_best_teacher():
     text = format_weighted({"dataset": "toy", "seed": 0, "none": fit, "balanced": fit})
     assert ("student balanced accuracy 0.7000 (accuracy 0.7500); best teacher b 0.7200 "
             "(0.7000); retention 97.2%; fit 12 s") in text
+
+
+def test_gap_closed_needs_a_gap_on_at_least_half_the_seeds():
+    from benchmarks.tables import headline
+
+    def seed_rows(seed, mlp):
+        return [row("xgb", "teacher", 0.80, 400, seed),
+                row("teacher average", "teacher", 0.80, 1000, seed),
+                row("mlp", "student", mlp, 10, seed), row("kd", "student", 0.8, 10, seed),
+                row("hpmkd", "student", 0.79, 20, seed)]
+
+    # a gap on one seed of three (mlp 0.70 there): 90% from that seed alone before
+    one = seed_rows(0, 0.81) + seed_rows(1, 0.70) + seed_rows(2, 0.81)
+    assert headline(summarise(add_derived_columns(one))).iloc[0]["gap closed %"] == "-"
+    two = seed_rows(0, 0.70) + seed_rows(1, 0.70) + seed_rows(2, 0.81)
+    assert headline(summarise(add_derived_columns(two))).iloc[0]["gap closed %"] == "90"
+
+
+def test_the_best_teacher_is_a_teacher_row_wherever_it_is_listed():
+    from benchmarks.tables import headline
+
+    rows = [row("deepbridge", "student", 0.95, 10), row("xgb", "teacher", 0.90, 400),
+            row("rf", "teacher", 0.80, 600),
+            row("teacher average", "teacher", 0.85, 1000),
+            row("mlp", "student", 0.70, 10), row("kd", "student", 0.80, 10),
+            row("hpmkd", "student", 0.85, 20)]
+    assert headline(summarise(add_derived_columns(rows))).iloc[0][
+        "best teacher"] == "0.9000 (xgb)"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "0"], "--seeds must be 1 or more"),
+    (["--models", "hpmkd-config"], r"--models: unknown rows \['hpmkd-config'\]"),
+    (["--out", "run.json"], "--out names the CSV of raw rows"),
+])
+def test_bad_options_stop_before_anything_runs(capsys, argv, message):
+    import benchmarks.__main__ as cli
+
+    with pytest.raises(SystemExit):
+        cli.parse_args(argv)
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_an_out_path_that_cannot_be_written_stops_before_anything_runs(tmp_path,
+                                                                         capsys):
+    import benchmarks.__main__ as cli
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--out", str(tmp_path / "file" / "run.csv")])
+    assert "cannot write there" in capsys.readouterr().err
+    assert cli.parse_args(["--out", str(tmp_path / "new" / "run.csv"),
+                           "--models", "hpmkd -config", "grid T=8 a=0.9"]).out
