@@ -387,12 +387,16 @@ class CtrlCAtEpoch(Callback):
 
 @pytest.mark.parametrize("at", [1, 3])
 def test_ctrl_c_while_the_student_trains_stops_the_fit_and_stores_nothing(
-        data3, tmp_path, at):
+        data3, tmp_path, request, at):
     # skorch's training loop swallows KeyboardInterrupt (its early stopping raises
     # one): the fit had returned a half-trained student and stored it in the memory,
     # or (in the first epoch) failed with a KeyError of the history
     X, y = data3
     memory = str(tmp_path / "m.sqlite")
+    # Python's own Ctrl-C handler, as in a terminal or a notebook (a shell's
+    # background job, as CI may run this, ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
 
     def make(callback):
         return fast_classifier(memory=memory, student=make_student(
