@@ -70,13 +70,13 @@ from .search import (
 )
 from .sizes import count_parameters, count_tree_nodes, pickled_nbytes
 from .student import (
-    DEFAULT_LR,
     LR_SCHEDULES,
     STOPPING_MONITORS,
     DistillationNet,
     check_template,
     check_weighted_criterion,
     has_default_module,
+    is_unset_rate,
     make_student,
     predict_proba_fast,
     resolve_device,
@@ -279,10 +279,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         ``numeric_embedding``, ``temperature_schedule``, ``ensemble`` and ``augment``
         where they are None, and the student's learning rate ``lr`` and ``width`` (a
         multiple of the default hidden units). A ``student`` template (yours, or the
-        one a ``student__*`` parameter creates) keeps its own learning rate where it
-        is not the default 3e-3, and its own size where it sets
-        ``module__hidden_units`` or another module. Values you set always win (a
-        warning names a ``config`` dict's values that they override).
+        one a ``student__*`` parameter creates) keeps a learning rate given to it (3e-3
+        included; the rate of a template made without one is chosen), and its own
+        size where it sets ``module__hidden_units`` or another module. Values you set
+        always win (a warning names a ``config`` dict's values that they override).
         "auto": the learned prior (see :mod:`skhpmkd.config`) ranks a portfolio of
         configurations from the task's meta-features, configurations of similar past
         runs in the ``memory`` join them, and successive halving on the validation
@@ -1104,11 +1104,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     def _fixed_config(self, student):
         """Searched parameters the user set: the classifier's own, and the learning
-        rate (other than the default) and size of a student template they passed."""
+        rate (one they gave) and size of a student template they passed."""
         own = self.get_params(deep=False)
         fixed = {name: own[name] for name in SEARCHED_PARAMS
                  if name in own and own[name] is not None}
-        if self.student is not None and student.lr != DEFAULT_LR:
+        if self.student is not None and not is_unset_rate(student.lr):
             fixed["lr"] = student.lr
             if not has_default_module(student) or (
                     student.get_params().get("module__hidden_units") is not None):

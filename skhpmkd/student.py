@@ -432,9 +432,25 @@ def criterion_loss(criterion, logits, target):
                      target["teacher_weights"], **weights)
 
 
-#: The student template's learning rate unless set: with it, the configuration
-#: manager chooses the rate (see ``HPMKDClassifier``'s ``config``).
-DEFAULT_LR = 3e-3
+class _UnsetRate(float):
+    """The learning rate of a student template whose rate was not given: 3e-3 to
+    train with, and for the configuration manager a rate it may choose (a rate given,
+    3e-3 included, is a plain float and kept; see :func:`is_unset_rate`)."""
+
+    def __repr__(self):
+        return float.__repr__(self)
+
+    def __reduce__(self):
+        return (_UnsetRate, (float(self),))
+
+
+#: The student template's learning rate where none is given (see :class:`_UnsetRate`).
+DEFAULT_LR = _UnsetRate(3e-3)
+
+
+def is_unset_rate(lr):
+    """Whether ``lr`` is a template's default rate, not one the user gave."""
+    return isinstance(lr, _UnsetRate)
 
 
 class DistillationNet(NeuralNet):

@@ -1500,6 +1500,11 @@ def test_a_student_parameter_set_alone_leaves_the_rest_to_the_manager():
     plain = HPMKDClassifier(temperature=2.0)
     tuned = HPMKDClassifier(temperature=2.0).set_params(student__max_epochs=50)
     assert tuned._fixed_config(tuned.student) == plain._fixed_config(make_student())
+    assert "lr" not in clone(tuned)._fixed_config(clone(tuned).student)
+    # a rate given is kept, the default's value included (a grid cell of student__lr)
+    for given in (HPMKDClassifier(student=make_student(lr=3e-3)),
+                  clone(tuned).set_params(student__lr=3e-3)):
+        assert given._fixed_config(given.student)["lr"] == 3e-3
     assert "lr" not in tuned._fixed_config(tuned.student)
     assert tuned.set_params(student__lr=1e-2)._fixed_config(tuned.student)["lr"] == 1e-2
 
