@@ -89,9 +89,10 @@ def parse_args(argv):
         parser.error(f"--splits must be 1 or more, got {args.splits}")
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be 1 or more, got {args.seeds}")
-    unknown = [name for name in args.models or () if name not in student_rows()]
+    known = student_rows()
+    unknown = [name for name in args.models or () if name not in known]
     if unknown:
-        parser.error(f"--models: unknown rows {unknown}; known: {student_rows()}")
+        parser.error(f"--models: unknown rows {unknown}; known: {known}")
     if args.out is not None:
         check_out(parser, args.out)
     if args.first_seed < 0:

@@ -971,7 +971,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         unused = [f"{name}={value!r}" for name, value, unset in (
             ("chain", self.chain, ["off"]), ("n_members", self.n_members, ["auto", 1]),
             ("numeric_embedding", self.numeric_embedding, [None]))
-            if not any(value is off or value == off for off in unset)]
+            if value not in unset]
         if unused:
             module = getattr(student.module, "__name__", student.module)
             warnings.warn(

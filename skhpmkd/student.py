@@ -474,9 +474,8 @@ class DistillationNet(NeuralNet):
 
     def __init__(self, module=MLPModule, *args, criterion=DistillationLoss,
                  optimizer=torch.optim.AdamW, lr=DEFAULT_LR, max_epochs=200,
-                 batch_size=128,
-                 train_split=None, predict_nonlinearity=softmax_rows, verbose=0,
-                 **kwargs):
+                 batch_size=128, train_split=None, predict_nonlinearity=softmax_rows,
+                 verbose=0, **kwargs):
         kwargs.setdefault("iterator_train__shuffle", True)
         kwargs.setdefault("dataset", BatchedDataset)
         for iterator in ("iterator_train", "iterator_valid"):
