@@ -270,10 +270,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         columns pass through), which lets the student split on thresholds as the tree
         teachers do; "periodic" standardises each numeric column and feeds trained sine
         and cosine features of it through a small linear-ReLU layer of its own (sharp,
-        non-monotonic effects of one column); "none" feeds the columns as they are.
-        Under either encoding a column of two values other than 0 and 1 (a year pair, a
-        standardised rare category) is mapped onto {0, 1}; "none" leaves it too. None:
-        chosen by the configuration manager.
+        non-monotonic effects of one column); "none" standardises each numeric column
+        (mean and standard deviation of the training rows) and encodes nothing more.
+        Every choice thus makes the student independent of the columns' units, as
+        the tree teachers are. A column of two values other than 0 and 1 (a year
+        pair, a standardised rare category) is mapped onto {0, 1}. None: chosen by
+        the configuration manager.
     config : "auto", "default" or dict, default="auto"
         How the configuration is chosen: ``temperature``, ``alpha``,
         ``numeric_embedding``, ``temperature_schedule``, ``ensemble`` and ``augment``

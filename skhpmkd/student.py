@@ -206,7 +206,29 @@ def numeric_scaling(X):
             for column, numeric in zip(X.T, numeric_columns(X))]
 
 
-class PeriodicEncoding(ColumnEncoding):
+class StandardisedColumns(ColumnEncoding):
+    """Numeric columns standardised by the training rows' mean and standard deviation
+    (``numeric_embedding="none"``): what the network sees does not depend on the
+    columns' units or offsets, as under the other encodings. Columns without scaling
+    pass through."""
+
+    def __init__(self, scaling, binary_levels=None):
+        super().__init__(scaling, binary_levels)
+        center = np.array([scaling[j][0] for j in self.encoded], dtype=np.float32)
+        scale = np.array([scaling[j][1] for j in self.encoded], dtype=np.float32)
+        self.register_buffer("center", torch.from_numpy(center))
+        self.register_buffer("scale", torch.from_numpy(scale))
+        self.n_outputs = len(scaling)
+
+    def standardised(self, X):
+        """The numeric columns of ``X``, standardised."""
+        return (X[:, self.encoded_index] - self.center) / self.scale
+
+    def forward(self, X):
+        return self._join(X, self.standardised(X))
+
+
+class PeriodicEncoding(StandardisedColumns):
     """Periodic encoding of numeric columns with a linear-ReLU layer per column
     ("PLR", Gorishniy et al., 2022).
 
@@ -224,10 +246,6 @@ class PeriodicEncoding(ColumnEncoding):
         n_encoded = len(self.encoded)
         n_outputs = int(np.clip(MAX_ENCODED_INPUTS // max(n_encoded, 1), 2,
                                 MAX_PERIODIC_OUTPUTS))
-        center = np.array([scaling[j][0] for j in self.encoded], dtype=np.float32)
-        scale = np.array([scaling[j][1] for j in self.encoded], dtype=np.float32)
-        self.register_buffer("center", torch.from_numpy(center))
-        self.register_buffer("scale", torch.from_numpy(scale))
         self.frequencies = nn.Parameter(
             torch.randn(n_encoded, n_frequencies) * frequency_scale)
         bound = 1.0 / np.sqrt(2 * n_frequencies)
@@ -238,8 +256,7 @@ class PeriodicEncoding(ColumnEncoding):
         self.n_outputs = len(self.passthrough) + n_encoded * n_outputs
 
     def forward(self, X):
-        values = (X[:, self.encoded_index] - self.center) / self.scale
-        angles = 2 * np.pi * self.frequencies * values.unsqueeze(-1)
+        angles = 2 * np.pi * self.frequencies * self.standardised(X).unsqueeze(-1)
         features = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
         encoded = torch.relu(torch.einsum("nfk,fko->nfo", features, self.weight)
                              + self.bias)
@@ -296,35 +313,44 @@ class MLPModule(nn.Module):
         columns then enter through a :class:`PiecewiseLinearEncoding`.
     periodic_scaling : list of ((float, float) or None), default=None
         Mean and standard deviation per column (see :func:`numeric_scaling`): numeric
-        columns then enter through a :class:`PeriodicEncoding`. At most one of
-        ``bin_edges`` and ``periodic_scaling`` is given.
+        columns then enter through a :class:`PeriodicEncoding`.
     n_members : int, default=1
         Independent networks of this shape (see :mod:`skhpmkd.members`); the module
         returns the log of their averaged probabilities, which are logits whose
         softmax is that average.
     binary_levels : list of ((float, float) or None), default=None
         The two values per column of the two-valued columns other than {0, 1} (see
-        :func:`binary_levels`), which an encoding maps onto {0, 1}; with neither
-        encoding the columns pass unchanged.
+        :func:`binary_levels`), which an encoding maps onto {0, 1}; with no encoding
+        the columns pass unchanged.
+    standard_scaling : list of ((float, float) or None), default=None
+        Mean and standard deviation per column (see :func:`numeric_scaling`): numeric
+        columns are then standardised (:class:`StandardisedColumns`) and enter
+        without further encoding. At most one of ``bin_edges``, ``periodic_scaling``
+        and ``standard_scaling`` is given; with none, the columns enter as they are.
     """
 
     def __init__(self, n_features, n_classes, hidden_units=(64, 64), dropout=0.1,
                  bin_edges=None, periodic_scaling=None, n_members=1,
-                 binary_levels=None):
+                 binary_levels=None, standard_scaling=None):
         super().__init__()
         self.encoding = self.members = None
         if n_members > 1:
             self.members = nn.ModuleList(
                 MLPModule(n_features, n_classes, hidden_units, dropout, bin_edges,
-                          periodic_scaling, binary_levels=binary_levels)
+                          periodic_scaling, binary_levels=binary_levels,
+                          standard_scaling=standard_scaling)
                 for _ in range(n_members))
             return
         width_in = n_features
-        if bin_edges is not None and periodic_scaling is not None:
-            raise ValueError("MLPModule takes bin_edges or periodic_scaling, not both.")
-        for name, per_column, encoding in (
-                ("bin_edges", bin_edges, PiecewiseLinearEncoding),
-                ("periodic_scaling", periodic_scaling, PeriodicEncoding)):
+        encodings = {"bin_edges": (bin_edges, PiecewiseLinearEncoding),
+                     "periodic_scaling": (periodic_scaling, PeriodicEncoding),
+                     "standard_scaling": (standard_scaling, StandardisedColumns)}
+        given = [name for name, (per_column, _) in encodings.items()
+                 if per_column is not None]
+        if len(given) > 1:
+            raise ValueError(f"MLPModule takes one of {', '.join(encodings)}, not "
+                             f"both {given[0]} and {given[1]}.")
+        for name, (per_column, encoding) in encodings.items():
             if per_column is None:
                 continue
             if len(per_column) != n_features:

@@ -80,6 +80,12 @@ def transfer_key(config):
     return config["ensemble"], config["augment"]
 
 
+#: The default MLP's parameter that carries each input encoding's data from the
+#: training rows ("none" standardises the numeric columns and encodes nothing).
+ENCODING_PARAMETERS = {"ple": "bin_edges", "periodic": "periodic_scaling",
+                       "none": "standard_scaling"}
+
+
 def plan_student(template, X_labelled, n_classes, config, student_budget=None):
     """(module parameters, hidden units) of the default MLP student for ``config``.
 
@@ -89,16 +95,14 @@ def plan_student(template, X_labelled, n_classes, config, student_budget=None):
     pickled bytes, None: no budget).
     """
     units = template.get_params().get("module__hidden_units")
-    module_params = {}
     if config["numeric_embedding"] == "ple":
-        module_params["bin_edges"] = quantile_bin_edges(X_labelled)
-    elif config["numeric_embedding"] == "periodic":
-        module_params["periodic_scaling"] = numeric_scaling(X_labelled)
-    if module_params:
-        (per_column,) = module_params.values()
-        levels = binary_levels(X_labelled, per_column)
-        if levels is not None:  # else no parameter: the module is as without it
-            module_params["binary_levels"] = levels
+        per_column = quantile_bin_edges(X_labelled)
+    else:
+        per_column = numeric_scaling(X_labelled)
+    module_params = {ENCODING_PARAMETERS[config["numeric_embedding"]]: per_column}
+    levels = binary_levels(X_labelled, per_column)
+    if levels is not None:  # else no parameter: the module is as without it
+        module_params["binary_levels"] = levels
     if units is None:
         n_features = X_labelled.shape[1]
         units = scaled_units(default_hidden_units(n_features, n_classes), config["width"])

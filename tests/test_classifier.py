@@ -39,7 +39,12 @@ from skhpmkd import (
     make_student,
 )
 from skhpmkd.members import MAX_MEMBERS
-from skhpmkd.student import DistillationNet, PeriodicEncoding, PiecewiseLinearEncoding
+from skhpmkd.student import (
+    DistillationNet,
+    PeriodicEncoding,
+    PiecewiseLinearEncoding,
+    StandardisedColumns,
+)
 from skhpmkd.training import CrossValidatedTrainer
 
 
@@ -850,8 +855,21 @@ def test_numeric_embedding_switch(data3):
     periodic = fast_classifier(numeric_embedding="periodic").fit(X, y)
     assert isinstance(periodic.student_.module_.encoding, PeriodicEncoding)
     assert periodic.config_["numeric_embedding"] == "periodic"
-    assert (fast_classifier(numeric_embedding="none").fit(X, y)
-            .student_.module_.encoding is None)
+    assert isinstance(fast_classifier(numeric_embedding="none").fit(X, y)
+                      .student_.module_.encoding, StandardisedColumns)
+
+
+def test_every_numeric_embedding_is_independent_of_the_columns_units(data3):
+    X, y = data3
+    in_units = X * np.array([1e3, 1e-3, 1.0, 50.0, 1e4, 1.0]) + np.array(
+        [1e5, -7.0, 0.0, 300.0, 0.0, 2e4])
+    trees = [("tree", DecisionTreeClassifier(max_depth=4, random_state=0))]
+    for numeric_embedding in ("none", "ple", "periodic"):
+        probas = [fast_classifier(teachers=trees, numeric_embedding=numeric_embedding,
+                                  memory=None).fit(data, y).predict_proba(data)
+                  for data in (X, in_units)]
+        # float32 rounds the offsets' columns, and training amplifies it a little
+        np.testing.assert_allclose(*probas, atol=0.05)  # "none" had been 1.0 apart
 
 
 def test_weight_averaging_switch(data3):
@@ -1594,7 +1612,7 @@ def test_values_set_by_the_user_win_over_proposals(data3):
                           numeric_embedding="none").fit(X, y)
     assert all(r["config"]["temperature"] == 3.0 and
                r["config"]["numeric_embedding"] == "none" for r in clf.config_search_)
-    assert clf.student_.module_.encoding is None
+    assert isinstance(clf.student_.module_.encoding, StandardisedColumns)
     everything = fast_classifier(config="auto", memory=None, temperature=3.0,
                                  alpha=0.2, numeric_embedding="ple",
                                  temperature_schedule="constant",

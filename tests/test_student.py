@@ -22,6 +22,7 @@ from skhpmkd.student import (
     MLPModule,
     PeriodicEncoding,
     PiecewiseLinearEncoding,
+    StandardisedColumns,
     WeightAveraging,
     binary_levels,
     collate_rows,
@@ -121,7 +122,8 @@ def test_two_valued_columns_other_than_0_1_are_mapped_onto_0_1():
     assert levels == [None, (1999.0, 2000.0), (-0.04, 25.9), None]
     assert binary_levels(X[:, [0, 3]], [edges[0], edges[3]]) is None  # no parameter
     for encoding in (PiecewiseLinearEncoding(edges, levels),
-                     PeriodicEncoding(scaling, binary_levels=levels)):
+                     PeriodicEncoding(scaling, binary_levels=levels),
+                     StandardisedColumns(scaling, binary_levels=levels)):
         passed = encoding(torch.tensor(X, dtype=torch.float32))[:, :3]
         torch.testing.assert_close(passed, torch.tensor(
             [[0.0, 0, 0], [1, 1, 1], [1, 1, 0], [0, 0, 0]]), atol=1e-6, rtol=0)
@@ -130,6 +132,31 @@ def test_two_valued_columns_other_than_0_1_are_mapped_onto_0_1():
     restored = pickle.loads(pickle.dumps(module))
     np.testing.assert_allclose(predict_proba_fast(restored, X.astype(np.float32)),
                                predict_proba_fast(module, X.astype(np.float32)))
+
+
+def test_standardised_columns_make_the_module_independent_of_units():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=50), rng.exponential(size=50),
+                         rng.integers(0, 2, size=50)]).astype(np.float64)
+    in_units = X * np.array([1e3, 1e-3, 1.0]) + np.array([1e5, -7.0, 0.0])
+
+    def proba(X):
+        torch.manual_seed(0)
+        module = MLPModule(3, 2, hidden_units=(8,), standard_scaling=numeric_scaling(X))
+        assert isinstance(module.encoding, StandardisedColumns)
+        return predict_proba_fast(module.eval(), X.astype(np.float32))
+
+    np.testing.assert_allclose(proba(in_units), proba(X), atol=1e-4)
+    encoded = StandardisedColumns(numeric_scaling(X))(torch.tensor(X,
+                                                                   dtype=torch.float32))
+    assert encoded.shape == (50, 3)  # the binary column first, passed through
+    np.testing.assert_allclose(encoded[:, 0].numpy(), X[:, 2])
+    np.testing.assert_allclose(encoded[:, 1:].mean(0).numpy(), 0, atol=1e-5)
+    np.testing.assert_allclose(encoded[:, 1:].std(0, unbiased=False).numpy(), 1,
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="not both bin_edges and standard_scaling"):
+        MLPModule(3, 2, bin_edges=quantile_bin_edges(X),
+                  standard_scaling=numeric_scaling(X))
 
 
 def test_mlp_with_bin_edges_pickles_and_predicts():
