@@ -274,8 +274,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         (mean and standard deviation of the training rows) and encodes nothing more.
         Every choice thus makes the student independent of the columns' units, as
         the tree teachers are. A column of two values other than 0 and 1 (a year
-        pair, a standardised rare category) is mapped onto {0, 1}. None: chosen by
-        the configuration manager.
+        pair, a standardised rare category) is mapped onto {0, 1}, a column of one
+        value other than 0 or 1 onto 0. None: chosen by the configuration manager.
     config : "auto", "default" or dict, default="auto"
         How the configuration is chosen: ``temperature``, ``alpha``,
         ``numeric_embedding``, ``temperature_schedule``, ``ensemble`` and ``augment``

@@ -75,18 +75,23 @@ def numeric_columns(X):
 
 
 def binary_levels(X, per_column):
-    """Per column, the ``(low, high)`` of a column that passes through an encoding
-    (None in ``per_column``, the encoding's data from :func:`quantile_bin_edges` or
-    :func:`numeric_scaling`: two values or fewer) and holds two values other than 0
-    and 1, else None; None for all where there is no such column. The encodings map
-    these onto {0, 1}: a standardised rare category would otherwise reach the
-    network as, say, {-0.04, 25.9}, and a year pair as {1999, 2000}."""
+    """Per column, the ``(low, high)`` that an encoding maps onto {0, 1} for a column
+    that passes through it (None in ``per_column``, the encoding's data from
+    :func:`quantile_bin_edges` or :func:`numeric_scaling`: two values or fewer) and
+    holds values other than 0 and 1, else None; None for all where there is no such
+    column. A column of two values maps them onto 0 and 1: a standardised rare
+    category would otherwise reach the network as, say, {-0.04, 25.9}, and a year pair
+    as {1999, 2000}. A column of one value ``c`` maps it onto 0, with ``(c, c +
+    max(|c|, 1))``: a constant of 1e6 would otherwise swamp every other input of the
+    first layer (the student trained at chance beside one)."""
     X = np.asarray(X)
     levels = [None] * len(per_column)
     for j, value in enumerate(per_column):
-        if value is None:  # its two values are its minimum and maximum
+        if value is None:  # its values are its minimum and maximum
             low, high = float(X[:, j].min()), float(X[:, j].max())
-            if low != high and not {low, high} <= {0.0, 1.0}:
+            if low == high and low not in (0.0, 1.0):
+                levels[j] = (low, low + max(abs(low), 1.0))
+            elif low != high and not {low, high} <= {0.0, 1.0}:
                 levels[j] = (low, high)
     return levels if any(level is not None for level in levels) else None
 
@@ -319,9 +324,9 @@ class MLPModule(nn.Module):
         returns the log of their averaged probabilities, which are logits whose
         softmax is that average.
     binary_levels : list of ((float, float) or None), default=None
-        The two values per column of the two-valued columns other than {0, 1} (see
-        :func:`binary_levels`), which an encoding maps onto {0, 1}; with no encoding
-        the columns pass unchanged.
+        Per column, the ``(low, high)`` that an encoding maps onto 0 and 1, for the
+        two-valued columns other than {0, 1} and the constant ones other than 0 or 1
+        (see :func:`binary_levels`); with no encoding the columns pass unchanged.
     standard_scaling : list of ((float, float) or None), default=None
         Mean and standard deviation per column (see :func:`numeric_scaling`): numeric
         columns are then standardised (:class:`StandardisedColumns`) and enter

@@ -872,6 +872,14 @@ def test_every_numeric_embedding_is_independent_of_the_columns_units(data3):
         np.testing.assert_allclose(*probas, atol=0.05)  # "none" had been 1.0 apart
 
 
+def test_a_constant_column_does_not_swamp_the_student(data3):
+    X, y = data3
+    with_constant = np.column_stack([X, np.full(len(X), 1e6)])
+    for numeric_embedding in ("none", "ple", "periodic"):
+        clf = fast_classifier(numeric_embedding=numeric_embedding, memory=None)
+        assert clf.fit(with_constant, y).score(with_constant, y) > 0.8  # had been 1/3
+
+
 def test_weight_averaging_switch(data3):
     X, y = data3
     averaged = fast_classifier(early_stopping=False).fit(X, y)

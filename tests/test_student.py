@@ -134,6 +134,17 @@ def test_two_valued_columns_other_than_0_1_are_mapped_onto_0_1():
                                predict_proba_fast(module, X.astype(np.float32)))
 
 
+def test_constant_columns_other_than_0_or_1_are_mapped_onto_0():
+    X = np.column_stack([np.full(4, 5.0), np.zeros(4), np.ones(4), np.full(4, -1e6),
+                         [1.0, 2.0, 3.0, 4.0]])
+    levels = binary_levels(X, numeric_scaling(X))
+    assert levels == [(5.0, 10.0), None, None, (-1e6, 0.0), None]
+    for encoding in (StandardisedColumns(numeric_scaling(X), binary_levels=levels),
+                     PiecewiseLinearEncoding(quantile_bin_edges(X), levels)):
+        passed = encoding(torch.tensor(X, dtype=torch.float32))[:, :4]
+        torch.testing.assert_close(passed, torch.tensor([[0.0, 0, 1, 0]] * 4))
+
+
 def test_standardised_columns_make_the_module_independent_of_units():
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.normal(size=50), rng.exponential(size=50),
