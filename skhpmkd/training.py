@@ -80,10 +80,12 @@ def transfer_key(config):
     return config["ensemble"], config["augment"]
 
 
-#: The default MLP's parameter that carries each input encoding's data from the
-#: training rows ("none" standardises the numeric columns and encodes nothing).
-ENCODING_PARAMETERS = {"ple": "bin_edges", "periodic": "periodic_scaling",
-                       "none": "standard_scaling"}
+#: Per input encoding, the default MLP's parameter that carries its data and the
+#: function that computes that data from the training rows ("none" standardises the
+#: numeric columns and encodes nothing).
+ENCODINGS = {"ple": ("bin_edges", quantile_bin_edges),
+             "periodic": ("periodic_scaling", numeric_scaling),
+             "none": ("standard_scaling", numeric_scaling)}
 
 
 def plan_student(template, X_labelled, n_classes, config, student_budget=None):
@@ -95,11 +97,9 @@ def plan_student(template, X_labelled, n_classes, config, student_budget=None):
     pickled bytes, None: no budget).
     """
     units = template.get_params().get("module__hidden_units")
-    if config["numeric_embedding"] == "ple":
-        per_column = quantile_bin_edges(X_labelled)
-    else:
-        per_column = numeric_scaling(X_labelled)
-    module_params = {ENCODING_PARAMETERS[config["numeric_embedding"]]: per_column}
+    parameter, encoding_data = ENCODINGS[config["numeric_embedding"]]
+    per_column = encoding_data(X_labelled)
+    module_params = {parameter: per_column}
     levels = binary_levels(X_labelled, per_column)
     if levels is not None:  # else no parameter: the module is as without it
         module_params["binary_levels"] = levels
