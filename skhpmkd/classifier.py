@@ -186,6 +186,12 @@ def checked_sample_weight(sample_weight, X, y, class_weight=None):
     return None if np.all(weights == weights[0]) else weights
 
 
+#: ``stacklevel`` of a warning raised in a method that ``HPMKDClassifier._fit`` calls:
+#: the line that called ``fit`` (``fit``'s ``_fit_context`` wrapper is one frame); one
+#: more from a method that ``_checked_fit_inputs`` calls.
+_FIT_CALLER = 5
+
+
 class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     """Distil tabular teacher ensembles into a small torch student (HPM-KD).
 
@@ -773,35 +779,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
 
     def _fit(self, X, y, sample_weight):
         """:meth:`fit` on the estimator's attributes, which it may leave half set."""
-        check_numeric_columns(X)
-        X, y = validate_data(self, X, y, accept_sparse=SPARSE_FORMATS,
-                             dtype=[np.float64, np.float32])
-        X = densified(X)
-        check_float32_range(X)
-        check_classification_targets(y)
-        sample_weight = checked_sample_weight(sample_weight, X, y, self.class_weight)
-        teachers = self.teachers if self.teachers is not None else default_teachers()
-        validate_teachers(teachers, reserved=self._get_param_names())
-        student = self.student if self.student is not None else make_student()
-        if not isinstance(student, DistillationNet):
-            raise TypeError("student must be a skhpmkd DistillationNet (build one with "
-                            f"skhpmkd.make_student); got {type(student).__name__}.")
-        check_template(student)
-        if isinstance(self.config, dict):
-            self._check_config_dict(student)
-        if not has_default_module(student):
-            self._warn_unused_by_own_module(student)
-        check_chain(self.chain)
-        check_schedule_params(self.temperature_params, self.temperature_schedule,
-                              self.temperature)
-        if sample_weight is not None:
-            check_weighted_criterion(student.criterion)
-        self._label_encoder = LabelEncoder().fit(y)
-        self.classes_ = self._label_encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError("HPMKDClassifier needs at least 2 classes in y; got 1 class "
-                             f"({self.classes_[0]!r}).")
-        y_encoded = self._label_encoder.transform(y)
+        X, y_encoded, sample_weight, teachers, student = self._checked_fit_inputs(
+            X, y, sample_weight)
         self.device_ = resolve_device(self.device)
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(teachers) + 5)
@@ -878,32 +857,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
                               self.search_folds) if searching else [])
         if folds:
-            fold_trainers = []
-            for fold_train, fold_valid in folds:
-                fold_weightings = data.weightings(candidates, fold_train, seed_weights)
-                fold_trainers.append(self._judged_on(
-                    replace(trainer, transfer_sets=data.transfer_sets(
-                        fold_weightings, candidates, fold_train)),
-                    data, fold_weightings[candidates[0]["ensemble"]], fold_valid,
-                    seed_split))
-            search_trainer = CrossValidatedTrainer(fold_trainers)
+            search_trainer = self._cross_validated(trainer, data, candidates, folds,
+                                                   seed_split, seed_weights)
         self.search_labels_ = "shared" if searching else None
         search_teacher_seconds = 0.0
         if searching and not folds and self._leaks_into_search(teachers, held_out):
             search_start = perf_counter()
-            rows = self._search_rows(y_encoded, train, candidates, seed_split)
-            with self._progress("teachers for the search's labels", "fit", sized=True):
-                search_data = leak_free(rows, valid,
-                                        fallback="the search ranks on shared labels")
-            if search_data is not None:
-                search_weightings = search_data.weightings(candidates, rows,
-                                                           seed_weights)
-                search_trainer = self._judged_on(
-                    replace(trainer, transfer_sets=search_data.transfer_sets(
-                        search_weightings, candidates, rows, n_train=len(train))),
-                    search_data, search_weightings[candidates[0]["ensemble"]], valid,
-                    seed_split)
-                self.search_labels_ = "held_out"
+            on_leak_free_labels = self._on_leak_free_labels(
+                trainer, data, leak_free, candidates, (train, valid), seed_split,
+                seed_weights)
+            if on_leak_free_labels is not None:
+                search_trainer, self.search_labels_ = on_leak_free_labels, "held_out"
             search_teacher_seconds = perf_counter() - search_start
         weighting_seconds = perf_counter() - start - search_teacher_seconds
 
@@ -931,17 +895,44 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self._account_sizes()
         self._remember(memory, fingerprint, task_seconds)
         if key is not None:
-            store_fit(memory, key, signature, self.student_,
-                      {**{name: getattr(self, name) for name in self._STORED_ATTRIBUTES},
-                       "teacher_weighting": weighting_snapshot(self.teacher_weighting_),
-                       "fitted_signature": fitted_signature(
-                           self.teachers_, X_teachers, y_encoded,
-                           self._teacher_class_codes, len(self.classes_))},
-                      run_id=self.memory_run_id_)
+            self._store(memory, key, signature, X_teachers, y_encoded)
         self.restored_ = False
         self._log(f"done: config {self.config_}, chain length {self.chain_length_}, "
                   f"compression {self.compression_ratio_:.1f}x")
         return self
+
+    def _checked_fit_inputs(self, X, y, sample_weight):
+        """``(X, y_encoded, sample_weight, teachers, student)`` for :meth:`fit`, every
+        input and parameter checked before any fitting; sets ``classes_``."""
+        check_numeric_columns(X)
+        X, y = validate_data(self, X, y, accept_sparse=SPARSE_FORMATS,
+                             dtype=[np.float64, np.float32])
+        X = densified(X)
+        check_float32_range(X)
+        check_classification_targets(y)
+        sample_weight = checked_sample_weight(sample_weight, X, y, self.class_weight)
+        teachers = self.teachers if self.teachers is not None else default_teachers()
+        validate_teachers(teachers, reserved=self._get_param_names())
+        student = self.student if self.student is not None else make_student()
+        if not isinstance(student, DistillationNet):
+            raise TypeError("student must be a skhpmkd DistillationNet (build one with "
+                            f"skhpmkd.make_student); got {type(student).__name__}.")
+        check_template(student)
+        if isinstance(self.config, dict):
+            self._check_config_dict(student)
+        if not has_default_module(student):
+            self._warn_unused_by_own_module(student)
+        check_chain(self.chain)
+        check_schedule_params(self.temperature_params, self.temperature_schedule,
+                              self.temperature)
+        if sample_weight is not None:
+            check_weighted_criterion(student.criterion)
+        self._label_encoder = LabelEncoder().fit(y)
+        self.classes_ = self._label_encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError("HPMKDClassifier needs at least 2 classes in y; got 1 class "
+                             f"({self.classes_[0]!r}).")
+        return X, self._label_encoder.transform(y), sample_weight, teachers, student
 
     #: Constraints of the searched values that are not the classifier's own parameters.
     _STUDENT_CONSTRAINTS = {"lr": [Interval(Real, 0, None, closed="neither")],
@@ -965,7 +956,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 f"config sets {where}: the classifier's own parameters and a student "
                 "template's learning rate and size win over a config dict. Remove those "
                 "keys from config, or leave the parameters that override them unset.",
-                UserWarning, stacklevel=3)
+                UserWarning, stacklevel=_FIT_CALLER + 1)
 
     def _warn_unused_by_own_module(self, student):
         """Warn of settings for the default MLP that a ``student`` with a module of
@@ -979,7 +970,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             warnings.warn(
                 f"{', '.join(unused)} apply to the default MLP student only; the "
                 f"student's module {module!r} is used as it is, without them.",
-                UserWarning, stacklevel=3)
+                UserWarning, stacklevel=_FIT_CALLER + 1)
 
     def _validation_split(self, y, seed):
         """(train, valid) row indices for early stopping, or (all rows, None), with a
@@ -1001,7 +992,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             warnings.warn(
                 f"validation_fraction={self.validation_fraction!r} on these {len(y)} "
                 f"rows {problem}: the student trains max_epochs without early "
-                f"stopping, search or chain. {advice}", UserWarning, stacklevel=3)
+                f"stopping, search or chain. {advice}", UserWarning,
+                stacklevel=_FIT_CALLER)
             return np.arange(len(y)), None
         return split
 
@@ -1015,6 +1007,37 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return replace(base, valid=data.valid_set(weighting, rows))
         stop, score = (data.valid_set(weighting, part) for part in halves)
         return replace(base, valid=stop, score=score)
+
+    def _cross_validated(self, trainer, data, candidates, folds, seed, seed_weights):
+        """The search's trainer on ``folds`` (``search_folds``): on each, ``trainer``
+        with the fold's transfer sets, validated on the fold's validation rows."""
+        fold_trainers = []
+        for fold_train, fold_valid in folds:
+            fold_weightings = data.weightings(candidates, fold_train, seed_weights)
+            fold_trainers.append(self._judged_on(
+                replace(trainer, transfer_sets=data.transfer_sets(
+                    fold_weightings, candidates, fold_train)),
+                data, fold_weightings[candidates[0]["ensemble"]], fold_valid, seed))
+        return CrossValidatedTrainer(fold_trainers)
+
+    def _on_leak_free_labels(self, trainer, data, leak_free, candidates, split, seed,
+                             seed_weights):
+        """The search's trainer on labels of the teacher stage rerun on (a sample of)
+        the training rows alone (``search_labels="held_out"``; ``leak_free`` is
+        :meth:`_leak_free_data` with the fit's data bound), or None where it cannot
+        be rerun (the search then ranks on the shared labels)."""
+        train, valid = split
+        rows = self._search_rows(data.y, train, candidates, seed)
+        with self._progress("teachers for the search's labels", "fit", sized=True):
+            search_data = leak_free(rows, valid,
+                                    fallback="the search ranks on shared labels")
+        if search_data is None:
+            return None
+        weightings = search_data.weightings(candidates, rows, seed_weights)
+        return self._judged_on(
+            replace(trainer, transfer_sets=search_data.transfer_sets(
+                weightings, candidates, rows, n_train=len(train))),
+            search_data, weightings[candidates[0]["ensemble"]], valid, seed)
 
     def _folds_of_all_rows(self, teachers, y, seed):
         """``teacher_cv``, or where it is a splitter or an iterable of folds (and a
@@ -1378,6 +1401,18 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.named_teachers_ = Bunch(**{name: est for (name, _), est
                                         in zip(teachers, self.teachers_)})
         self.teacher_nbytes_ = int(sum(pickled_nbytes(t) for t in self.teachers_))
+
+    def _store(self, memory, key, signature, X, y):
+        """Store this fit's student and what restoring it needs under ``key``, with
+        the teachers' ``signature`` and the signature of the fitted teachers on the
+        unconverted rows ``X``, which a restore on all rows compares."""
+        store_fit(memory, key, signature, self.student_,
+                  {**{name: getattr(self, name) for name in self._STORED_ATTRIBUTES},
+                   "teacher_weighting": weighting_snapshot(self.teacher_weighting_),
+                   "fitted_signature": fitted_signature(
+                       self.teachers_, X, y, self._teacher_class_codes,
+                       len(self.classes_))},
+                  run_id=self.memory_run_id_)
 
     def _restore_on_all_rows(self, stored, teachers, student, X, y, sample_weight, seeds,
                              start):

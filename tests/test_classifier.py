@@ -223,8 +223,10 @@ def test_a_validation_fraction_that_holds_out_no_rows_warns(data3):
     for fraction, match in ((0.001, "holds out no stratified validation rows"),
                             (0.999, "leaves too few rows to train on")):
         with pytest.warns(UserWarning, match=rf"validation_fraction={fraction} on "
-                                             rf"these 120 rows {match}"):
+                                             rf"these 120 rows {match}") as caught:
             clf = fast_classifier(validation_fraction=fraction, memory=None).fit(X, y)
+        assert [w.filename for w in caught if "validation_fraction" in str(w.message)
+                ] == [__file__]  # the line that called fit
         assert trained_rows(clf) == len(X)
     lone = np.where(np.arange(len(y)) == 0, 3, y)  # class 3 has a single row
     with pytest.warns(UserWarning, match="cannot stratify them: a class has a single "
@@ -814,9 +816,11 @@ def test_settings_a_module_of_the_users_own_leaves_unused_are_named(data3):
     student = make_student(module=TinyModule, max_epochs=5, lr=1e-2)
     with pytest.warns(UserWarning, match=r"chain='auto', n_members=3, "
                       r"numeric_embedding='ple' apply to the default MLP student "
-                      r"only; the student's module 'TinyModule'"):
+                      r"only; the student's module 'TinyModule'") as caught:
         fast_classifier(student=student, chain="auto", n_members=3,
                         numeric_embedding="ple").fit(X, y)
+    assert [w.filename for w in caught if "default MLP" in str(w.message)] == [
+        __file__]  # the line that called fit
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         HPMKDClassifier(teachers=fast_teachers(), student=student, memory=None,
@@ -1542,6 +1546,8 @@ def test_a_config_dict_value_that_a_parameter_overrides_is_named(data3):
     with pytest.warns(UserWarning) as caught:
         clf.fit(X, y)
     messages = [str(w.message) for w in caught if "config sets" in str(w.message)]
+    # the warning points at the line that called fit
+    assert {w.filename for w in caught if "config sets" in str(w.message)} == {__file__}
     # the template's rate is 1e-2, its size its own (module__hidden_units)
     assert messages == [
         "config sets temperature=8.0 (2.0 is used), lr=0.005 (0.01 is used), "
