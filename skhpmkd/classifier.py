@@ -857,8 +857,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
                               self.search_folds) if searching else [])
         if folds:
-            search_trainer = self._cross_validated(trainer, data, candidates, folds,
-                                                   seed_split, seed_weights)
+            search_trainer = CrossValidatedTrainer([
+                self._trainer_on(trainer, data, candidates, fold, seed_split,
+                                 seed_weights) for fold in folds])
         self.search_labels_ = "shared" if searching else None
         search_teacher_seconds = 0.0
         if searching and not folds and self._leaks_into_search(teachers, held_out):
@@ -1008,17 +1009,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         stop, score = (data.valid_set(weighting, part) for part in halves)
         return replace(base, valid=stop, score=score)
 
-    def _cross_validated(self, trainer, data, candidates, folds, seed, seed_weights):
-        """The search's trainer on ``folds`` (``search_folds``): on each, ``trainer``
-        with the fold's transfer sets, validated on the fold's validation rows."""
-        fold_trainers = []
-        for fold_train, fold_valid in folds:
-            fold_weightings = data.weightings(candidates, fold_train, seed_weights)
-            fold_trainers.append(self._judged_on(
-                replace(trainer, transfer_sets=data.transfer_sets(
-                    fold_weightings, candidates, fold_train)),
-                data, fold_weightings[candidates[0]["ensemble"]], fold_valid, seed))
-        return CrossValidatedTrainer(fold_trainers)
+    def _trainer_on(self, trainer, data, candidates, split, seed, seed_weights,
+                    n_train=None):
+        """``trainer`` on ``data`` split into ``(rows, judged)``: the ``candidates``'
+        transfer sets of the ``rows`` (teacher weightings fitted there; ``n_train``
+        as in :meth:`TransferData.transfer_sets`), validated on the ``judged`` rows."""
+        rows, judged = split
+        weightings = data.weightings(candidates, rows, seed_weights)
+        return self._judged_on(
+            replace(trainer, transfer_sets=data.transfer_sets(
+                weightings, candidates, rows, n_train=n_train)),
+            data, weightings[candidates[0]["ensemble"]], judged, seed)
 
     def _on_leak_free_labels(self, trainer, data, leak_free, candidates, split, seed,
                              seed_weights):
@@ -1033,11 +1034,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                     fallback="the search ranks on shared labels")
         if search_data is None:
             return None
-        weightings = search_data.weightings(candidates, rows, seed_weights)
-        return self._judged_on(
-            replace(trainer, transfer_sets=search_data.transfer_sets(
-                weightings, candidates, rows, n_train=len(train))),
-            search_data, weightings[candidates[0]["ensemble"]], valid, seed)
+        return self._trainer_on(trainer, search_data, candidates, (rows, valid), seed,
+                                seed_weights, n_train=len(train))
 
     def _folds_of_all_rows(self, teachers, y, seed):
         """``teacher_cv``, or where it is a splitter or an iterable of folds (and a

@@ -13,7 +13,7 @@ out of the fold teachers.
     python tools/fit_fingerprint.py --out AFTER.npz --against BEFORE.npz
 
 ``--against`` prints each case's largest absolute difference (0.0: bit-identical).
-``--cases`` runs some of them (about 3 minutes for all six on 2 cores).
+``--cases`` runs some of them (about 3.5 minutes for all six on 2 cores).
 """
 
 import argparse
