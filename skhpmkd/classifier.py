@@ -50,6 +50,7 @@ from .ensemble import (
 )
 from .members import MEMBER_MIN_GAIN, auto_member_count, grow_members, merge_members
 from .memory import data_fingerprint, open_memory
+from .offsets import column_offsets, student_input
 from .parallel import release_workers
 from .progress import progress_bar, write
 from .reuse import (
@@ -563,6 +564,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         none.
     n_synthetic_ : int
         Synthetic rows added to the student's transfer set.
+    student_offsets_ : ndarray of shape (n_features_in_,) or None
+        Subtracted (in float64) from each column before the student's float32 input,
+        at fit and at prediction: a column's median where float32 would lose its
+        levels (a spread far below its magnitude, as a Unix time over a day has),
+        else 0; None where no column needs one (see :mod:`skhpmkd.offsets`).
     teachers_ : list of estimator
         Fitted teachers (trained on the labels encoded as ``0 .. n_classes - 1``;
         prefit teachers are kept as given).
@@ -791,7 +797,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         train, valid = self._validation_split(y_encoded, seed_split)
         held_out = valid if self.validation_held_out else None  # no fold teacher's
         memory = open_memory(self.memory)
-        fingerprint = data_fingerprint(X.astype(np.float32), y_encoded, sample_weight)
+        self.student_offsets_ = column_offsets(X)
+        fingerprint = data_fingerprint(student_input(X, self.student_offsets_),
+                                       y_encoded, sample_weight)
         past_runs = memory.runs(fingerprint) if memory is not None else []
         key = (fit_key(self.get_params(deep=False), fingerprint, self.device_)
                if memory is not None and is_restorable(student) else None)
@@ -820,7 +828,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         teacher_seconds = perf_counter() - start
 
         start = perf_counter()
-        X_teachers, X = X, X.astype(np.float32)
+        X_teachers, X = X, student_input(X, self.student_offsets_)
         self.meta_features_ = meta_features(X, y_encoded, proba,
                                             teacher_nbytes=self.teacher_nbytes_,
                                             sample_weight=sample_weight)
@@ -835,7 +843,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                             self._student_budget()))
         data = TransferData(X, proba, y_encoded,
                             (self.teachers_, self._teacher_class_codes),
-                            len(self.classes_), seed_augment, sample_weight)
+                            len(self.classes_), seed_augment, sample_weight,
+                            self.student_offsets_)
         # fitted on the training rows: no rows that judge a student lent their labels
         weightings = data.weightings(candidates, train, seed_weights)
         weighting = weightings[candidates[0]["ensemble"]]  # of the validation rows
@@ -1508,14 +1517,19 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         X = self._validated_X(X)
         proba = predict_teacher_proba(self.teachers_, X, self._teacher_class_codes,
                                       len(self.classes_))
-        return self.teacher_weighting_.weights(X, proba)
+        return self.teacher_weighting_.weights(self._student_input(X), proba)
 
     def _validated_X(self, X):
-        """``X`` at prediction: numeric columns, the fitted feature count and names,
-        float32, dense."""
+        """``X`` at prediction as the teachers take it: numeric columns, the fitted
+        feature count and names, float64 (float32 kept), dense."""
         check_numeric_columns(X)
         return densified(validate_data(self, X, reset=False, accept_sparse=SPARSE_FORMATS,
-                                       dtype=np.float32))
+                                       dtype=[np.float64, np.float32]))
+
+    def _student_input(self, X):
+        """Validated rows ``X`` as the student takes them (a float32 copy; see
+        ``student_offsets_``, absent from fits pickled before it)."""
+        return student_input(X, getattr(self, "student_offsets_", None))
 
     def predict_proba(self, X):
         """Class probabilities from the student.
@@ -1530,8 +1544,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             Columns in the order of ``classes_``.
         """
         check_is_fitted(self)
-        X = self._validated_X(X)
-        X = np.require(X, requirements=["C", "W"])
+        X = np.require(self._student_input(self._validated_X(X)),
+                       requirements=["C", "W"])
         proba = predict_proba_fast(self.student_.module_, X).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 

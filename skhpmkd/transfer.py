@@ -14,6 +14,7 @@ import numpy as np
 
 from .augment import munge, synthetic_rows
 from .ensemble import TeacherWeighting
+from .offsets import teacher_input
 from .student import take_rows
 from .teachers import predict_teacher_proba
 from .training import distillation_targets, transfer_key
@@ -26,7 +27,7 @@ class TransferData:
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        The rows, float32.
+        The rows as the student takes them (float32).
     proba : ndarray of shape (n_samples, n_teachers, n_classes)
         The teachers' probabilities on the rows (out-of-fold where they trained).
     y : ndarray of shape (n_samples,)
@@ -40,6 +41,9 @@ class TransferData:
         Seed of the synthetic rows.
     sample_weight : ndarray of shape (n_samples,) or None
         Row weights (None: unweighted).
+    offsets : ndarray of shape (n_features,) or None
+        What the rows lack of the teachers' input (see :mod:`skhpmkd.offsets`),
+        added back to the synthetic rows the teachers label (None: nothing).
     """
 
     X: np.ndarray
@@ -49,6 +53,7 @@ class TransferData:
     n_classes: int
     seed: int
     sample_weight: Any = None
+    offsets: Any = None
 
     def relabelled(self, proba, teachers):
         """The same rows with the probabilities ``proba`` of other ``teachers``
@@ -109,5 +114,6 @@ class TransferData:
         if n_synthetic == 0 or len(X) < 2:
             return X[:0], np.zeros((0, len(fitted), self.n_classes))
         X_synthetic = munge(X, n_synthetic, random_state=self.seed)
-        return X_synthetic, predict_teacher_proba(fitted, X_synthetic, class_codes,
-                                                  self.n_classes)
+        return X_synthetic, predict_teacher_proba(
+            fitted, teacher_input(X_synthetic, self.offsets), class_codes,
+            self.n_classes)
