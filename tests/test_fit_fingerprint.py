@@ -40,3 +40,13 @@ def test_a_rerun_reports_zero_and_a_change_its_size(tool, tmp_path, monkeypatch,
     assert "glass_default" in (out := capsys.readouterr().out)
     assert "max |difference| 0.25" in out
     assert set(np.load(after)) == {cases[0]}
+
+
+def test_a_changed_shape_is_reported_not_raised(tool, tmp_path, monkeypatch, capsys):
+    rows = {"value": 4}
+    monkeypatch.setattr(tool, "fingerprint", lambda name: np.full((rows["value"], 2), .5))
+    before, after = tmp_path / "before.npz", tmp_path / "after.npz"
+    tool.main(["--out", str(before), "--cases", "glass_default"])
+    rows["value"] = 5
+    tool.main(["--out", str(after), "--against", str(before), "--cases", "glass_default"])
+    assert "shape (5, 2) against (4, 2)" in capsys.readouterr().out

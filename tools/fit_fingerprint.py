@@ -12,7 +12,8 @@ out of the fold teachers.
     python tools/fit_fingerprint.py --out BEFORE.npz              # on the code before
     python tools/fit_fingerprint.py --out AFTER.npz --against BEFORE.npz
 
-``--against`` prints each case's largest absolute difference (0.0: bit-identical).
+``--against`` prints each case's largest absolute difference (0: bit-identical), or
+both shapes where they differ.
 ``--cases`` runs some of them (about 3.5 minutes for all six on 2 cores).
 """
 
@@ -50,6 +51,14 @@ def fingerprint(name):
     return model.fit(X_train, y_train).predict_proba(X_test)
 
 
+def _compared(now, before):
+    """How far the probabilities ``now`` are from ``before``: the largest absolute
+    difference, or both shapes where they differ (a changed case or dataset)."""
+    if now.shape != before.shape:
+        return f"shape {now.shape} against {before.shape}"
+    return f"max |difference| {np.abs(now - before).max():.3g}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="npz file to write")
@@ -64,8 +73,7 @@ def main(argv=None):
         probabilities[name] = fingerprint(name)
         line = f"{name}: {time.perf_counter() - start:.0f} s"
         if name in earlier:
-            difference = np.abs(probabilities[name] - earlier[name]).max()
-            line += f", max |difference| {difference:.3g}"
+            line += ", " + _compared(probabilities[name], earlier[name])
         print(line, flush=True)
     np.savez(args.out, **probabilities)
 
