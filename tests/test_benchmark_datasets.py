@@ -190,7 +190,11 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
     ("yogurt", 2412, "choice", 4), ("train_choice", 2929, "choice", 2),
     ("heating", 900, "depvar", 5), ("car_choice", 4654, "choice", 6),
     ("resume_names", 4870, "call", 2), ("cowles", 1421, "volunteer", 2),
-    ("males_union", 4360, "union", 2)])
+    ("males_union", 4360, "union", 2), ("credit_card", 1319, "card", 2),
+    ("college_distance", 4739, "income", 2), ("wvs", 5381, "poverty", 3),
+    ("ces11", 2231, "abortion", 2), ("headache", 4152, "headache", 2),
+    ("email", 3921, "spam", 2), ("nhefs", 1566, "death", 2),
+    ("house_aircon", 546, "aircon", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -200,8 +204,8 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     assert len(dataset.X) == len(dataset.y) == rows
     assert dataset.y.name == target and dataset.y.nunique() == n_classes
     assert target not in dataset.X.columns
-    assert not {"case", "ID", "id", "index", "bwt", "choiceid", "idcase", "nr"} & set(
-        dataset.X.columns)
+    assert not {"case", "ID", "id", "index", "bwt", "choiceid", "idcase", "nr", "seqn",
+                "yrdth", "expenditure", "share"} & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
 
 
