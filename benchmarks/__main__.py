@@ -9,7 +9,13 @@ from datetime import date
 from pathlib import Path
 
 from .datasets import DATASETS, HOLDOUT_DATASETS, SMALL_DATASETS
-from .models import ABLATION_COMPONENTS, student_rows
+from .models import (
+    ABLATION_COMPONENTS,
+    SEARCH_COMPONENTS,
+    ablation_params,
+    is_ablated,
+    student_rows,
+)
 from .runner import machine_description, run
 from .speed import format_speed, speed_figures
 from .weighted import format_weighted, weighted_figures
@@ -70,8 +76,9 @@ def parse_args(argv):
                              "german_credit, wa_churn)")
     parser.add_argument("--models", nargs="+", default=None,
                         help="run only these student rows, e.g. hpmkd 'hpmkd -config' "
-                             "(teachers are always fitted; combine with an earlier run "
-                             "through --from-csv)")
+                             "(teachers are always fitted; grid rows need --grid, a "
+                             "search component's rows --ablate naming it; combine with "
+                             "an earlier run through --from-csv)")
     parser.add_argument("--from-csv", nargs="+", type=Path, default=None,
                         help="run nothing: summarise rows saved by earlier runs (--out "
                              "CSVs; for a (dataset, seed, model) in several, the last "
@@ -93,6 +100,10 @@ def parse_args(argv):
     unknown = [name for name in args.models or () if name not in known]
     if unknown:
         parser.error(f"--models: unknown rows {unknown}; known: {known}")
+    not_run = _rows_needing_options(args)
+    if not_run and not args.from_csv:
+        parser.error(f"--models: {not_run} run only with --grid (grid rows) or with "
+                     "--ablate naming their component (search rows); add it")
     if args.out is not None:
         check_out(parser, args.out)
     if args.first_seed < 0:
@@ -180,6 +191,17 @@ def check_out(parser, out):
             pass
     except OSError as error:
         parser.error(f"--out {out}: cannot write there ({error})")
+
+
+def _rows_needing_options(args):
+    """Rows ``--models`` names that the run's options would leave out: grid rows
+    without ``--grid``, ablations of a search component that ``--ablate`` leaves
+    out (they would be skipped without a word)."""
+    ablate = _ablated(args.ablate)
+    search_rows = ablation_params(SEARCH_COMPONENTS)
+    return [name for name in args.models or ()
+            if name.startswith("grid ") and not args.grid
+            or name in search_rows and not is_ablated(name, ablate)]
 
 
 def _ablated(names):

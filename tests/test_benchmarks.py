@@ -514,6 +514,8 @@ def test_the_best_teacher_is_a_teacher_row_wherever_it_is_listed():
     (["--seeds", "0"], "--seeds must be 1 or more"),
     (["--models", "hpmkd-config"], r"--models: unknown rows \['hpmkd-config'\]"),
     (["--out", "run.json"], "--out names the CSV of raw rows"),
+    (["--models", "grid T=4 a=0.9"], r"\['grid T=4 a=0.9'\] run only with --grid"),
+    (["--models", "hpmkd +cv", "--ablate", "confirm"], r"\['hpmkd \+cv'\] run only"),
 ])
 def test_bad_options_stop_before_anything_runs(capsys, argv, message):
     import benchmarks.__main__ as cli
@@ -521,6 +523,14 @@ def test_bad_options_stop_before_anything_runs(capsys, argv, message):
     with pytest.raises(SystemExit):
         cli.parse_args(argv)
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_rows_the_options_run_pass(capsys):
+    import benchmarks.__main__ as cli
+
+    assert cli.parse_args(["--models", "grid T=4 a=0.9", "--grid"]).grid
+    assert cli.parse_args(["--models", "hpmkd +cv", "--ablate", "cv"]).models
+    assert cli.parse_args(["--models", "hpmkd +cv", "--ablate"]).models
 
 
 def test_an_out_path_that_cannot_be_written_stops_before_anything_runs(tmp_path,
@@ -532,4 +542,5 @@ def test_an_out_path_that_cannot_be_written_stops_before_anything_runs(tmp_path,
         cli.parse_args(["--out", str(tmp_path / "file" / "run.csv")])
     assert "cannot write there" in capsys.readouterr().err
     assert cli.parse_args(["--out", str(tmp_path / "new" / "run.csv"),
-                           "--models", "hpmkd -config", "grid T=8 a=0.9"]).out
+                           "--models", "hpmkd -config", "grid T=8 a=0.9",
+                           "--grid"]).out
