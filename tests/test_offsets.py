@@ -4,6 +4,7 @@ spread is far below their magnitude."""
 import pickle
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -90,3 +91,44 @@ def test_the_student_learns_a_column_that_float32_would_flatten():
     np.testing.assert_array_equal(clf.without_teachers().predict_proba(X_test), proba)
     weights = clf.teacher_weights(X_test)
     np.testing.assert_allclose(weights.sum(axis=1), 1, rtol=1e-6)
+
+
+class HalfTimeTeacher(ClassifierMixin, BaseEstimator):
+    """Right (0.8 on the class ``x1 > 0``) in one half of :func:`timestamp_task`'s
+    time and as confidently wrong in the other: only the time tells where."""
+
+    def __init__(self, first_half=True):
+        self.first_half = first_half
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        truth = (X[:, 1] > 0).astype(int)
+        right = (X[:, 0] - MAGNITUDE < 150) == self.first_half
+        proba = np.full((len(X), 2), 0.2)
+        proba[np.arange(len(X)), np.where(right, truth, 1 - truth)] = 0.8
+        return proba
+
+
+def test_the_attention_gate_reads_an_offset_column():
+    """The two teachers are alike in confidence and always disagree, so the gate can
+    tell whom to trust only from the time column, which float32 alone cuts to two
+    levels (first-teacher weights 0.74 and 0.27 by half then, 0.94 and 0.05 with the
+    offsets)."""
+    def task(seed):
+        X, _ = timestamp_task(n=600, seed=seed)
+        return X, (X[:, 1] > 0).astype(int)
+
+    X, y = task(0)
+    clf = fast_classifier(teachers=[("first", HalfTimeTeacher(True)),
+                                    ("second", HalfTimeTeacher(False))],
+                          ensemble="attention", memory=None, teacher_cv=2).fit(X, y)
+    assert clf.teacher_weighting_.method_ == "attention"
+    X_new, _ = task(1)
+    weights = clf.teacher_weights(X_new)
+    first = X_new[:, 0] - MAGNITUDE < 150
+    assert weights[first, 0].mean() > 0.8
+    assert weights[~first, 0].mean() < 0.2
