@@ -134,7 +134,9 @@ MANAGER_COMPONENTS = {
 #: members (the same fit as ``hpmkd`` where the favourite wins or one student is kept);
 #: ``augment_trial`` tries the chosen configuration with augmentation (the same fit
 #: where it is not kept); ``warm_start`` continues the last rung from the rung
-#: before's network (the same fit where that rung trained on all rows).
+#: before's network (the same fit where that rung trained on all rows);
+#: ``weak_teachers`` gives the labels alpha=0.9 where a linear model beats the
+#: teachers out of fold (the same fit where it does not).
 SEARCH_COMPONENTS = {
     "cv": ("search_folds", "auto", 1),
     "held_out": ("validation_held_out", True, False),
@@ -142,6 +144,7 @@ SEARCH_COMPONENTS = {
     "confirm": ("confirm_winner", True, False),
     "augment_trial": ("augment_trial", True, False),
     "warm_start": ("search_warm_start", "auto", False),
+    "weak_teachers": ("weak_teachers", "auto", "off"),
 }
 
 #: Components the configuration manager chooses per task: (searched parameter, value

@@ -10,6 +10,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 
 from skhpmkd.config import describe_config
+from skhpmkd.reference import has_weak_teachers
 
 from .datasets import load_dataset
 from .deepbridge_adapter import deepbridge_available, run_deepbridge_hpmkd
@@ -185,10 +186,14 @@ def shipped_valid_loss(student):
 def _config_note(student):
     """The configuration HPM-KD chose, e.g. ``T=2 a=0.5 ple (search)``, how many
     students it averages (``x3``) and how many assistants its chain kept (``chain
-    1``); empty for the static defaults, one student and no assistant."""
+    1``), and ``weak teachers`` where a linear model beat them (``alpha`` 0.9); empty
+    for the static defaults, one student and no assistant."""
     note = (f"{describe_config(student.config_)} ({student.config_source_})"
             if student.config_source_ in ("search", "prior", "memory", "config") else "")
     parts = [note]
+    lift = getattr(student, "teacher_lift_", None)
+    if lift is not None and has_weak_teachers(lift):
+        parts.append("weak teachers")
     members = getattr(student, "n_members_", 1)
     if members > 1:
         parts.append(f"x{members}")

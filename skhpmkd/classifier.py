@@ -53,6 +53,7 @@ from .memory import data_fingerprint, open_memory
 from .offsets import column_offsets, student_input
 from .parallel import release_workers
 from .progress import progress_bar, write
+from .reference import WEAK_TEACHER_ALPHA, has_weak_teachers, teacher_lift
 from .reuse import (
     fit_key,
     fitted_signature,
@@ -440,6 +441,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         systematic pick (+0.47 pp over ten splits) but moved the whole -0.08 pp on
         ten held-out datasets (+0.02 in all), at up to 2x the fit time of small
         data (docs/benchmarks.md). See ``search_labels_``.
+    weak_teachers : {"auto", "off"}, default="auto"
+        What the configuration manager does where the teachers know less than a
+        linear model. "auto" (with ``config="auto"``, ``alpha`` unset and teachers
+        fitted out of fold): a scaled logistic regression predicts the training
+        rows out of fold (:mod:`skhpmkd.reference`); where every teacher's
+        out-of-fold accuracy is at least 1 pp below its own, every candidate gives
+        the true labels the weight ``alpha=0.9``, since the teachers' soft labels
+        then carry more of their errors than of what the data hold. "off": no such
+        check. See ``teacher_lift_``.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     weight_averaging : float in [0, 1), default=0.99
@@ -531,6 +541,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         also where a second teacher stage would see what the first did (prefit
         teachers, ``validation_held_out``, ``search_folds`` > 1); None without a
         search.
+    teacher_lift_ : float or None
+        The best teacher's out-of-fold accuracy minus the linear reference's
+        (see ``weak_teachers``): at or below -0.01 the labels got ``alpha=0.9``;
+        None where it was not measured, nan where a class has a single row.
     meta_features_ : dict
         Meta-features of the task (see :func:`skhpmkd.config.meta_features`), the
         class shares and the teachers' scores weighted as ``fit``'s weights count
@@ -640,6 +654,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "validation_held_out": ["boolean"],
         "search_labels": [StrOptions({"shared", "held_out"})],
+        "weak_teachers": [StrOptions({"auto", "off"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "weight_averaging": [Interval(Real, 0, 1, closed="left")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
@@ -662,7 +677,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  n_members="auto", confirm_winner=True, augment_trial=True,
                  augment=None, early_stopping=True,
                  validation_fraction=0.1, validation_held_out=False,
-                 search_labels="shared", n_iter_no_change=10, weight_averaging=0.99,
+                 search_labels="shared", weak_teachers="auto", n_iter_no_change=10,
+                 weight_averaging=0.99,
                  lr_schedule="constant",
                  early_stopping_on="log_loss", device="auto", teacher_cache=None,
                  memory="auto", n_jobs=None, random_state=None, verbose=0):
@@ -692,6 +708,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.validation_fraction = validation_fraction
         self.validation_held_out = validation_held_out
         self.search_labels = search_labels
+        self.weak_teachers = weak_teachers
         self.n_iter_no_change = n_iter_no_change
         self.weight_averaging = weight_averaging
         self.lr_schedule = lr_schedule
@@ -837,6 +854,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 stored.get("teacher_signature"), signature) and self._restore(
                     stored, student, teacher_seconds):
             return self
+        self.teacher_lift_ = (
+            teacher_lift(X, y_encoded, proba, seed_split, sample_weight)
+            if self._checks_weak_teachers(teachers, student) else None)
         candidates, self.config_source_ = self._candidates(
             student, memory, past_runs, valid is not None,
             planned_student(student, X, train, len(self.classes_),
@@ -1055,6 +1075,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return self.teacher_cv
         return make_folds(self.teacher_cv, y, seed)
 
+    def _checks_weak_teachers(self, teachers, student):
+        """Whether the fit compares the teachers with a linear reference (see
+        ``weak_teachers``): not where the label weight is not the manager's to
+        choose, nor where the teachers' outputs are not out of fold."""
+        return (self.weak_teachers == "auto" and isinstance(self.config, str)
+                and self.config == "auto" and "alpha" not in self._fixed_config(student)
+                and not isinstance(self.teacher_cv, str)
+                and not all(is_frozen(estimator) for _, estimator in teachers))
+
     def _leaks_into_search(self, teachers, held_out):
         """Whether ranking the search on leak-free labels changes what it sees (see
         ``search_labels``): not when the fold teachers already hold the validation
@@ -1163,6 +1192,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             return [resolve_config(check_config(self.config), fixed)], "config"
         if self.config == "default" or len(fixed) == len(SEARCHED_PARAMS):
             return [resolve_config(STATIC_DEFAULTS, fixed)], "default"
+        if self.teacher_lift_ is not None and has_weak_teachers(self.teacher_lift_):
+            fixed = {"alpha": WEAK_TEACHER_ALPHA, **fixed}  # see ``weak_teachers``
         known = remembered_best(past_runs, self._teacher_types(), fixed)
         if known is not None:
             return [resolve_config(known, fixed)], "memory"
@@ -1364,7 +1395,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     #: Parameters recorded in the optimization memory with each fit.
     _REMEMBERED_PARAMS = ("teacher_cv", "temperature_params", "chain", "chain_min_gain",
                           "min_compression", "early_stopping", "validation_fraction",
-                          "validation_held_out", "search_labels", "n_iter_no_change",
+                          "validation_held_out", "search_labels", "weak_teachers",
+                          "n_iter_no_change",
                           "weight_averaging", "lr_schedule", "early_stopping_on",
                           "search_budget", "search_folds", "search_scoring",
                           "search_warm_start", "n_members",
@@ -1401,7 +1433,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     _STORED_ATTRIBUTES = ("config_", "config_source_", "config_search_", "chain_",
                           "chain_length_", "n_synthetic_", "members_", "n_members_",
                           "confirmation_", "augment_trial_", "search_labels_",
-                          "meta_features_")
+                          "meta_features_", "teacher_lift_")
 
     def _name_teachers(self, teachers):
         """Attributes that follow from the fitted ``teachers_``."""

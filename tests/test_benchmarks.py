@@ -383,7 +383,7 @@ def test_ablate_with_names_runs_only_those_components(monkeypatch):
                for name in flips)
 
 
-def test_config_note_names_members_and_kept_assistants():
+def test_config_note_names_members_assistants_and_weak_teachers():
     from types import SimpleNamespace
 
     from benchmarks.runner import _config_note
@@ -397,6 +397,11 @@ def test_config_note_names_members_and_kept_assistants():
     assert _config_note(student(3, 0)) == "T=4 a=0.5 ple (search) x3"
     assert _config_note(student(1, 2)) == "T=4 a=0.5 ple (search) chain 2"
     assert _config_note(SimpleNamespace(config_source_="default", n_members_=1)) == ""
+    weak = student(1, 0)
+    weak.config_["alpha"], weak.teacher_lift_ = 0.9, -0.02
+    assert _config_note(weak) == "T=4 a=0.9 ple (search) weak teachers"
+    weak.teacher_lift_ = -0.001
+    assert _config_note(weak) == "T=4 a=0.9 ple (search)"
 
 
 def test_splits_rerun_a_dataset_on_other_train_test_splits(monkeypatch):
