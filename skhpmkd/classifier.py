@@ -1079,8 +1079,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         """Whether the fit compares the teachers with a linear reference (see
         ``weak_teachers``): not where the label weight is not the manager's to
         choose, nor where the teachers' outputs are not out of fold."""
-        return (self.weak_teachers == "auto" and isinstance(self.config, str)
-                and self.config == "auto" and "alpha" not in self._fixed_config(student)
+        return (self.weak_teachers == "auto" and self.config == "auto"
+                and "alpha" not in self._fixed_config(student)
                 and not isinstance(self.teacher_cv, str)
                 and not all(is_frozen(estimator) for _, estimator in teachers))
 
