@@ -359,6 +359,17 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "nhefs": _load_rdataset("causaldata", "nhefs_complete", "death",
                             drop=["seqn", "id", "yrdth", "modth", "dadth"]),
     "house_aircon": _load_rdataset("AER", "HousePrices", "aircon"),
+    # added on 2026-12-06 (holdout56), after the weak-teacher rule: health, labour,
+    # schooling, voting and smoking surveys and two medical registers, 534-7,874 rows
+    "nmes_health": _load_rdataset("AER", "NMES1988", "health"),
+    "flchain": _load_rdataset("survival", "flchain", "death", drop=["futime", "chapter"]),
+    "medpar": _load_rdataset("COUNT", "medpar", "died", drop=["provnum"]),
+    "gsoep_school": _load_rdataset("AER", "GSOEP9402", "school"),
+    "cps_occupation": _load_rdataset("AER", "CPS1985", "occupation"),
+    "vote92": _load_rdataset("pscl", "vote92", "vote"),
+    "wage_insurance": _load_rdataset("ISLR", "Wage", "health_ins"),
+    "smoking": _load_rdataset("openintro", "smoking", "smoke",
+                              drop=["amt_weekends", "amt_weekdays", "type"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -370,11 +381,13 @@ case identifier and ``males_union`` its person identifier; ``credit_card`` drops
 ``expenditure`` and ``share`` (nonzero exactly when the card was granted: the target
 itself), ``ces11`` and ``headache`` their respondent identifiers, ``email`` its
 timestamp string and ``nhefs`` its identifiers and the date of death that defines its
-target. The six from ``spam7``
-joined on 2026-12-02, and the eight from ``lending_club``, the eight from ``titanic``,
-the eight from ``pima`` and the eight from ``cracker`` on 2026-12-05, and the eight
-from ``credit_card`` on 2026-12-06, each when every default was already set, as a
-check no decision had seen."""
+target; ``flchain`` drops the follow-up time and the cause of death, ``medpar`` its
+provider identifier and ``smoking`` the amounts and type smoked (recorded for smokers
+only). The six from ``spam7`` joined on 2026-12-02, and the eight from
+``lending_club``, the eight from ``titanic``, the eight from ``pima`` and the eight
+from ``cracker`` on 2026-12-05, and the eight from ``credit_card`` and the eight from
+``nmes_health`` on 2026-12-06, each when every default was already set, as a check no
+decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

@@ -194,7 +194,11 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
     ("college_distance", 4739, "income", 2), ("wvs", 5381, "poverty", 3),
     ("ces11", 2231, "abortion", 2), ("headache", 4152, "headache", 2),
     ("email", 3921, "spam", 2), ("nhefs", 1566, "death", 2),
-    ("house_aircon", 546, "aircon", 2)])
+    ("house_aircon", 546, "aircon", 2), ("nmes_health", 4406, "health", 3),
+    ("flchain", 7874, "death", 2), ("medpar", 1495, "died", 2),
+    ("gsoep_school", 675, "school", 3), ("cps_occupation", 534, "occupation", 6),
+    ("vote92", 909, "vote", 3), ("wage_insurance", 3000, "health_ins", 2),
+    ("smoking", 1691, "smoke", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -205,7 +209,8 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     assert dataset.y.name == target and dataset.y.nunique() == n_classes
     assert target not in dataset.X.columns
     assert not {"case", "ID", "id", "index", "bwt", "choiceid", "idcase", "nr", "seqn",
-                "yrdth", "expenditure", "share"} & set(dataset.X.columns)
+                "yrdth", "expenditure", "share", "futime", "chapter", "provnum",
+                "amt_weekends", "amt_weekdays"} & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
 
 
