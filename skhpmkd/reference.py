@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .teachers import make_folds
+from .teachers import fit_and_predict, make_folds
 
 #: The teachers are weak where the best one's out-of-fold accuracy is this far (or
 #: further) below the linear reference's: one row in a hundred.
@@ -62,15 +62,13 @@ def teacher_lift(X, y, teacher_proba, seed, sample_weight=None):
     """
     if np.bincount(y).min() < 2:  # the teachers' stage has warned of it
         return float("nan")
-    folds = make_folds(REFERENCE_FOLDS, y, seed)
     predicted = np.empty_like(y)
-    for train, test in folds:
-        fit_params = ({} if sample_weight is None else
-                      {"logisticregression__sample_weight": sample_weight[train]})
+    for train, test in make_folds(REFERENCE_FOLDS, y, seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = linear_reference().fit(X[train], y[train], **fit_params)
-        predicted[test] = model.predict(X[test])
+            proba = fit_and_predict(linear_reference(), X, y, train, test,
+                                    teacher_proba.shape[2], sample_weight)
+        predicted[test] = proba.argmax(axis=1)
     teachers = np.average(teacher_proba.argmax(axis=2) == y[:, None], axis=0,
                           weights=sample_weight)
     return float(teachers.max() - np.average(predicted == y, weights=sample_weight))

@@ -263,8 +263,10 @@ def _fit(estimator, X, y, sample_weight=None, feature_names=None):
         return estimator.fit(X, y, **{sample_weight_param(estimator): sample_weight})
 
 
-def _fit_and_predict(estimator, X, y, train, test, n_classes, sample_weight=None,
-                     feature_names=None):
+def fit_and_predict(estimator, X, y, train, test, n_classes, sample_weight=None,
+                    feature_names=None):
+    """Fit ``estimator`` on the ``train`` rows (weighted as :func:`_fit` does) and
+    return its probabilities of the ``test`` rows over ``n_classes`` columns."""
     _fit(estimator, X[train], y[train],
          None if sample_weight is None else sample_weight[train], feature_names)
     codes = _class_codes(estimator, None, prefit=False)
@@ -425,7 +427,7 @@ def fit_teachers(teachers, X, y, *, label_encoder, teacher_cv, seeds, n_jobs=Non
         slots.append((k, None))
         for f, (train, test) in enumerate(folds or []):
             clone_k = _prepare_clone(est, seeds[1 + k], n_threads)
-            tasks.append(Task(_fit_and_predict,
+            tasks.append(Task(fit_and_predict,
                               (clone_k, X, y, train, test, n_classes, sample_weight,
                                feature_names),
                               cost=cost * len(train) / n_samples, name=f"{name}:fold{f}"))

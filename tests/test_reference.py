@@ -59,6 +59,19 @@ def test_sample_weights_weigh_both_accuracies():
     assert weighted < plain - 0.2
 
 
+def test_weighted_lift_under_metadata_routing():
+    # the reference fits as the teachers do: scikit-learn's metadata routing, which
+    # a user may have switched on, would refuse a Pipeline's step__sample_weight
+    import sklearn
+
+    X, y = linear_task()
+    weight = np.where(y == 0, 3.0, 1.0)
+    plain = teacher_lift(X, y, one_hot(y), seed=0, sample_weight=weight)
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = teacher_lift(X, y, one_hot(y), seed=0, sample_weight=weight)
+    assert routed == plain
+
+
 def test_a_class_of_one_row_gives_no_lift():
     X, y = linear_task(n=50)
     y[0] = 2
