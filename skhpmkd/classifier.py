@@ -89,11 +89,11 @@ from .teacher_cache import cached_teacher_stage
 from .teachers import (
     DEFAULT_TEACHER_NAMES,
     ZeroWeightFoldError,
+    all_frozen,
     default_teachers,
     fit_teachers,
     folds_on_rows,
     is_fitted,
-    is_frozen,
     make_folds,
     predict_teacher_proba,
     stratified_holdout,
@@ -827,21 +827,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 self._restore_on_all_rows(stored, teachers, student, X, y_encoded,
                                           sample_weight, seeds, start)):
             return self
-        self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
-        teacher_cv = self._folds_of_all_rows(teachers, y_encoded, seeds[0])
-        cached_fit_teachers = (fit_teachers if self.teacher_cache is None
-                               else cached_teacher_stage(self.teacher_cache))
-        with self._progress("teachers", "fit", sized=True):
-            self.teachers_, proba, self._teacher_class_codes, task_seconds = (
-                cached_fit_teachers(
-                    teachers, X, y_encoded, label_encoder=self._label_encoder,
-                    teacher_cv=teacher_cv, seeds=seeds[:len(teachers) + 1],
-                    n_jobs=self.n_jobs,
-                    past_seconds=past_runs[0]["timings"].get("teacher_tasks")
-                    if past_runs else None,
-                    held_out=held_out, feature_names=self._feature_names,
-                    sample_weight=sample_weight))
-        self._name_teachers(teachers)
+        proba, task_seconds, rerun_teachers = self._teacher_stage(
+            teachers, X, y_encoded, sample_weight, seeds, held_out, past_runs)
         teacher_seconds = perf_counter() - start
 
         start = perf_counter()
@@ -876,8 +863,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             weight_averaging=self.weight_averaging, lr_schedule=self.lr_schedule,
             stop_on=self.early_stopping_on, verbose=self.verbose >= 3)
         # the teacher stage rerun on some rows alone: labels that leak none of others
-        leak_free = partial(self._leak_free_data, data, cached_fit_teachers, teachers,
-                            X_teachers, teacher_cv=teacher_cv, seeds=seeds)
+        leak_free = partial(rerun_teachers, data)
         searching = len(candidates) > 1 and valid is not None
         split = searching and self.search_scoring == "split"
         # the trainer already validates on ``valid``: only a split changes it
@@ -1066,12 +1052,35 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return self._trainer_on(trainer, search_data, candidates, (rows, valid), seed,
                                 seed_weights, n_train=len(train))
 
+    def _teacher_stage(self, teachers, X, y, sample_weight, seeds, held_out,
+                       past_runs):
+        """Fit the teachers (through ``teacher_cache`` if set) and set ``teachers_``;
+        returns their out-of-fold probabilities, the stage's task timings and the
+        stage ready to rerun on some rows (:meth:`_leak_free_data` but its data)."""
+        self._log(f"fitting {len(teachers)} teachers (teacher_cv={self.teacher_cv!r})")
+        teacher_cv = self._folds_of_all_rows(teachers, y, seeds[0])
+        cached_fit_teachers = (fit_teachers if self.teacher_cache is None
+                               else cached_teacher_stage(self.teacher_cache))
+        with self._progress("teachers", "fit", sized=True):
+            self.teachers_, proba, self._teacher_class_codes, task_seconds = (
+                cached_fit_teachers(
+                    teachers, X, y, label_encoder=self._label_encoder,
+                    teacher_cv=teacher_cv, seeds=seeds[:len(teachers) + 1],
+                    n_jobs=self.n_jobs,
+                    past_seconds=past_runs[0]["timings"].get("teacher_tasks")
+                    if past_runs else None,
+                    held_out=held_out, feature_names=self._feature_names,
+                    sample_weight=sample_weight))
+        self._name_teachers(teachers)
+        rerun = partial(self._leak_free_data, fit=cached_fit_teachers, teachers=teachers,
+                        X=X, teacher_cv=teacher_cv, seeds=seeds)
+        return proba, task_seconds, rerun
+
     def _folds_of_all_rows(self, teachers, y, seed):
         """``teacher_cv``, or where it is a splitter or an iterable of folds (and a
         teacher is to be fitted) its folds of all rows, listed once: reruns of the
         teacher stage on some rows restrict them, and a generator is read once."""
-        if isinstance(self.teacher_cv, (str, Integral)) or all(
-                is_frozen(estimator) for _, estimator in teachers):
+        if isinstance(self.teacher_cv, (str, Integral)) or all_frozen(teachers):
             return self.teacher_cv
         return make_folds(self.teacher_cv, y, seed)
 
@@ -1082,7 +1091,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return (self.weak_teachers == "auto" and self.config == "auto"
                 and "alpha" not in self._fixed_config(student)
                 and not isinstance(self.teacher_cv, str)
-                and not all(is_frozen(estimator) for _, estimator in teachers))
+                and not all_frozen(teachers))
 
     def _leaks_into_search(self, teachers, held_out):
         """Whether ranking the search on leak-free labels changes what it sees (see
@@ -1090,7 +1099,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         rows out, nor when every teacher comes prefit (nothing is refitted)."""
         return (self.search_labels == "held_out" and held_out is None
                 and not (isinstance(self.teacher_cv, str) and self.teacher_cv == "prefit")
-                and not all(is_frozen(estimator) for _, estimator in teachers))
+                and not all_frozen(teachers))
 
     @staticmethod
     def _search_rows(y, train, candidates, seed):
@@ -1101,8 +1110,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   if cap < len(train) else None)
         return train if sample is None else np.sort(train[sample[1]])
 
-    def _leak_free_data(self, data, fit, teachers, X, train, valid, teacher_cv, seeds,
-                        fallback):
+    def _leak_free_data(self, data, train, valid, fallback, *, fit, teachers, X,
+                        teacher_cv, seeds):
         """``data`` relabelled by the teacher stage (``fit``: :func:`fit_teachers`,
         on the unconverted rows ``X``) rerun on the ``train`` rows alone: its
         out-of-fold outputs there, the ``valid`` rows labelled by the teachers fitted

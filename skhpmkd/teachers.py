@@ -102,6 +102,11 @@ def is_frozen(estimator):
     return isinstance(estimator, FrozenEstimator)
 
 
+def all_frozen(teachers):
+    """Whether every ``(name, estimator)`` teacher is frozen: none is fitted here."""
+    return all(is_frozen(estimator) for _, estimator in teachers)
+
+
 def is_fitted(estimator):
     """Whether scikit-learn's ``check_is_fitted`` finds ``estimator`` fitted (False
     also where a third-party type's check raises its own error)."""
