@@ -864,27 +864,10 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             stop_on=self.early_stopping_on, verbose=self.verbose >= 3)
         # the teacher stage rerun on some rows alone: labels that leak none of others
         leak_free = partial(rerun_teachers, data)
-        searching = len(candidates) > 1 and valid is not None
-        split = searching and self.search_scoring == "split"
-        # the trainer already validates on ``valid``: only a split changes it
-        search_trainer = (self._judged_on(trainer, data, weighting, valid, seed_split)
-                          if split else trainer)
-        folds = (search_folds(y_encoded, self.validation_fraction, seed_split,
-                              self.search_folds) if searching else [])
-        if folds:
-            search_trainer = CrossValidatedTrainer([
-                self._trainer_on(trainer, data, candidates, fold, seed_split,
-                                 seed_weights) for fold in folds])
-        self.search_labels_ = "shared" if searching else None
-        search_teacher_seconds = 0.0
-        if searching and not folds and self._leaks_into_search(teachers, held_out):
-            search_start = perf_counter()
-            on_leak_free_labels = self._on_leak_free_labels(
-                trainer, data, leak_free, candidates, (train, valid), seed_split,
-                seed_weights)
-            if on_leak_free_labels is not None:
-                search_trainer, self.search_labels_ = on_leak_free_labels, "held_out"
-            search_teacher_seconds = perf_counter() - search_start
+        search_trainer, folds, search_teacher_seconds = self._search_trainer(
+            trainer, data, weighting, candidates, leak_free, (train, valid),
+            leaks=self._leaks_into_search(teachers, held_out), seed=seed_split,
+            seed_weights=seed_weights)
         weighting_seconds = perf_counter() - start - search_teacher_seconds
 
         start = perf_counter()
@@ -1012,6 +995,34 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 stacklevel=_FIT_CALLER)
             return np.arange(len(y)), None
         return split
+
+    def _search_trainer(self, trainer, data, weighting, candidates, leak_free, split,
+                        *, leaks, seed, seed_weights):
+        """What the search judges its candidates with: ``trainer`` itself, or on
+        half its validation rows (``search_scoring="split"``), on folds
+        (``search_folds``) or on leak-free labels (``search_labels``, where ``leaks``);
+        sets ``search_labels_``. Returns it, the folds and the seconds its teacher
+        stage took (0 but on leak-free labels)."""
+        train, valid = split
+        searching = len(candidates) > 1 and valid is not None
+        # the trainer already validates on ``valid``: only a split changes it
+        search_trainer = (self._judged_on(trainer, data, weighting, valid, seed)
+                          if searching and self.search_scoring == "split" else trainer)
+        folds = (search_folds(data.y, self.validation_fraction, seed,
+                              self.search_folds) if searching else [])
+        if folds:
+            search_trainer = CrossValidatedTrainer([
+                self._trainer_on(trainer, data, candidates, fold, seed, seed_weights)
+                for fold in folds])
+        self.search_labels_ = "shared" if searching else None
+        if not (searching and not folds and leaks):
+            return search_trainer, folds, 0.0
+        start = perf_counter()
+        on_leak_free_labels = self._on_leak_free_labels(
+            trainer, data, leak_free, candidates, split, seed, seed_weights)
+        if on_leak_free_labels is not None:
+            search_trainer, self.search_labels_ = on_leak_free_labels, "held_out"
+        return search_trainer, folds, perf_counter() - start
 
     def _judged_on(self, base, data, weighting, rows, seed):
         """``base`` validated on ``data``'s ``rows`` (their teachers mixed by
