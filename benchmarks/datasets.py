@@ -370,6 +370,17 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "wage_insurance": _load_rdataset("ISLR", "Wage", "health_ins"),
     "smoking": _load_rdataset("openintro", "smoking", "smoke",
                               drop=["amt_weekends", "amt_weekdays", "type"]),
+    # added on 2026-12-06 (holdout57), after the information measure was measured and
+    # not built: smoking, contraception, immunisation, budget and environment surveys,
+    # colleges, houses and Medicaid enrolment, 777-10,000 rows
+    "smokeban": _load_rdataset("AER", "SmokeBan", "smoker"),
+    "contraception": _load_rdataset("mlmRev", "Contraception", "use", drop=["woman"]),
+    "guimmun": _load_rdataset("mlmRev", "guImmun", "immun", drop=["kid", "mom", "comm"]),
+    "college_private": _load_rdataset("ISLR", "College", "Private"),
+    "kakadu": _load_rdataset("Ecdat", "Kakadu", "answer", drop=["lower", "upper"]),
+    "saratoga_air": _load_rdataset("mosaicData", "SaratogaHouses", "centralAir"),
+    "medicaid_enroll": _load_rdataset("AER", "Medicaid1986", "enroll"),
+    "tobacco_occupation": _load_rdataset("Ecdat", "Tobacco", "occupation"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -383,11 +394,13 @@ itself), ``ces11`` and ``headache`` their respondent identifiers, ``email`` its
 timestamp string and ``nhefs`` its identifiers and the date of death that defines its
 target; ``flchain`` drops the follow-up time and the cause of death, ``medpar`` its
 provider identifier and ``smoking`` the amounts and type smoked (recorded for smokers
-only). The six from ``spam7`` joined on 2026-12-02, and the eight from
-``lending_club``, the eight from ``titanic``, the eight from ``pima`` and the eight
-from ``cracker`` on 2026-12-05, and the eight from ``credit_card`` and the eight from
-``nmes_health`` on 2026-12-06, each when every default was already set, as a check no
-decision had seen."""
+only); ``contraception`` drops its woman identifier, ``guimmun`` its child, mother
+and community identifiers and ``kakadu`` the bids its answer set (``lower``,
+``upper``: the target itself). The six from ``spam7`` joined on 2026-12-02, and the
+eight from ``lending_club``, the eight from ``titanic``, the eight from ``pima`` and
+the eight from ``cracker`` on 2026-12-05, and the eight from ``credit_card``, the
+eight from ``nmes_health`` and the eight from ``smokeban`` on 2026-12-06, each when
+every default was already set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

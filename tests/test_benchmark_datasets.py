@@ -198,7 +198,11 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
     ("flchain", 7874, "death", 2), ("medpar", 1495, "died", 2),
     ("gsoep_school", 675, "school", 3), ("cps_occupation", 534, "occupation", 6),
     ("vote92", 909, "vote", 3), ("wage_insurance", 3000, "health_ins", 2),
-    ("smoking", 1691, "smoke", 2)])
+    ("smoking", 1691, "smoke", 2), ("smokeban", 10000, "smoker", 2),
+    ("contraception", 1934, "use", 2), ("guimmun", 2159, "immun", 2),
+    ("college_private", 777, "Private", 2), ("kakadu", 1827, "answer", 3),
+    ("saratoga_air", 1728, "centralAir", 2), ("medicaid_enroll", 996, "enroll", 2),
+    ("tobacco_occupation", 2724, "occupation", 3)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -210,7 +214,8 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     assert target not in dataset.X.columns
     assert not {"case", "ID", "id", "index", "bwt", "choiceid", "idcase", "nr", "seqn",
                 "yrdth", "expenditure", "share", "futime", "chapter", "provnum",
-                "amt_weekends", "amt_weekdays"} & set(dataset.X.columns)
+                "amt_weekends", "amt_weekdays", "woman", "kid", "mom", "comm", "lower",
+                "upper"} & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
 
 
