@@ -381,6 +381,18 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "saratoga_air": _load_rdataset("mosaicData", "SaratogaHouses", "centralAir"),
     "medicaid_enroll": _load_rdataset("AER", "Medicaid1986", "enroll"),
     "tobacco_occupation": _load_rdataset("Ecdat", "Tobacco", "occupation"),
+    # added on 2026-12-06 (holdout58), after gate58, before any of them was run
+    "computers_cd": _load_rdataset("Ecdat", "Computers", "cd"),
+    "head_injury": _load_rdataset("DAAG", "headInjury",
+                                  "clinically.important.brain.injury"),
+    "nwtco_relapse": _load_rdataset("survival", "nwtco", "rel",
+                                    drop=["seqno", "edrel"]),
+    "dengue": _load_rdataset("DAAG", "dengue", "NoYes"),
+    "bfi_gender": _load_rdataset("psych", "bfi", "gender"),
+    "hawks": _load_rdataset("Stat2Data", "Hawks", "Species",
+                            drop=["BandNumber", "CaptureTime", "ReleaseTime"]),
+    "hiv_results": _load_rdataset("causaldata", "thornton_hiv", "got"),
+    "olive_region": _load_rdataset("dslabs", "olive", "region", drop=["area"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -396,10 +408,14 @@ target; ``flchain`` drops the follow-up time and the cause of death, ``medpar`` 
 provider identifier and ``smoking`` the amounts and type smoked (recorded for smokers
 only); ``contraception`` drops its woman identifier, ``guimmun`` its child, mother
 and community identifiers and ``kakadu`` the bids its answer set (``lower``,
-``upper``: the target itself). The six from ``spam7`` joined on 2026-12-02, and the
+``upper``: the target itself); ``nwtco_relapse`` drops its sequence number and
+the time to relapse (``edrel``), ``hawks`` its band number and capture and release
+times, ``olive_region`` the area within each region (a refinement of the target).
+The six from ``spam7`` joined on 2026-12-02, and the
 eight from ``lending_club``, the eight from ``titanic``, the eight from ``pima`` and
 the eight from ``cracker`` on 2026-12-05, and the eight from ``credit_card``, the
-eight from ``nmes_health`` and the eight from ``smokeban`` on 2026-12-06, each when
+eight from ``nmes_health``, the eight from ``smokeban`` and the eight from
+``computers_cd`` on 2026-12-06, each when
 every default was already set, as a check no decision had seen."""
 
 
