@@ -715,6 +715,28 @@ def lr_plateau(monitor, patience):
                        patience=max(1, patience // 3))
 
 
+def _training_callbacks(valid, *, patience, weight_averaging, lr_schedule, stop_on):
+    """The callbacks one training of :func:`fit_student` adds (weight averaging, the
+    validation objective, the plateau schedule, early stopping, in that order) and the
+    history column that early stopping and the plateau schedule watch."""
+    callbacks = []
+    if weight_averaging > 0:
+        callbacks.append(("hpmkd_weight_averaging", WeightAveraging(weight_averaging)))
+    monitor = "train_loss"
+    if valid is not None and stop_on == "objective":
+        monitor = "valid_objective"
+        callbacks.append(("hpmkd_valid_objective", ValidObjective(*valid)))
+    elif valid is not None:
+        monitor = "valid_loss"
+    if lr_schedule == "plateau":
+        callbacks.append(("hpmkd_lr_plateau", lr_plateau(monitor, patience)))
+    if valid is not None:
+        callbacks.append(("hpmkd_early_stopping",
+                          EarlyStopping(monitor=monitor, patience=patience,
+                                        load_best=True, sink=_silent)))
+    return callbacks, monitor
+
+
 def fit_student(template, X, targets, *, valid=None, module_params=None, temperature,
                 alpha, lr=None, callbacks=(), patience=10, device="cpu", seed=0,
                 max_epochs=None, weight_averaging=0.0, lr_schedule="constant",
@@ -773,7 +795,6 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
     """
     net = clone(template)
     own_callbacks = list(net.callbacks) if isinstance(net.callbacks, list) else []
-    extra = list(callbacks)
     params = {"module__n_features": X.shape[1],
               "module__n_classes": targets["teacher_logits"].shape[-1],
               "criterion__temperature": temperature, "criterion__alpha": alpha,
@@ -791,22 +812,13 @@ def fit_student(template, X, targets, *, valid=None, module_params=None, tempera
         params["max_epochs"] = min(int(max_epochs), template.max_epochs)
     params.update({f"module__{key}": value
                    for key, value in (module_params or {}).items()})
-    if weight_averaging > 0:
-        extra.append(("hpmkd_weight_averaging", WeightAveraging(weight_averaging)))
-    monitor = "train_loss"
-    if valid is not None and stop_on == "objective":
-        monitor = "valid_objective"
-        extra.append(("hpmkd_valid_objective", ValidObjective(*valid)))
-    elif valid is not None:
-        monitor = "valid_loss"
-    if lr_schedule == "plateau":
-        extra.append(("hpmkd_lr_plateau", lr_plateau(monitor, patience)))
+    training_callbacks, monitor = _training_callbacks(
+        valid, patience=patience, weight_averaging=weight_averaging,
+        lr_schedule=lr_schedule, stop_on=stop_on)
     if valid is not None:
         params["train_split"] = predefined_split(BatchedDataset(*valid))
-        extra.append(("hpmkd_early_stopping",
-                      EarlyStopping(monitor=monitor, patience=patience,
-                                    load_best=True, sink=_silent)))
-    net.set_params(callbacks=own_callbacks + extra, **params)
+    net.set_params(callbacks=own_callbacks + list(callbacks) + training_callbacks,
+                   **params)
     with torch_seeded(seed, cuda_devices(device)), warnings.catch_warnings(), \
             _ctrl_c_noted() as interrupted:
         # In joblib workers the rows are read-only memory maps; torch only reads them.
