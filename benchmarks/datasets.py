@@ -411,11 +411,10 @@ and community identifiers and ``kakadu`` the bids its answer set (``lower``,
 ``upper``: the target itself); ``nwtco_relapse`` drops its sequence number and
 the time to relapse (``edrel``), ``hawks`` its band number and capture and release
 times, ``olive_region`` the area within each region (a refinement of the target).
-The six from ``spam7`` joined on 2026-12-02, and the
-eight from ``lending_club``, the eight from ``titanic``, the eight from ``pima`` and
-the eight from ``cracker`` on 2026-12-05, and the eight from ``credit_card``, the
-eight from ``nmes_health``, the eight from ``smokeban`` and the eight from
-``computers_cd`` on 2026-12-06, each when
+The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
+eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
+2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
+eight from ``smokeban`` and the eight from ``computers_cd`` on 2026-12-06, each when
 every default was already set, as a check no decision had seen."""
 
 
