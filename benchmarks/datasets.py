@@ -393,6 +393,20 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
                             drop=["BandNumber", "CaptureTime", "ReleaseTime"]),
     "hiv_results": _load_rdataset("causaldata", "thornton_hiv", "got"),
     "olive_region": _load_rdataset("dslabs", "olive", "region", drop=["area"]),
+    # added on 2026-12-06 (holdout59), after cv59, before any of them was run: two
+    # breast cancer registers, a liver register, mortgage approval, pension
+    # eligibility, turnout, affairs and schooling surveys, 418-9,275 rows
+    "gbsg_recur": _load_rdataset("survival", "gbsg", "status", drop=["pid", "rfstime"]),
+    "rotterdam_recur": _load_rdataset("survival", "rotterdam", "recur",
+                                      drop=["pid", "rtime", "dtime", "death"]),
+    "pbc_status": _load_rdataset("survival", "pbc", "status", drop=["id", "time"]),
+    "loan_approval": _load_rdataset("wooldridge", "loanapp", "approve",
+                                    drop=["reject", "action"]),
+    "k401k_eligible": _load_rdataset("wooldridge", "k401ksubs", "e401k",
+                                     drop=["p401k"]),
+    "vote_income": _load_rdataset("stevedata", "voteincome", "vote"),
+    "affairs": _load_rdataset("wooldridge", "affairs", "affair", drop=["id", "naffairs"]),
+    "catholic_hs": _load_rdataset("wooldridge", "catholic", "cathhs", drop=["id"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -410,12 +424,19 @@ only); ``contraception`` drops its woman identifier, ``guimmun`` its child, moth
 and community identifiers and ``kakadu`` the bids its answer set (``lower``,
 ``upper``: the target itself); ``nwtco_relapse`` drops its sequence number and
 the time to relapse (``edrel``), ``hawks`` its band number and capture and release
-times, ``olive_region`` the area within each region (a refinement of the target).
+times, ``olive_region`` the area within each region (a refinement of the target);
+``gbsg_recur`` and ``rotterdam_recur`` drop their patient identifiers and the
+follow-up times (``rotterdam_recur`` its later death too), ``pbc_status`` its
+identifier and follow-up time, ``loan_approval`` the rejection flag and the action
+taken (the target itself), ``k401k_eligible`` the participation that implies it,
+``affairs`` its identifier and the number of affairs that defines its target, and
+``catholic_hs`` its identifier.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
-eight from ``smokeban`` and the eight from ``computers_cd`` on 2026-12-06, each when
-every default was already set, as a check no decision had seen."""
+eight from ``smokeban``, the eight from ``computers_cd`` and the eight from
+``gbsg_recur`` on 2026-12-06, each when every default was already set, as a check no
+decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:
