@@ -407,6 +407,18 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "vote_income": _load_rdataset("stevedata", "voteincome", "vote"),
     "affairs": _load_rdataset("wooldridge", "affairs", "affair", drop=["id", "naffairs"]),
     "catholic_hs": _load_rdataset("wooldridge", "catholic", "cathhs", drop=["id"]),
+    # added on 2026-12-06 (holdout60), after chal60, before any of them was run: an
+    # AIDS register, stock market direction, bank jobs, labour participation, alcohol
+    # abuse, point spreads, refugee appeals and shelf placement, 384-9,822 rows
+    "aids_status": _load_rdataset("MASS", "Aids2", "status", drop=["death"]),
+    "smarket_direction": _load_rdataset("ISLR", "Smarket", "Direction", drop=["Today"]),
+    "bank_job": _load_rdataset("AER", "BankWages", "job"),
+    "participation": _load_rdataset("Ecdat", "Participation", "lfp"),
+    "alcohol_abuse": _load_rdataset("wooldridge", "alcohol", "abuse"),
+    "pntsprd_favwin": _load_rdataset("wooldridge", "pntsprd", "favwin",
+                                     drop=["favscr", "undscr", "scrdiff", "sprdcvr"]),
+    "greene_decision": _load_rdataset("carData", "Greene", "decision"),
+    "carseats_shelve": _load_rdataset("ISLR", "Carseats", "ShelveLoc"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -429,14 +441,16 @@ times, ``olive_region`` the area within each region (a refinement of the target)
 follow-up times (``rotterdam_recur`` its later death too), ``pbc_status`` its
 identifier and follow-up time, ``loan_approval`` the rejection flag and the action
 taken (the target itself), ``k401k_eligible`` the participation that implies it,
-``affairs`` its identifier and the number of affairs that defines its target, and
-``catholic_hs`` its identifier.
+``affairs`` its identifier and the number of affairs that defines its target,
+``catholic_hs`` its identifier; ``aids_status`` drops the date of death or of the
+last follow-up, ``smarket_direction`` the day's return whose sign is its target and
+``pntsprd_favwin`` the final scores and what they imply (``scrdiff``, ``sprdcvr``).
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
-eight from ``smokeban``, the eight from ``computers_cd`` and the eight from
-``gbsg_recur`` on 2026-12-06, each when every default was already set, as a check no
-decision had seen."""
+eight from ``smokeban``, the eight from ``computers_cd``, the eight from
+``gbsg_recur`` and the eight from ``aids_status`` on 2026-12-06, each when every
+default was already set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

@@ -215,7 +215,11 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"}}
     ("gbsg_recur", 686, "status", 2), ("rotterdam_recur", 2982, "recur", 2),
     ("pbc_status", 418, "status", 3), ("loan_approval", 1989, "approve", 2),
     ("k401k_eligible", 9275, "e401k", 2), ("vote_income", 1500, "vote", 2),
-    ("affairs", 601, "affair", 2), ("catholic_hs", 7430, "cathhs", 2)])
+    ("affairs", 601, "affair", 2), ("catholic_hs", 7430, "cathhs", 2),
+    ("aids_status", 2843, "status", 2), ("smarket_direction", 1250, "Direction", 2),
+    ("bank_job", 474, "job", 3), ("participation", 872, "lfp", 2),
+    ("alcohol_abuse", 9822, "abuse", 2), ("pntsprd_favwin", 553, "favwin", 2),
+    ("greene_decision", 384, "decision", 2), ("carseats_shelve", 400, "ShelveLoc", 3)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -230,7 +234,7 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
                  "amt_weekends", "amt_weekdays", "woman", "kid", "mom", "comm", "lower",
                  "upper", "seqno", "edrel", "BandNumber", "CaptureTime", "ReleaseTime",
                  "pid", "rfstime", "rtime", "dtime", "death", "reject", "action",
-                 "p401k", "naffairs"}
+                 "p401k", "naffairs", "Today", "favscr", "undscr", "scrdiff", "sprdcvr"}
                  & set(dataset.X.columns))
     assert not DROPPED_WHERE_NAMED.get(name, set()) & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
