@@ -11,6 +11,8 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_array, check_random_state
 
+from .offsets import column_std
+
 #: Rows per block of the nearest-neighbour search (see :func:`nearest_other_rows`).
 NEIGHBOUR_BLOCK_SIZE = 8192
 
@@ -81,7 +83,7 @@ def nearest_other_rows(X, binary, rng):
     -------
     int ndarray of shape (n_samples,)
     """
-    scale = X.std(axis=0)
+    scale = column_std(X)
     scale[binary | (scale == 0)] = 1.0
     scaled = (X / scale).astype(np.float32)
     n_rows = len(X)

@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from torch import nn
 
+from .offsets import column_std
 from .seeding import torch_seeded
 from .student import take_rows
 from .teachers import PROBA_EPS, stratified_holdout
@@ -325,7 +326,7 @@ class TeacherWeighting(BaseEstimator):
         self.n_features_in_, self.n_teachers_, self.n_classes_ = (
             X.shape[1], n_teachers, n_classes)
         self.feature_mean_ = X.mean(axis=0)
-        scale = X.std(axis=0)
+        scale = column_std(X)
         self.feature_scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
 
         label_proba = proba[np.arange(n_samples), :, y]

@@ -52,6 +52,18 @@ def student_input(X, offsets):
     return (X.astype(np.float64) - offsets).astype(np.float32)
 
 
+def column_std(X):
+    """Per-column standard deviation of ``X`` in ``X``'s dtype, the columns whose
+    squared deviations leave that dtype's range (float32 spreads beyond about 1.8e19
+    or below 1e-19) computed in float64: ``X.std`` alone gives them inf or 0."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        scale = X.std(axis=0)
+    outside = ~np.isfinite(scale) | (scale < np.sqrt(np.finfo(scale.dtype).tiny))
+    if outside.any():
+        scale[outside] = X[:, outside].std(axis=0, dtype=np.float64)
+    return scale
+
+
 def teacher_input(X_student, offsets):
     """Rows made in the student's input space (synthetic rows) as the teachers take
     them: the ``offsets`` added back in float64 (None: ``X_student`` itself)."""

@@ -66,6 +66,10 @@ MIN_ROWS_PER_BIN = 16
 #: the student's size and prediction time, in proportion when there are many columns.
 MAX_ENCODED_INPUTS = 256
 
+#: Smallest spread an encoding divides by: float32's smallest normal number, so that
+#: columns of any unit the float32 input holds (1e-30, 1e30) are scaled alike.
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
 
 def numeric_columns(X):
     """Per column, whether it has more than two distinct values; binary columns
@@ -180,7 +184,7 @@ class PiecewiseLinearEncoding(ColumnEncoding):
             edges = np.asarray(bin_edges[j], dtype=np.float64)
             k = len(edges) - 1
             lefts[row, :k] = edges[:-1]
-            widths[row, :k] = np.maximum(np.diff(edges), 1e-12)
+            widths[row, :k] = np.maximum(np.diff(edges), FLOAT32_TINY)
             high[row, :k] = 1.0
             low[row, 0], high[row, k - 1] = -np.inf, np.inf
         for name, value in (("lefts", lefts), ("widths", widths), ("low", low),
@@ -207,7 +211,8 @@ def numeric_scaling(X):
     """Per column, ``(mean, standard deviation)`` of the training rows; None for
     columns with two or fewer values (binary columns pass through an encoding)."""
     X = np.asarray(X, dtype=np.float64)
-    return [(float(column.mean()), float(max(column.std(), 1e-12))) if numeric else None
+    return [(float(column.mean()), float(max(column.std(), FLOAT32_TINY))) if numeric
+            else None
             for column, numeric in zip(X.T, numeric_columns(X))]
 
 

@@ -2,14 +2,19 @@
 spread is far below their magnitude."""
 
 import pickle
+import warnings
 
 import numpy as np
+import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skhpmkd.offsets import column_offsets, student_input, teacher_input
+from skhpmkd.offsets import column_offsets, column_std, student_input, teacher_input
 from skhpmkd.teachers import predict_teacher_proba, proba_to_logits
 from skhpmkd.training import transfer_key
 from skhpmkd.transfer import TransferData
@@ -132,3 +137,39 @@ def test_the_attention_gate_reads_an_offset_column():
     first = X_new[:, 0] - MAGNITUDE < 150
     assert weights[first, 0].mean() > 0.8
     assert weights[~first, 0].mean() < 0.2
+
+
+def test_column_std_computes_in_float64_where_float32_squares_leave_its_range():
+    X = np.array([[1e30, 1e-30, 1.0], [-1e30, 3e-30, 3.0], [3e30, 2e-30, 2.0]],
+                 dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scale = column_std(X)
+    assert scale.dtype == np.float32
+    np.testing.assert_allclose(scale, X.astype(np.float64).std(axis=0), rtol=1e-6)
+    np.testing.assert_array_equal(scale[2], X[:, 2].std())  # its own precision
+
+
+@pytest.mark.parametrize("settings", [
+    {"numeric_embedding": "ple"}, {"numeric_embedding": "none"},
+    {"numeric_embedding": "periodic"}, {"ensemble": "attention"}, {"augment": "auto"}])
+def test_the_student_does_not_depend_on_the_columns_units(settings):
+    """Columns in units of 1e-30 or 1e30 train the same student as in units of 1,
+    with teachers that are free of units too: the encodings' spreads had been floored
+    at 1e-12 (a student at chance on 1e-30 units) and the gate's and augmentation's
+    float32 standard deviations overflowed beyond 1.8e19."""
+    X, y = make_classification(160, 4, n_informative=3, n_redundant=0, random_state=0)
+    X_new = make_classification(40, 4, n_informative=3, n_redundant=0,
+                                random_state=1)[0]
+    probas = []
+    for scale in (1.0, 1e-30, 1e30):
+        clf = fast_classifier(teachers=[("nb", GaussianNB()),
+                                        ("knn", KNeighborsClassifier())],
+                              memory=None, **settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            clf.fit(X * scale, y)
+        probas.append(clf.predict_proba(X_new * scale))
+    assert probas[0].max(axis=1).mean() > 0.6  # it learned something to compare
+    np.testing.assert_allclose(probas[1], probas[0], atol=1e-5)
+    np.testing.assert_allclose(probas[2], probas[0], atol=1e-5)
