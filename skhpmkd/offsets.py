@@ -7,7 +7,9 @@ teachers were fitted on float64. :func:`column_offsets` finds those columns and 
 float64 offset for each (its median); :func:`student_input` subtracts the offsets
 before the cast, at fit and at prediction alike, so the student sees the column's
 differences at float32's resolution near 0. Columns the cast keeps within tolerance
-get no offset, and where none needs one nothing changes.
+get no offset, and where none needs one nothing changes. :func:`column_std` gives the
+float32 input's standard deviations where float32's own squares would overflow or
+underflow (columns in units of 1e30 or 1e-30).
 """
 
 import numpy as np

@@ -1,5 +1,5 @@
 """Column offsets: the student's float32 input keeps the levels of columns whose
-spread is far below their magnitude."""
+spread is far below their magnitude, and its scaling holds for columns in any unit."""
 
 import pickle
 import warnings
