@@ -419,6 +419,17 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
                                      drop=["favscr", "undscr", "scrdiff", "sprdcvr"]),
     "greene_decision": _load_rdataset("carData", "Greene", "decision"),
     "carseats_shelve": _load_rdataset("ISLR", "Carseats", "ShelveLoc"),
+    # added on 2026-12-06 (holdout60b), after holdout60, before any of them was run:
+    # travel mode, car origin, health, class size, weekly market direction, academic
+    # rank, frog presence and union membership, 212-5,748 rows
+    "mode_choice": _load_rdataset("Ecdat", "Mode", "choice"),
+    "auto_origin": _load_rdataset("ISLR", "Auto", "origin", drop=["name"]),
+    "bad_health": _load_rdataset("COUNT", "badhealth", "badh"),
+    "star_class": _load_rdataset("Ecdat", "Star", "classk", drop=["schidkn"]),
+    "weekly_direction": _load_rdataset("ISLR", "Weekly", "Direction", drop=["Today"]),
+    "salaries_rank": _load_rdataset("carData", "Salaries", "rank"),
+    "frogs_presence": _load_rdataset("DAAG", "frogs", "pres.abs"),
+    "psid_union": _load_rdataset("AER", "PSID1982", "union"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -444,13 +455,16 @@ taken (the target itself), ``k401k_eligible`` the participation that implies it,
 ``affairs`` its identifier and the number of affairs that defines its target,
 ``catholic_hs`` its identifier; ``aids_status`` drops the date of death or of the
 last follow-up, ``smarket_direction`` the day's return whose sign is its target and
-``pntsprd_favwin`` the final scores and what they imply (``scrdiff``, ``sprdcvr``).
+``pntsprd_favwin`` the final scores and what they imply (``scrdiff``, ``sprdcvr``);
+``auto_origin`` drops the car's name, ``star_class`` its school identifier and
+``weekly_direction`` the week's return whose sign is its target.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
 eight from ``smokeban``, the eight from ``computers_cd``, the eight from
-``gbsg_recur`` and the eight from ``aids_status`` on 2026-12-06, each when every
-default was already set, as a check no decision had seen."""
+``gbsg_recur``, the eight from ``aids_status`` and the eight from ``mode_choice`` on
+2026-12-06, each when every default was already set, as a check no decision had
+seen."""
 
 
 def load_dataset(name: str) -> Dataset:

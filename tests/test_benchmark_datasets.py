@@ -171,8 +171,10 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
 
 
 #: Columns a held-out loader drops that are real features of other datasets (leaves
-#: has a shape ``area``, headache a ``time``), so they are checked where named only.
-DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"}}
+#: has a shape ``area``, headache a ``time``, resume_names a ``name``), so they are
+#: checked where named only.
+DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
+                       "auto_origin": {"name"}}
 
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
@@ -219,7 +221,11 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"}}
     ("aids_status", 2843, "status", 2), ("smarket_direction", 1250, "Direction", 2),
     ("bank_job", 474, "job", 3), ("participation", 872, "lfp", 2),
     ("alcohol_abuse", 9822, "abuse", 2), ("pntsprd_favwin", 553, "favwin", 2),
-    ("greene_decision", 384, "decision", 2), ("carseats_shelve", 400, "ShelveLoc", 3)])
+    ("greene_decision", 384, "decision", 2), ("carseats_shelve", 400, "ShelveLoc", 3),
+    ("mode_choice", 453, "choice", 4), ("auto_origin", 392, "origin", 3),
+    ("bad_health", 1127, "badh", 2), ("star_class", 5748, "classk", 3),
+    ("weekly_direction", 1089, "Direction", 2), ("salaries_rank", 397, "rank", 3),
+    ("frogs_presence", 212, "pres.abs", 2), ("psid_union", 595, "union", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -234,7 +240,8 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
                  "amt_weekends", "amt_weekdays", "woman", "kid", "mom", "comm", "lower",
                  "upper", "seqno", "edrel", "BandNumber", "CaptureTime", "ReleaseTime",
                  "pid", "rfstime", "rtime", "dtime", "death", "reject", "action",
-                 "p401k", "naffairs", "Today", "favscr", "undscr", "scrdiff", "sprdcvr"}
+                 "p401k", "naffairs", "Today", "favscr", "undscr", "scrdiff", "sprdcvr",
+                 "schidkn"}
                  & set(dataset.X.columns))
     assert not DROPPED_WHERE_NAMED.get(name, set()) & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
