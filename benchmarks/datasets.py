@@ -408,12 +408,12 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "affairs": _load_rdataset("wooldridge", "affairs", "affair", drop=["id", "naffairs"]),
     "catholic_hs": _load_rdataset("wooldridge", "catholic", "cathhs", drop=["id"]),
     # added on 2026-12-06 (holdout60), after chal60, before any of them was run: an
-    # AIDS register, stock market direction, bank jobs, labour participation, alcohol
-    # abuse, point spreads, refugee appeals and shelf placement, 384-9,822 rows
+    # AIDS register, stock market direction, bank jobs, alcohol abuse, point spreads,
+    # refugee appeals and shelf placement, 384-9,822 rows (an eighth, Ecdat's
+    # Participation, was swiss_labor's data under another name: removed after the run)
     "aids_status": _load_rdataset("MASS", "Aids2", "status", drop=["death"]),
     "smarket_direction": _load_rdataset("ISLR", "Smarket", "Direction", drop=["Today"]),
     "bank_job": _load_rdataset("AER", "BankWages", "job"),
-    "participation": _load_rdataset("Ecdat", "Participation", "lfp"),
     "alcohol_abuse": _load_rdataset("wooldridge", "alcohol", "abuse"),
     "pntsprd_favwin": _load_rdataset("wooldridge", "pntsprd", "favwin",
                                      drop=["favscr", "undscr", "scrdiff", "sprdcvr"]),
@@ -462,7 +462,7 @@ The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
 eight from ``smokeban``, the eight from ``computers_cd``, the eight from
-``gbsg_recur``, the eight from ``aids_status`` and the eight from ``mode_choice`` on
+``gbsg_recur``, the seven from ``aids_status`` and the eight from ``mode_choice`` on
 2026-12-06, each when every default was already set, as a check no decision had
 seen."""
 
