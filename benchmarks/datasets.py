@@ -430,6 +430,21 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "salaries_rank": _load_rdataset("carData", "Salaries", "rank"),
     "frogs_presence": _load_rdataset("DAAG", "frogs", "pres.abs"),
     "psid_union": _load_rdataset("AER", "PSID1982", "union"),
+    # added on 2026-12-06 (holdout61), after tiny61, before any of them was run:
+    # private insurance, training-programme membership, work, self-rated health,
+    # low birth weight, political information, insurance take-up and employment,
+    # 1,000-5,574 rows
+    "doctor_private": _load_rdataset("AER", "DoctorVisits", "private"),
+    "treatment_nsw": _load_rdataset("Ecdat", "Treatment", "treat"),
+    "rwm_outwork": _load_rdataset("COUNT", "rwm1984", "outwork"),
+    "medexp_health": _load_rdataset("Ecdat", "MedExp", "health"),
+    "births_low": _load_rdataset("openintro", "births14", "lowbirthweight",
+                                 drop=["weight"]),
+    "political_info": _load_rdataset("pscl", "politicalInformation", "y", drop=["id"]),
+    "social_insure": _load_rdataset("causaldata", "social_insure", "takeup_survey",
+                                    drop=["address"]),
+    "acs_employment": _load_rdataset("openintro", "acs12", "employment",
+                                     drop=["income", "hrs_work", "time_to_work"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -457,13 +472,16 @@ taken (the target itself), ``k401k_eligible`` the participation that implies it,
 last follow-up, ``smarket_direction`` the day's return whose sign is its target and
 ``pntsprd_favwin`` the final scores and what they imply (``scrdiff``, ``sprdcvr``);
 ``auto_origin`` drops the car's name, ``star_class`` its school identifier and
-``weekly_direction`` the week's return whose sign is its target.
+``weekly_direction`` the week's return whose sign is its target; ``births_low``
+drops the birth weight that defines its target, ``political_info`` its interviewer
+identifier, ``social_insure`` the household's address and ``acs_employment`` the
+income, hours worked and commute recorded only for people at work.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
 eight from ``smokeban``, the eight from ``computers_cd``, the eight from
-``gbsg_recur``, the seven from ``aids_status`` and the eight from ``mode_choice`` on
-2026-12-06, each when every default was already set, as a check no decision had
+``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice`` and the
+eight from ``doctor_private`` on 2026-12-06, each when every default was already set, as a check no decision had
 seen."""
 
 

@@ -171,10 +171,11 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
 
 
 #: Columns a held-out loader drops that are real features of other datasets (leaves
-#: has a shape ``area``, headache a ``time``, resume_names a ``name``), so they are
-#: checked where named only.
+#: has a shape ``area``, headache a ``time``, resume_names a ``name``, auto_origin a
+#: ``weight``, doctor_private an ``income``), so they are checked where named only.
 DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
-                       "auto_origin": {"name"}}
+                       "auto_origin": {"name"}, "births_low": {"weight"},
+                       "acs_employment": {"income"}}
 
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
@@ -225,7 +226,12 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("mode_choice", 453, "choice", 4), ("auto_origin", 392, "origin", 3),
     ("bad_health", 1127, "badh", 2), ("star_class", 5748, "classk", 3),
     ("weekly_direction", 1089, "Direction", 2), ("salaries_rank", 397, "rank", 3),
-    ("frogs_presence", 212, "pres.abs", 2), ("psid_union", 595, "union", 2)])
+    ("frogs_presence", 212, "pres.abs", 2), ("psid_union", 595, "union", 2),
+    ("doctor_private", 5190, "private", 2), ("treatment_nsw", 2675, "treat", 2),
+    ("rwm_outwork", 3874, "outwork", 2), ("medexp_health", 5574, "health", 4),
+    ("births_low", 1000, "lowbirthweight", 2), ("political_info", 1800, "y", 5),
+    ("social_insure", 1410, "takeup_survey", 2),
+    ("acs_employment", 1605, "employment", 3)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -241,7 +247,7 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
                  "upper", "seqno", "edrel", "BandNumber", "CaptureTime", "ReleaseTime",
                  "pid", "rfstime", "rtime", "dtime", "death", "reject", "action",
                  "p401k", "naffairs", "Today", "favscr", "undscr", "scrdiff", "sprdcvr",
-                 "schidkn"}
+                 "schidkn", "address", "hrs_work", "time_to_work"}
                  & set(dataset.X.columns))
     assert not DROPPED_WHERE_NAMED.get(name, set()) & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
