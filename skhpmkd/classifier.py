@@ -815,8 +815,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         held_out = valid if self.validation_held_out else None  # no fold teacher's
         memory = open_memory(self.memory)
         self.student_offsets_ = column_offsets(X)
-        X_student = student_input(X, self.student_offsets_)
-        fingerprint = data_fingerprint(X_student, y_encoded, sample_weight)
+        fingerprint = data_fingerprint(student_input(X, self.student_offsets_),
+                                       y_encoded, sample_weight)
         past_runs = memory.runs(fingerprint) if memory is not None else []
         key = (fit_key(self.get_params(deep=False), fingerprint, self.device_)
                if memory is not None and is_restorable(student) else None)
@@ -832,7 +832,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         teacher_seconds = perf_counter() - start
 
         start = perf_counter()
-        X_teachers, X = X, X_student
+        X_teachers, X = X, student_input(X, self.student_offsets_)
         self.meta_features_ = meta_features(X, y_encoded, proba,
                                             teacher_nbytes=self.teacher_nbytes_,
                                             sample_weight=sample_weight)
