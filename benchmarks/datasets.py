@@ -445,6 +445,20 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
                                     drop=["address"]),
     "acs_employment": _load_rdataset("openintro", "acs12", "employment",
                                      drop=["income", "hrs_work", "time_to_work"]),
+    # added on 2026-12-06 (holdout61b), after warm61, before any of them was run:
+    # small data (fewer than 50 validation rows each): an athlete's sex, infertility
+    # case, student status, melanoma outcome, a student's sex, the shuttle's autolander
+    # use, the primary substance of abuse and ICU survival, 200-453 rows
+    "ais_sex": _load_rdataset("DAAG", "ais", "sex"),
+    "infert_case": _load_rdataset("datasets", "infert", "case",
+                                  drop=["stratum", "pooled.stratum"]),
+    "credit_student": _load_rdataset("ISLR", "Credit", "Student", drop=["ID"]),
+    "melanoma_status": _load_rdataset("MASS", "Melanoma", "status", drop=["time"]),
+    "survey_sex": _load_rdataset("MASS", "survey", "Sex"),
+    "shuttle_use": _load_rdataset("MASS", "shuttle", "use"),
+    "help_substance": _load_rdataset("mosaicData", "HELPrct", "substance",
+                                     drop=["id"]),
+    "icu_survive": _load_rdataset("Stat2Data", "ICU", "Survive", drop=["ID"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -475,13 +489,15 @@ last follow-up, ``smarket_direction`` the day's return whose sign is its target 
 ``weekly_direction`` the week's return whose sign is its target; ``births_low``
 drops the birth weight that defines its target, ``political_info`` its interviewer
 identifier, ``social_insure`` the household's address and ``acs_employment`` the
-income, hours worked and commute recorded only for people at work.
+income, hours worked and commute recorded only for people at work; ``infert_case``
+drops its matched-set identifiers, ``credit_student``, ``help_substance`` and
+``icu_survive`` their identifiers and ``melanoma_status`` the follow-up time.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
 eight from ``smokeban``, the eight from ``computers_cd``, the eight from
 ``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice`` and the
-eight from ``doctor_private`` on 2026-12-06, each when every default was already set, as a check no decision had
+eight from ``doctor_private`` and the eight from ``ais_sex`` on 2026-12-06, each when every default was already set, as a check no decision had
 seen."""
 
 

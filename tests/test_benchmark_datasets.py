@@ -175,7 +175,7 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
 #: ``weight``, doctor_private an ``income``), so they are checked where named only.
 DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
                        "auto_origin": {"name"}, "births_low": {"weight"},
-                       "acs_employment": {"income"}}
+                       "acs_employment": {"income"}, "melanoma_status": {"time"}}
 
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
@@ -231,7 +231,11 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("rwm_outwork", 3874, "outwork", 2), ("medexp_health", 5574, "health", 4),
     ("births_low", 1000, "lowbirthweight", 2), ("political_info", 1800, "y", 5),
     ("social_insure", 1410, "takeup_survey", 2),
-    ("acs_employment", 1605, "employment", 3)])
+    ("acs_employment", 1605, "employment", 3),
+    ("ais_sex", 202, "sex", 2), ("infert_case", 248, "case", 2),
+    ("credit_student", 400, "Student", 2), ("melanoma_status", 205, "status", 3),
+    ("survey_sex", 236, "Sex", 2), ("shuttle_use", 256, "use", 2),
+    ("help_substance", 453, "substance", 3), ("icu_survive", 200, "Survive", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -247,7 +251,8 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
                  "upper", "seqno", "edrel", "BandNumber", "CaptureTime", "ReleaseTime",
                  "pid", "rfstime", "rtime", "dtime", "death", "reject", "action",
                  "p401k", "naffairs", "Today", "favscr", "undscr", "scrdiff", "sprdcvr",
-                 "schidkn", "address", "hrs_work", "time_to_work"}
+                 "schidkn", "address", "hrs_work", "time_to_work", "stratum",
+                 "pooled.stratum"}
                  & set(dataset.X.columns))
     assert not DROPPED_WHERE_NAMED.get(name, set()) & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
