@@ -496,9 +496,9 @@ The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
 eight from ``smokeban``, the eight from ``computers_cd``, the eight from
-``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice`` and the
-eight from ``doctor_private`` and the eight from ``ais_sex`` on 2026-12-06, each when every default was already set, as a check no decision had
-seen."""
+``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice``, the
+eight from ``doctor_private`` and the eight from ``ais_sex`` on 2026-12-06, each when
+every default was already set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:
