@@ -235,7 +235,11 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("ais_sex", 202, "sex", 2), ("infert_case", 248, "case", 2),
     ("credit_student", 400, "Student", 2), ("melanoma_status", 205, "status", 3),
     ("survey_sex", 236, "Sex", 2), ("shuttle_use", 256, "use", 2),
-    ("help_substance", 453, "substance", 3), ("icu_survive", 200, "Survive", 2)])
+    ("help_substance", 453, "substance", 3), ("icu_survive", 200, "Survive", 2),
+    ("anes_vote", 2006, "vote", 2), ("unemp_fulltime", 3343, "censor1", 2),
+    ("suicide_died", 2571, "Died", 2), ("mgus_progress", 1384, "pstat", 2),
+    ("tipi_gender", 1799, "gender", 2), ("hours_occupation", 3382, "occupation", 4),
+    ("recid_censored", 1445, "cens", 2), ("vietnam_farm", 5999, "farm", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -252,7 +256,8 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
                  "pid", "rfstime", "rtime", "dtime", "death", "reject", "action",
                  "p401k", "naffairs", "Today", "favscr", "undscr", "scrdiff", "sprdcvr",
                  "schidkn", "address", "hrs_work", "time_to_work", "stratum",
-                 "pooled.stratum"}
+                 "pooled.stratum", "uid", "spell", "censor2", "censor3", "censor4",
+                 "Person_ID", "ptime", "durat", "ldurat"}
                  & set(dataset.X.columns))
     assert not DROPPED_WHERE_NAMED.get(name, set()) & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
