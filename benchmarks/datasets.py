@@ -475,6 +475,20 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "recid_censored": _load_rdataset("wooldridge", "recid", "cens",
                                      drop=["durat", "ldurat"]),
     "vietnam_farm": _load_rdataset("Ecdat", "VietNamH", "farm"),
+    # added on 2026-12-07 (holdout62b), before any of them was run: small data (fewer
+    # than 50 validation rows each): a psychiatric diagnosis, two congressional votes,
+    # a person's sex from body measurements, lunch or dinner, a caterpillar's growth
+    # stage, the level of calculus reached and a leaf's architecture, 242-609 rows
+    "neurocog_dx": _load_rdataset("heplots", "NeuroCog", "Dx"),
+    "insurance_vote": _load_rdataset("Stat2Data", "InsuranceVote", "InsVote",
+                                     drop=["Dist."]),
+    "bdims_sex": _load_rdataset("openintro", "bdims", "sex"),
+    "tips_time": _load_rdataset("reshape2", "tips", "time"),
+    "caterpillar_instar": _load_rdataset("Stat2Data", "Caterpillars", "Instar"),
+    "math_level": _load_rdataset("Ecdat", "Mathlevel", "mathlevel"),
+    "leafshape_arch": _load_rdataset("DAAG", "leafshape", "arch"),
+    "ahca_vote": _load_rdataset("Stat2Data", "AHCAvote2017", "AHCAvote",
+                                drop=["Dist", "Member"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -513,15 +527,16 @@ and the other ways it ended (``censor2``-``censor4``, which exclude the target),
 ``suicide_died`` its person identifier, ``mgus_progress`` its identifier, the times
 to progression and to the last follow-up and the death recorded then, and
 ``recid_censored`` the time to re-arrest (``durat``, ``ldurat``: the target is that
-it was not seen).
+it was not seen); ``insurance_vote`` drops its district identifier and ``ahca_vote``
+its district and the member's name.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
 eight from ``smokeban``, the eight from ``computers_cd``, the eight from
 ``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice``, the
 eight from ``doctor_private``, the eight from ``ais_sex`` and the eight from
-``anes_vote`` on 2026-12-06, each when every default was already set, as a check no
-decision had seen."""
+``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx`` on 2026-12-07, each
+when every default was already set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

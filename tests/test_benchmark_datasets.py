@@ -239,7 +239,11 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("anes_vote", 2006, "vote", 2), ("unemp_fulltime", 3343, "censor1", 2),
     ("suicide_died", 2571, "Died", 2), ("mgus_progress", 1384, "pstat", 2),
     ("tipi_gender", 1799, "gender", 2), ("hours_occupation", 3382, "occupation", 4),
-    ("recid_censored", 1445, "cens", 2), ("vietnam_farm", 5999, "farm", 2)])
+    ("recid_censored", 1445, "cens", 2), ("vietnam_farm", 5999, "farm", 2),
+    ("neurocog_dx", 242, "Dx", 3), ("insurance_vote", 435, "InsVote", 2),
+    ("bdims_sex", 507, "sex", 2), ("tips_time", 244, "time", 2),
+    ("caterpillar_instar", 267, "Instar", 5), ("math_level", 609, "mathlevel", 7),
+    ("leafshape_arch", 286, "arch", 2), ("ahca_vote", 430, "AHCAvote", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -257,7 +261,7 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
                  "p401k", "naffairs", "Today", "favscr", "undscr", "scrdiff", "sprdcvr",
                  "schidkn", "address", "hrs_work", "time_to_work", "stratum",
                  "pooled.stratum", "uid", "spell", "censor2", "censor3", "censor4",
-                 "Person_ID", "ptime", "durat", "ldurat"}
+                 "Person_ID", "ptime", "durat", "ldurat", "Dist.", "Dist", "Member"}
                  & set(dataset.X.columns))
     assert not DROPPED_WHERE_NAMED.get(name, set()) & set(dataset.X.columns)
     assert all(dataset.X[column].dtype == object for column in dataset.categorical)
