@@ -136,7 +136,9 @@ MANAGER_COMPONENTS = {
 #: where it is not kept); ``warm_start`` continues the last rung from the rung
 #: before's network (the same fit where that rung trained on all rows);
 #: ``weak_teachers`` gives the labels alpha=0.9 where a linear model beats the
-#: teachers out of fold (the same fit where it does not).
+#: teachers out of fold (the same fit where it does not); ``fold_members`` adds the
+#: augment trial's fold students to the shipped average (the same fit where the trial
+#: did not judge on folds, or kept augmentation).
 SEARCH_COMPONENTS = {
     "cv": ("search_folds", "auto", 1),
     "held_out": ("validation_held_out", True, False),
@@ -145,6 +147,7 @@ SEARCH_COMPONENTS = {
     "augment_trial": ("augment_trial", True, False),
     "warm_start": ("search_warm_start", "auto", False),
     "weak_teachers": ("weak_teachers", "auto", "off"),
+    "fold_members": ("fold_members", True, False),
 }
 
 #: Components the configuration manager chooses per task: (searched parameter, value

@@ -147,15 +147,56 @@ def merge_members(nets):
     """One network whose module averages the probabilities of ``nets``' modules.
 
     The first network becomes the result (its history and training parameters stay);
-    its module is replaced by an ``MLPModule`` with ``n_members=len(nets)`` holding
-    the members' weights. Torch's global random state is left as it was.
+    its module is replaced by an ``MLPModule`` holding every network's weights as a
+    member (a network that is itself an average adds each of its members). Members
+    whose module parameters differ from the first's (an encoding learned on other
+    rows, another width) keep their own through ``member_params``. Torch's global
+    random state is left as it was.
     """
     net = nets[0]
     if len(nets) == 1:
         return net
-    states = [source.module_.state_dict() for source in nets]
+    members = [member for source in nets for member in network_members(source)]
+    shared = members[0][0]
+    own = [{name: value for name, value in params.items()
+            if not same_value(value, shared.get(name))} for params, _ in members]
+    merged = {"module__n_members": len(members)}
+    if any(own):
+        merged["module__member_params"] = own
     with torch_seeded(cuda_devices=cuda_devices(net.device)):
-        net.set_params(module__n_members=len(nets))
-    for member, state in zip(net.module_.members, states):
+        net.set_params(**merged)
+    for member, (_, state) in zip(net.module_.members, members):
         member.load_state_dict(state)
     return net
+
+
+#: Module parameters that describe an average, not one of its members.
+_AVERAGE_PARAMS = ("n_members", "member_params")
+
+
+def network_members(net):
+    """``[(module parameters, state_dict), ...]``: the single networks that the
+    fitted ``net`` averages (itself alone where it is not an average)."""
+    params = {name[len("module__"):]: value for name, value in net.get_params().items()
+              if name.startswith("module__")
+              and name[len("module__"):] not in _AVERAGE_PARAMS}
+    module = net.module_
+    if module.members is None:
+        return [(params, module.state_dict())]
+    own = net.get_params().get("module__member_params") or [{}] * len(module.members)
+    return [({**params, **member_params}, member.state_dict())
+            for member_params, member in zip(own, module.members)]
+
+
+def same_value(first, second):
+    """Whether two module parameter values are equal (nested lists, tuples and
+    arrays compared element by element)."""
+    if isinstance(first, np.ndarray) or isinstance(second, np.ndarray):
+        return (isinstance(first, np.ndarray) and isinstance(second, np.ndarray)
+                and first.shape == second.shape and np.array_equal(first, second))
+    if isinstance(first, (list, tuple)) and isinstance(second, (list, tuple)):
+        return len(first) == len(second) and all(
+            same_value(a, b) for a, b in zip(first, second))
+    if isinstance(first, (list, tuple)) or isinstance(second, (list, tuple)):
+        return False
+    return first == second

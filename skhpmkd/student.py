@@ -337,19 +337,30 @@ class MLPModule(nn.Module):
         columns are then standardised (:class:`StandardisedColumns`) and enter
         without further encoding. At most one of ``bin_edges``, ``periodic_scaling``
         and ``standard_scaling`` is given; with none, the columns enter as they are.
+    member_params : list of dict, default=None
+        With ``n_members``, one dict per member: the parameters above in which that
+        member differs from the module's own (e.g. the bin edges of an encoding
+        learned on other rows; see :func:`skhpmkd.members.merge_members`). None: the
+        members are alike.
     """
 
     def __init__(self, n_features, n_classes, hidden_units=(64, 64), dropout=0.1,
                  bin_edges=None, periodic_scaling=None, n_members=1,
-                 binary_levels=None, standard_scaling=None):
+                 binary_levels=None, standard_scaling=None, member_params=None):
         super().__init__()
         self.encoding = self.members = None
         if n_members > 1:
+            shared = {"hidden_units": hidden_units, "dropout": dropout,
+                      "bin_edges": bin_edges, "periodic_scaling": periodic_scaling,
+                      "binary_levels": binary_levels,
+                      "standard_scaling": standard_scaling}
+            own = [{}] * n_members if member_params is None else list(member_params)
+            if len(own) != n_members:
+                raise ValueError(f"member_params has {len(own)} entries, n_members is "
+                                 f"{n_members}.")
             self.members = nn.ModuleList(
-                MLPModule(n_features, n_classes, hidden_units, dropout, bin_edges,
-                          periodic_scaling, binary_levels=binary_levels,
-                          standard_scaling=standard_scaling)
-                for _ in range(n_members))
+                MLPModule(n_features, n_classes, **{**shared, **params})
+                for params in own)
             return
         width_in = n_features
         encodings = {"bin_edges": (bin_edges, PiecewiseLinearEncoding),

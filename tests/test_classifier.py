@@ -669,6 +669,47 @@ def test_the_augment_trial_keeps_augmentation_only_when_the_guard_says_so(data3,
                                .predict_proba(X))
 
 
+def test_fold_students_join_the_shipped_average_where_the_trial_declines(data3,
+                                                                       tmp_path):
+    from skhpmkd.config import STATIC_DEFAULTS
+
+    X, y = data3
+    plain = dict(STATIC_DEFAULTS, lr=1e-2, width=1.0, augment="off")
+    proposals = [(plain, "default"), (dict(plain, temperature=2.0), "prior")]
+    params = dict(config="auto", augment=None, n_members=2, min_compression=None,
+                  fold_members=True)
+    memory = str(tmp_path / "m.sqlite")
+    with patch("skhpmkd.classifier.propose_candidates", return_value=proposals), \
+            patch("skhpmkd.classifier.successive_halving", _search_won_by(0)), \
+            patch("skhpmkd.classifier.significantly_lower", return_value=False):
+        joined = fast_classifier(**params, memory=memory).fit(X, y)
+        alone = fast_classifier(**dict(params, fold_members=False),
+                                memory=None).fit(X, y)
+        split = fast_classifier(**params, augment_trial="split", memory=None).fit(X, y)
+        with patch("skhpmkd.classifier.members_within_budget", return_value=4):
+            budgeted = fast_classifier(**params, memory=None).fit(X, y)
+        restored = fast_classifier(**params, memory=memory).fit(X, y)
+    # 12 validation rows: the trial judged on 5 folds, declined, and its 5 plain
+    # students joined the 2 shipped members
+    assert joined.augment_trial_["folds"] == 5 and not joined.augment_trial_["kept"]
+    assert joined.augment_trial_["fold_members"] == 5
+    assert alone.augment_trial_["fold_members"] == 0
+    assert split.augment_trial_["fold_members"] == 0  # judged on the split: no folds
+    assert budgeted.augment_trial_["fold_members"] == 2  # room for 4 networks in all
+    assert joined.n_members_ == 7 == len(joined.student_.module_.members)
+    assert alone.n_members_ == split.n_members_ == 2 and budgeted.n_members_ == 4
+    shipped = [member.state_dict() for member in alone.student_.module_.members]
+    for member, state in zip(joined.student_.module_.members, shipped):
+        assert all(torch.equal(member.state_dict()[name], value)
+                   for name, value in state.items())
+    np.testing.assert_array_equal(split.predict_proba(X), alone.predict_proba(X))
+    assert not np.allclose(joined.predict_proba(X), alone.predict_proba(X))
+    assert restored.restored_ and restored.n_members_ == 7
+    np.testing.assert_array_equal(restored.predict_proba(X), joined.predict_proba(X))
+    again = pickle.loads(pickle.dumps(joined))
+    np.testing.assert_array_equal(again.predict_proba(X), joined.predict_proba(X))
+
+
 def _prior_proposing_no_augmentation():
     from skhpmkd.config import STATIC_DEFAULTS
 

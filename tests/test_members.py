@@ -118,3 +118,38 @@ def test_merged_members_predict_their_average_and_leave_the_rng_alone():
     np.testing.assert_allclose(predict_proba_fast(merged.module_, X),
                                np.mean(probas, axis=0), atol=1e-6)
     assert merge_members(nets[:1]) is nets[0]
+
+
+def test_networks_with_their_own_encodings_merge_into_their_average():
+    from skhpmkd.student import quantile_bin_edges, restore_student, student_snapshot
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 3)).astype(np.float32)
+    labels = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    targets = {"label": labels, "teacher_logits": np.zeros((80, 1, 2), np.float32),
+               "teacher_weights": np.ones((80, 1), np.float32)}
+    template = make_student(max_epochs=3)
+    # encodings learned on different rows, and another width: as the augment
+    # trial's fold students differ from the shipped one
+    plans = [{"hidden_units": (8,), "bin_edges": quantile_bin_edges(X[:60])},
+             {"hidden_units": (8,), "bin_edges": quantile_bin_edges(X[20:])},
+             {"hidden_units": (6,), "bin_edges": quantile_bin_edges(X[:60])}]
+    nets = [fit_student(template, X, targets, module_params=plan, temperature=2.0,
+                        alpha=0.5, seed=seed)[0] for seed, plan in enumerate(plans)]
+    probas = [predict_proba_fast(net.module_, X) for net in nets]
+    pair = merge_members(nets[:2])
+    merged = merge_members([pair, nets[2]])  # an average joined by one more network
+    assert len(merged.module_.members) == 3
+    own = merged.get_params()["module__member_params"]
+    assert own[0] == {} and list(own[1]) == ["bin_edges"]
+    assert list(own[2]) == ["hidden_units"]
+    np.testing.assert_allclose(predict_proba_fast(merged.module_, X),
+                               np.mean(probas, axis=0), atol=1e-6)
+    restored = restore_student(template, student_snapshot(merged), "cpu")
+    np.testing.assert_array_equal(predict_proba_fast(restored.module_, X),
+                                  predict_proba_fast(merged.module_, X))
+
+
+def test_member_params_must_name_every_member():
+    with pytest.raises(ValueError, match="member_params has 1 entries, n_members is 2"):
+        MLPModule(3, 2, n_members=2, member_params=[{}])
