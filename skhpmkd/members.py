@@ -177,13 +177,15 @@ _AVERAGE_PARAMS = ("n_members", "member_params")
 def network_members(net):
     """``[(module parameters, state_dict), ...]``: the single networks that the
     fitted ``net`` averages (itself alone where it is not an average)."""
-    params = {name[len("module__"):]: value for name, value in net.get_params().items()
-              if name.startswith("module__")
-              and name[len("module__"):] not in _AVERAGE_PARAMS}
+    module_params = {name.removeprefix("module__"): value
+                     for name, value in net.get_params().items()
+                     if name.startswith("module__")}
+    params = {name: value for name, value in module_params.items()
+              if name not in _AVERAGE_PARAMS}
     module = net.module_
     if module.members is None:
         return [(params, module.state_dict())]
-    own = net.get_params().get("module__member_params") or [{}] * len(module.members)
+    own = module_params.get("member_params") or [{}] * len(module.members)
     return [({**params, **member_params}, member.state_dict())
             for member_params, member in zip(own, module.members)]
 
