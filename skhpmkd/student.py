@@ -924,9 +924,11 @@ def restore_student(template, snapshot, device):
     weights that the snapshot's then replace).
     """
     net = clone(template)
-    params = dict(snapshot["params"])
-    if isinstance(params.get("module__hidden_units"), list):  # JSON has no tuples
-        params["module__hidden_units"] = tuple(params["module__hidden_units"])
+    params = _hidden_units_as_tuples(snapshot["params"], "module__hidden_units")
+    if params.get("module__member_params"):
+        params["module__member_params"] = [
+            _hidden_units_as_tuples(own, "hidden_units")
+            for own in params["module__member_params"]]
     net.set_params(**params, device=device, train_split=None)
     with torch_seeded(cuda_devices=cuda_devices(device)):
         net.initialize()
@@ -934,6 +936,15 @@ def restore_student(template, snapshot, device):
                                  for name, array in snapshot["state"].items()})
     net.history = History(snapshot["history"])
     return net
+
+
+def _hidden_units_as_tuples(params, name):
+    """A copy of ``params`` whose ``name`` (the layer widths) is a tuple where a JSON
+    round trip made it a list (JSON has no tuples)."""
+    params = dict(params)
+    if isinstance(params.get(name), list):
+        params[name] = tuple(params[name])
+    return params
 
 
 def cuda_devices(device):

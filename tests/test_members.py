@@ -1,5 +1,7 @@
 """Member averaging: the averaging module, the Jensen-gap stop rule, the merge."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from skhpmkd.members import (
     members_within_budget,
     merge_members,
 )
+from skhpmkd.memory import decode_arrays, encode_arrays
 from skhpmkd.student import MLPModule, fit_student, make_student, predict_proba_fast
 
 
@@ -145,9 +148,13 @@ def test_networks_with_their_own_encodings_merge_into_their_average():
     assert list(own[2]) == ["hidden_units"]
     np.testing.assert_allclose(predict_proba_fast(merged.module_, X),
                                np.mean(probas, axis=0), atol=1e-6)
-    restored = restore_student(template, student_snapshot(merged), "cpu")
+    # as the memory stores it: JSON, where tuples come back as lists
+    stored = json.loads(json.dumps(encode_arrays(student_snapshot(merged))))
+    restored = restore_student(template, decode_arrays(stored), "cpu")
     np.testing.assert_array_equal(predict_proba_fast(restored.module_, X),
                                   predict_proba_fast(merged.module_, X))
+    assert restored.get_params()["module__member_params"][2]["hidden_units"] == (6,)
+    assert restored.get_params()["module__hidden_units"] == (8,)
 
 
 def test_member_params_must_name_every_member():
