@@ -489,6 +489,25 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "leafshape_arch": _load_rdataset("DAAG", "leafshape", "arch"),
     "ahca_vote": _load_rdataset("Stat2Data", "AHCAvote2017", "AHCAvote",
                                 drop=["Dist", "Member"]),
+    # added on 2026-12-07 (holdout63), before any of them was run: contraceptive use,
+    # a wife in the labour force, a pitcher's pitch type, a smoking mother, a cardiac
+    # procedure, a legislator's reply, a reply to a charity's mailing and success in
+    # the course a placement exam chose, 1,226-5,634 rows
+    "fertil2_usemeth": _load_rdataset("wooldridge", "fertil2", "usemeth"),
+    "cps91_inlf": _load_rdataset("wooldridge", "cps91", "inlf",
+                                 drop=["hours", "earns", "hrwage", "lwage", "union",
+                                       "faminc"]),
+    "kershaw_pitch": _load_rdataset("Stat2Data", "Kershaw", "PitchType",
+                                    drop=["Time", "Batter", "Outcome", "Class",
+                                          "Result", "Swing", "ABEvent"]),
+    "babies_smoke": _load_rdataset("openintro", "babies", "smoke", drop=["case"]),
+    "azpro_procedure": _load_rdataset("COUNT", "azpro", "procedure"),
+    "politicians_responded": _load_rdataset("causaldata", "black_politicians",
+                                            "responded"),
+    "charity_respond": _load_rdataset("wooldridge", "charity", "respond",
+                                      drop=["gift"]),
+    "placement_success": _load_rdataset("Stat2Data", "MathPlacement", "CourseSuccess",
+                                        drop=["Student", "Grade"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -528,14 +547,20 @@ and the other ways it ended (``censor2``-``censor4``, which exclude the target),
 to progression and to the last follow-up and the death recorded then, and
 ``recid_censored`` the time to re-arrest (``durat``, ``ldurat``: the target is that
 it was not seen); ``insurance_vote`` drops its district identifier and ``ahca_vote``
-its district and the member's name.
+its district and the member's name; ``cps91_inlf`` drops the hours, earnings and
+wages recorded for women at work, the union membership recorded only for them and
+the family income that with ``nwifeinc`` gives their earnings, ``kershaw_pitch`` the
+pitch's time, batter and outcome, ``babies_smoke`` its identifier, ``charity_respond``
+the gift that defines its target and ``placement_success`` the student's identifier
+and the grade that defines its target.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
 eight from ``smokeban``, the eight from ``computers_cd``, the eight from
 ``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice``, the
 eight from ``doctor_private``, the eight from ``ais_sex`` and the eight from
-``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx`` on 2026-12-07, each
+``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx`` and the eight from
+``fertil2_usemeth`` on 2026-12-07, each
 when every default was already set, as a check no decision had seen."""
 
 

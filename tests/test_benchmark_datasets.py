@@ -172,10 +172,18 @@ def test_make_pipeline_for_chains_preprocessor_and_model():
 
 #: Columns a held-out loader drops that are real features of other datasets (leaves
 #: has a shape ``area``, headache a ``time``, resume_names a ``name``, auto_origin a
-#: ``weight``, doctor_private an ``income``), so they are checked where named only.
+#: ``weight``, doctor_private an ``income``, babies_smoke a ``bwt``), so they are
+#: checked where named only.
 DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
                        "auto_origin": {"name"}, "births_low": {"weight"},
-                       "acs_employment": {"income"}, "melanoma_status": {"time"}}
+                       "acs_employment": {"income"}, "melanoma_status": {"time"},
+                       "birthwt": {"bwt"},
+                       "cps91_inlf": {"hours", "earns", "hrwage", "lwage", "union",
+                                      "faminc"},
+                       "kershaw_pitch": {"Time", "Batter", "Outcome", "Class",
+                                         "Result", "Swing", "ABEvent"},
+                       "charity_respond": {"gift"},
+                       "placement_success": {"Student", "Grade"}}
 
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
@@ -243,7 +251,13 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("neurocog_dx", 242, "Dx", 3), ("insurance_vote", 435, "InsVote", 2),
     ("bdims_sex", 507, "sex", 2), ("tips_time", 244, "time", 2),
     ("caterpillar_instar", 267, "Instar", 5), ("math_level", 609, "mathlevel", 7),
-    ("leafshape_arch", 286, "arch", 2), ("ahca_vote", 430, "AHCAvote", 2)])
+    ("leafshape_arch", 286, "arch", 2), ("ahca_vote", 430, "AHCAvote", 2),
+    ("fertil2_usemeth", 4290, "usemeth", 2), ("cps91_inlf", 5634, "inlf", 2),
+    ("kershaw_pitch", 3402, "PitchType", 4), ("babies_smoke", 1226, "smoke", 2),
+    ("azpro_procedure", 3589, "procedure", 2),
+    ("politicians_responded", 5593, "responded", 2),
+    ("charity_respond", 4268, "respond", 2),
+    ("placement_success", 2129, "CourseSuccess", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
@@ -253,7 +267,7 @@ def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     assert len(dataset.X) == len(dataset.y) == rows
     assert dataset.y.name == target and dataset.y.nunique() == n_classes
     assert target not in dataset.X.columns
-    assert not ({"case", "ID", "id", "index", "bwt", "choiceid", "idcase", "nr", "seqn",
+    assert not ({"case", "ID", "id", "index", "choiceid", "idcase", "nr", "seqn",
                  "yrdth", "expenditure", "share", "futime", "chapter", "provnum",
                  "amt_weekends", "amt_weekdays", "woman", "kid", "mom", "comm", "lower",
                  "upper", "seqno", "edrel", "BandNumber", "CaptureTime", "ReleaseTime",
