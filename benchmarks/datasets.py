@@ -496,7 +496,7 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "fertil2_usemeth": _load_rdataset("wooldridge", "fertil2", "usemeth"),
     "cps91_inlf": _load_rdataset("wooldridge", "cps91", "inlf",
                                  drop=["hours", "earns", "hrwage", "lwage", "union",
-                                       "faminc"]),
+                                       "faminc", "nwifeinc"]),
     "kershaw_pitch": _load_rdataset("Stat2Data", "Kershaw", "PitchType",
                                     drop=["Time", "Batter", "Outcome", "Class",
                                           "Result", "Swing", "ABEvent"]),
@@ -549,7 +549,8 @@ to progression and to the last follow-up and the death recorded then, and
 it was not seen); ``insurance_vote`` drops its district identifier and ``ahca_vote``
 its district and the member's name; ``cps91_inlf`` drops the hours, earnings and
 wages recorded for women at work, the union membership recorded only for them and
-the family income that with ``nwifeinc`` gives their earnings, ``kershaw_pitch`` the
+the family income and the income besides the wife's (``nwifeinc``: a round figure
+exactly where she earned nothing, so it names the target), ``kershaw_pitch`` the
 pitch's time, batter and outcome, ``babies_smoke`` its identifier, ``charity_respond``
 the gift that defines its target and ``placement_success`` the student's identifier
 and the grade that defines its target.
