@@ -508,6 +508,20 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
                                       drop=["gift"]),
     "placement_success": _load_rdataset("Stat2Data", "MathPlacement", "CourseSuccess",
                                         drop=["Student", "Grade"]),
+    # added on 2026-12-07 (holdout63l), before any of them was run: larger data
+    # (13,571-44,932 rows): a third child, a wife insured through her own job, how
+    # happy, an A-level chemistry grade, a Trump vote, health insurance, a student's
+    # sex and a physical limitation
+    "fertility_morekids": _load_rdataset("AER", "Fertility2", "morekids"),
+    "hi_wife_insured": _load_rdataset("Ecdat", "HI", "whi", drop=["wght"]),
+    "happiness_happy": _load_rdataset("wooldridge", "happiness", "happy",
+                                      drop=["vhappy"]),
+    "chem97_score": _load_rdataset("mlmRev", "Chem97", "score",
+                                   drop=["lea", "school", "student"]),
+    "tv16_trump": _load_rdataset("stevedata", "TV16", "votetrump", drop=["uid"]),
+    "nhis_insured": _load_rdataset("stevedata", "mm_nhis", "hi", drop=["perweight"]),
+    "yrbss_gender": _load_rdataset("openintro", "yrbss", "gender"),
+    "contacts_physlim": _load_rdataset("Ecdat", "DoctorContacts", "physlim"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -553,15 +567,18 @@ the family income and the income besides the wife's (``nwifeinc``: a round figur
 exactly where she earned nothing, so it names the target), ``kershaw_pitch`` the
 pitch's time, batter and outcome, ``babies_smoke`` its identifier, ``charity_respond``
 the gift that defines its target and ``placement_success`` the student's identifier
-and the grade that defines its target.
+and the grade that defines its target; ``hi_wife_insured`` and ``nhis_insured`` drop
+their survey weights, ``happiness_happy`` the "very happy" flag that is one of its
+classes, ``chem97_score`` its authority, school and student identifiers and
+``tv16_trump`` its respondent identifier.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
 eight from ``smokeban``, the eight from ``computers_cd``, the eight from
 ``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice``, the
 eight from ``doctor_private``, the eight from ``ais_sex`` and the eight from
-``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx`` and the eight from
-``fertil2_usemeth`` on 2026-12-07, each
+``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx``, the eight from
+``fertil2_usemeth`` and the eight from ``fertility_morekids`` on 2026-12-07, each
 when every default was already set, as a check no decision had seen."""
 
 

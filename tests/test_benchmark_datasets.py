@@ -183,7 +183,10 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
                        "kershaw_pitch": {"Time", "Batter", "Outcome", "Class",
                                          "Result", "Swing", "ABEvent"},
                        "charity_respond": {"gift"},
-                       "placement_success": {"Student", "Grade"}}
+                       "placement_success": {"Student", "Grade"},
+                       "hi_wife_insured": {"wght"}, "nhis_insured": {"perweight"},
+                       "happiness_happy": {"vhappy"},
+                       "chem97_score": {"lea", "school", "student"}}
 
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
@@ -257,7 +260,11 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("azpro_procedure", 3589, "procedure", 2),
     ("politicians_responded", 5593, "responded", 2),
     ("charity_respond", 4268, "respond", 2),
-    ("placement_success", 2129, "CourseSuccess", 2)])
+    ("placement_success", 2129, "CourseSuccess", 2),
+    ("fertility_morekids", 30000, "morekids", 2), ("hi_wife_insured", 22272, "whi", 2),
+    ("happiness_happy", 17137, "happy", 3), ("chem97_score", 31022, "score", 6),
+    ("tv16_trump", 44932, "votetrump", 2), ("nhis_insured", 18790, "hi", 2),
+    ("yrbss_gender", 13571, "gender", 2), ("contacts_physlim", 20186, "physlim", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
