@@ -47,8 +47,9 @@ def test_values_matching_one_column_at_a_time_are_not_rows_found(tool):
     dense = pd.DataFrame({"r": np.arange(10_000) / 10_000 + 5e-5,
                           "s": rng.permutation(10_000) / 10_000 + 5e-5})
 
-    assert tool.shared_columns(sparse, dense) == {"p": "r", "q": "s"}
-    assert tool.rows_found(sparse, dense, tool.shared_columns(sparse, dense)) < 0.01
+    shared = tool.matched_columns(tool.value_sets(sparse), tool.value_sets(dense))
+    assert shared == {"p": "r", "q": "s"}
+    assert tool.rows_found(sparse, dense, shared) < 0.01
     assert tool.overlapping_pairs({"x/sparse": sparse, "y/dense": dense},
                                   ["x/sparse"]) == []
 

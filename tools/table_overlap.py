@@ -48,22 +48,27 @@ def continuous_columns(frame, min_unique=MIN_UNIQUE):
     return names
 
 
-def shared_columns(first, second, min_unique=MIN_UNIQUE, min_share=MIN_SHARE):
-    """``{column of first: column of second}`` for the continuous columns of ``first``
-    sharing more than ``min_share`` of their distinct values with a continuous column
-    of ``second`` (the first such not already taken)."""
-    theirs = {name: set(second[name].dropna().round(4))
-              for name in continuous_columns(second, min_unique)}
-    shared = {}
-    for name in continuous_columns(first, min_unique):
-        ours = set(first[name].dropna().round(4))
-        for other, values in theirs.items():
-            if other in shared.values():
+def value_sets(frame, min_unique=MIN_UNIQUE):
+    """``{continuous column: its distinct values rounded to four decimals}``."""
+    return {name: set(frame[name].dropna().round(4))
+            for name in continuous_columns(frame, min_unique)}
+
+
+def matched_columns(ours, theirs, min_share=MIN_SHARE):
+    """``{column of first: column of second}`` for the columns of ``ours`` (the first
+    table's :func:`value_sets`) sharing more than ``min_share`` of their distinct
+    values with a column of ``theirs`` (the second's): the first such not already
+    taken."""
+    matched = {}
+    for name, values in ours.items():
+        for other, their_values in theirs.items():
+            if other in matched.values():
                 continue
-            if len(ours & values) > min_share * min(len(ours), len(values)):
-                shared[name] = other
+            if len(values & their_values) > min_share * min(len(values),
+                                                            len(their_values)):
+                matched[name] = other
                 break
-    return shared
+    return matched
 
 
 def rows_found(first, second, columns):
@@ -85,16 +90,19 @@ def registered_sources():
     return sorted({load.source for load in loaders if hasattr(load, "source")})
 
 
-def overlapping_pairs(tables, candidates, min_rows=MIN_ROWS, **thresholds):
+def overlapping_pairs(tables, candidates, min_rows=MIN_ROWS, min_unique=MIN_UNIQUE,
+                      min_share=MIN_SHARE):
     """``(candidate, other, shared columns, share of rows found)`` for each candidate
     sharing two or more continuous columns with another of ``tables`` (a dict: name
-    -> frame) and more than ``min_rows`` of its rows through them."""
+    -> frame) and more than ``min_rows`` of its rows through them. Each table's
+    value sets are computed once."""
+    sets = {name: value_sets(frame, min_unique) for name, frame in tables.items()}
     pairs = []
     for name in candidates:
         for other, frame in tables.items():
             if other == name:
                 continue
-            shared = shared_columns(tables[name], frame, **thresholds)
+            shared = matched_columns(sets[name], sets[other], min_share)
             if len(shared) < 2:
                 continue
             found = rows_found(tables[name], frame, shared)
