@@ -523,6 +523,13 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "nhis_insured": _load_rdataset("stevedata", "mm_nhis", "hi", drop=["perweight"]),
     "yrbss_gender": _load_rdataset("openintro", "yrbss", "gender"),
     "contacts_physlim": _load_rdataset("Ecdat", "DoctorContacts", "physlim"),
+    # added on 2026-12-07 (big64), a scale check five to thirty times larger than any
+    # run before (214,144-1,414,593 rows), registered after its run on a branch: a
+    # third child (the 1980 census sample), owning a home, a military branch (five
+    # categorical columns, 924 distinct rows)
+    "fertility_big": _load_rdataset("AER", "Fertility", "morekids"),
+    "mortgages_home": _load_rdataset("causaldata", "mortgages", "home_ownership"),
+    "military_branch": _load_rdataset("openintro", "military", "branch"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -579,8 +586,9 @@ eight from ``smokeban``, the eight from ``computers_cd``, the eight from
 ``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice``, the
 eight from ``doctor_private``, the eight from ``ais_sex`` and the eight from
 ``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx``, the eight from
-``fertil2_usemeth`` and the eight from ``fertility_morekids`` on 2026-12-07, each
-when every default was already set, as a check no decision had seen."""
+``fertil2_usemeth``, the eight from ``fertility_morekids`` and the three large ones
+from ``fertility_big`` on 2026-12-07, each when every default was already set, as a
+check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

@@ -264,7 +264,10 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("fertility_morekids", 30000, "morekids", 2), ("hi_wife_insured", 22272, "whi", 2),
     ("happiness_happy", 17137, "happy", 3), ("chem97_score", 31022, "score", 6),
     ("tv16_trump", 44932, "votetrump", 2), ("nhis_insured", 18790, "hi", 2),
-    ("yrbss_gender", 13571, "gender", 2), ("contacts_physlim", 20186, "physlim", 2)])
+    ("yrbss_gender", 13571, "gender", 2), ("contacts_physlim", 20186, "physlim", 2),
+    ("fertility_big", 254654, "morekids", 2),
+    ("mortgages_home", 214144, "home_ownership", 2),
+    ("military_branch", 1414593, "branch", 4)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
