@@ -530,6 +530,13 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "fertility_big": _load_rdataset("AER", "Fertility", "morekids"),
     "mortgages_home": _load_rdataset("causaldata", "mortgages", "home_ownership"),
     "military_branch": _load_rdataset("openintro", "military", "branch"),
+    # added on 2026-12-07 (wide64), before any of them was run: wide data (376-1,502
+    # columns): a drug's liver injury, a tissue from gene expression, Parkinson's
+    # disease from speech, a grant's success
+    "hepatic_injury": _load_rdataset("modeldata", "hepatic_injury_qsar", "class"),
+    "tissue_type": _load_rdataset("dslabs", "tissue_gene_expression", "y"),
+    "pd_speech_status": _load_rdataset("modeldata", "pd_speech", "class"),
+    "grants_success": _load_rdataset("modeldata", "grants_other", "class"),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -586,9 +593,9 @@ eight from ``smokeban``, the eight from ``computers_cd``, the eight from
 ``gbsg_recur``, the seven from ``aids_status``, the eight from ``mode_choice``, the
 eight from ``doctor_private``, the eight from ``ais_sex`` and the eight from
 ``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx``, the eight from
-``fertil2_usemeth``, the eight from ``fertility_morekids`` and the three large ones
-from ``fertility_big`` on 2026-12-07, each when every default was already set, as a
-check no decision had seen."""
+``fertil2_usemeth``, the eight from ``fertility_morekids``, the three large ones
+from ``fertility_big`` and the four wide ones from ``hepatic_injury`` on 2026-12-07,
+each when every default was already set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

@@ -267,7 +267,9 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("yrbss_gender", 13571, "gender", 2), ("contacts_physlim", 20186, "physlim", 2),
     ("fertility_big", 254654, "morekids", 2),
     ("mortgages_home", 214144, "home_ownership", 2),
-    ("military_branch", 1414593, "branch", 4)])
+    ("military_branch", 1414593, "branch", 4),
+    ("hepatic_injury", 281, "class", 3), ("tissue_type", 189, "y", 7),
+    ("pd_speech_status", 252, "class", 2), ("grants_success", 8190, "class", 2)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
