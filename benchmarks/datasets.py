@@ -523,7 +523,7 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "nhis_insured": _load_rdataset("stevedata", "mm_nhis", "hi", drop=["perweight"]),
     "yrbss_gender": _load_rdataset("openintro", "yrbss", "gender"),
     "contacts_physlim": _load_rdataset("Ecdat", "DoctorContacts", "physlim"),
-    # added on 2026-12-07 (big64), a scale check five to thirty times larger than any
+    # added on 2026-12-07 (big64), a scale check four to thirty times larger than any
     # run before (214,144-1,414,593 rows), registered after its run on a branch: a
     # third child (the 1980 census sample), owning a home, a military branch (five
     # categorical columns, 924 distinct rows)
