@@ -77,6 +77,27 @@ def test_columns_of_tiny_values_are_not_continuous(tool):
                                   ["x/tiny"]) == []
 
 
+def test_tables_with_mostly_the_same_column_names_are_reported(tool, capsys):
+    rng = np.random.default_rng(4)
+    # two draws of one census extract: counts and categories only, no row check
+    census = pd.DataFrame({"age": rng.integers(21, 36, 400),
+                           "work": rng.integers(0, 52, 400),
+                           "kids": rng.choice(["2", "3+"], 400),
+                           "sex": rng.choice(["f", "m"], 400)})
+    tables = {"a/census": census, "b/draw": census.sample(100, random_state=1),
+              "c/other": _people(rng, 100)}
+
+    def read(package, item):
+        return tables[f"{package}/{item}"]
+
+    tool.main(["a/census"], read=read, registered=["b/draw", "c/other"])
+
+    out = capsys.readouterr().out
+    assert "a/census ~ b/draw: 100% of their column names shared" in out
+    assert "c/other" not in out  # two names in common ("age", "sex"): not enough
+    assert tool.same_columns(tables, ["c/other"]) == []
+
+
 def test_tables_it_cannot_check_are_named(tool, capsys):
     rng = np.random.default_rng(3)
     tables = {"a/counts": pd.DataFrame({"age": rng.integers(18, 80, 300).astype(float),

@@ -19,7 +19,10 @@ A report is a lead, not a verdict: read both tables (holdout63l's contacts_physl
 and holdout61's medexp_health share the RAND Health Insurance Experiment's people:
 every MedExp row is found in DoctorContacts). Tables with fewer than two continuous
 columns are not covered, and each such candidate is named as not checked (112 of the
-152 registered tables on 2026-12-07: counts, categories and whole numbers only).
+152 registered tables on 2026-12-07: counts, categories and whole numbers only). For
+them, and for every candidate, tables with mostly the same column names (``--min-jaccard``
+of the two name sets) are reported too: another draw of the same source shows there
+(AER's Fertility and Fertility2) where no row can be matched.
 """
 
 import argparse
@@ -35,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 MIN_UNIQUE = 200
 MIN_SHARE = 0.9
 MIN_ROWS = 0.1
+#: Default of ``--min-jaccard``: the share of column names two tables must share.
+MIN_JACCARD = 0.8
 
 
 def continuous_columns(frame, min_unique=MIN_UNIQUE):
@@ -116,6 +121,22 @@ def overlapping_pairs(tables, candidates, min_rows=MIN_ROWS, min_unique=MIN_UNIQ
     return pairs
 
 
+def same_columns(tables, candidates, min_jaccard=MIN_JACCARD):
+    """``(candidate, other, shared share)`` for each candidate whose column names are
+    mostly those of another of ``tables`` (Jaccard index of the two name sets at least
+    ``min_jaccard``, three names or more): another draw of the same source, whatever
+    its values, as tables of counts and categories cannot be matched row by row."""
+    pairs = []
+    for name in candidates:
+        ours = set(tables[name].columns)
+        for other, frame in tables.items():
+            theirs = set(frame.columns)
+            jaccard = len(ours & theirs) / len(ours | theirs)
+            if other != name and len(ours & theirs) >= 3 and jaccard >= min_jaccard:
+                pairs.append((name, other, jaccard))
+    return pairs
+
+
 def uncovered(tables, candidates, min_unique=MIN_UNIQUE):
     """The candidates this check cannot cover: fewer than two continuous columns."""
     return [name for name in candidates
@@ -133,6 +154,7 @@ def main(argv=None, read=None, registered=None):
     parser.add_argument("--min-unique", type=int, default=MIN_UNIQUE)
     parser.add_argument("--min-share", type=float, default=MIN_SHARE)
     parser.add_argument("--min-rows", type=float, default=MIN_ROWS)
+    parser.add_argument("--min-jaccard", type=float, default=MIN_JACCARD)
     args = parser.parse_args(argv)
     if read is None:
         from benchmarks.datasets import _rdataset as read
@@ -145,6 +167,8 @@ def main(argv=None, read=None, registered=None):
     for name, other, shared, found in pairs:
         print(f"{name} ~ {other}: {found:.0%} of its rows found through "
               f"{', '.join(map(str, shared))}")
+    for name, other, jaccard in same_columns(tables, candidates, args.min_jaccard):
+        print(f"{name} ~ {other}: {jaccard:.0%} of their column names shared")
     unchecked = uncovered(tables, candidates, args.min_unique)
     for name in unchecked:
         print(f"{name}: fewer than two continuous columns, not checked")
