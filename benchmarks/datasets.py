@@ -537,6 +537,11 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "tissue_type": _load_rdataset("dslabs", "tissue_gene_expression", "y"),
     "pd_speech_status": _load_rdataset("modeldata", "pd_speech", "class"),
     "grants_success": _load_rdataset("modeldata", "grants_other", "class"),
+    # added on 2026-12-07 (classes64), before either was run: many classes (27 and
+    # 32): a leaf's species from its shape, texture and colour, a company's industry
+    "leaf_species": _load_rdataset("modeldata", "leaf_id_flavia", "species"),
+    "forbes_category": _load_rdataset("HSAUR", "Forbes2000", "category",
+                                      drop=["name"]),
 }
 """Real datasets outside the suite (``--holdout``): nothing in the package was chosen
 or tuned on them; they check that the defaults generalise. ``cells`` drops ``case``,
@@ -585,7 +590,8 @@ the gift that defines its target and ``placement_success`` the student's identif
 and the grade that defines its target; ``hi_wife_insured`` and ``nhis_insured`` drop
 their survey weights, ``happiness_happy`` the "very happy" flag that is one of its
 classes, ``chem97_score`` its authority, school and student identifiers and
-``tv16_trump`` its respondent identifier.
+``tv16_trump`` its respondent identifier; ``forbes_category`` drops the company's
+name.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
@@ -594,8 +600,9 @@ eight from ``smokeban``, the eight from ``computers_cd``, the eight from
 eight from ``doctor_private``, the eight from ``ais_sex`` and the eight from
 ``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx``, the eight from
 ``fertil2_usemeth``, the eight from ``fertility_morekids``, the three large ones
-from ``fertility_big`` and the four wide ones from ``hepatic_injury`` on 2026-12-07,
-each when every default was already set, as a check no decision had seen."""
+from ``fertility_big``, the four wide ones from ``hepatic_injury`` and the two with
+many classes from ``leaf_species`` on 2026-12-07, each when every default was already
+set, as a check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

@@ -186,7 +186,8 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
                        "placement_success": {"Student", "Grade"},
                        "hi_wife_insured": {"wght"}, "nhis_insured": {"perweight"},
                        "happiness_happy": {"vhappy"},
-                       "chem97_score": {"lea", "school", "student"}}
+                       "chem97_score": {"lea", "school", "student"},
+                       "forbes_category": {"name"}}
 
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
@@ -269,7 +270,8 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("mortgages_home", 214144, "home_ownership", 2),
     ("military_branch", 1414593, "branch", 4),
     ("hepatic_injury", 281, "class", 3), ("tissue_type", 189, "y", 7),
-    ("pd_speech_status", 252, "class", 2), ("grants_success", 8190, "class", 2)])
+    ("pd_speech_status", 252, "class", 2), ("grants_success", 8190, "class", 2),
+    ("leaf_species", 1907, "species", 32), ("forbes_category", 2000, "category", 27)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 
