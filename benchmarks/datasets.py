@@ -298,6 +298,11 @@ def _load_rdataset(package: str, item: str, target: str,
     return load
 
 
+#: leaf_id_flavia's columns that describe a species, not the photographed leaf: each is
+#: constant within a species, and together they name it for 81% of the rows.
+LEAF_SPECIES_TRAITS = ["apex", "base", "shape", "denate_edge", "lobed_edge",
+                       "smooth_edge", "toothed_edge", "undulate_edge"]
+
 HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "credit_data": _load_rdataset("modeldata", "credit_data", "Status"),
     "mlc_churn": _load_rdataset("modeldata", "mlc_churn", "churn"),
@@ -539,7 +544,8 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "grants_success": _load_rdataset("modeldata", "grants_other", "class"),
     # added on 2026-12-07 (classes64), before either was run: many classes (27 and
     # 32): a leaf's species from its shape, texture and colour, a company's industry
-    "leaf_species": _load_rdataset("modeldata", "leaf_id_flavia", "species"),
+    "leaf_species": _load_rdataset("modeldata", "leaf_id_flavia", "species",
+                                   drop=LEAF_SPECIES_TRAITS),
     "forbes_category": _load_rdataset("HSAUR", "Forbes2000", "category",
                                       drop=["name"]),
 }
@@ -590,8 +596,8 @@ the gift that defines its target and ``placement_success`` the student's identif
 and the grade that defines its target; ``hi_wife_insured`` and ``nhis_insured`` drop
 their survey weights, ``happiness_happy`` the "very happy" flag that is one of its
 classes, ``chem97_score`` its authority, school and student identifiers and
-``tv16_trump`` its respondent identifier; ``forbes_category`` drops the company's
-name.
+``tv16_trump`` its respondent identifier; ``leaf_species`` drops the species'
+traits (:data:`LEAF_SPECIES_TRAITS`) and ``forbes_category`` the company's name.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the

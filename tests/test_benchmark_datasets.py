@@ -187,7 +187,10 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
                        "hi_wife_insured": {"wght"}, "nhis_insured": {"perweight"},
                        "happiness_happy": {"vhappy"},
                        "chem97_score": {"lea", "school", "student"},
-                       "forbes_category": {"name"}}
+                       "forbes_category": {"name"},
+                       "leaf_species": {"apex", "base", "shape", "denate_edge",
+                                        "lobed_edge", "smooth_edge", "toothed_edge",
+                                        "undulate_edge"}}
 
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [
