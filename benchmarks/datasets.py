@@ -331,7 +331,8 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "credit_default": _load_rdataset("ISLR", "Default", "default"),
     "arrests": _load_rdataset("carData", "Arrests", "released"),
     "catsup": _load_rdataset("Ecdat", "Catsup", "choice", drop=["id"]),
-    "leaves": _load_rdataset("modeldata", "leaf_id_flavia", "species"),
+    "leaves": _load_rdataset("modeldata", "leaf_id_flavia", "species",
+                             drop=LEAF_SPECIES_TRAITS),
     "ad_data": _load_rdataset("modeldata", "ad_data", "Class"),
     # added on 2026-12-05 (holdout43), after the augment trial's pooled folds were
     # set: small data (fewer than 100 validation rows), where those folds run
@@ -542,10 +543,8 @@ HOLDOUT_DATASETS: dict[str, Callable[[], Dataset]] = {
     "tissue_type": _load_rdataset("dslabs", "tissue_gene_expression", "y"),
     "pd_speech_status": _load_rdataset("modeldata", "pd_speech", "class"),
     "grants_success": _load_rdataset("modeldata", "grants_other", "class"),
-    # added on 2026-12-07 (classes64), before either was run: many classes (27 and
-    # 32): a leaf's species from its shape, texture and colour, a company's industry
-    "leaf_species": _load_rdataset("modeldata", "leaf_id_flavia", "species",
-                                   drop=LEAF_SPECIES_TRAITS),
+    # added on 2026-12-07 (classes64), before it was run: many classes (27), a
+    # company's industry
     "forbes_category": _load_rdataset("HSAUR", "Forbes2000", "category",
                                       drop=["name"]),
 }
@@ -596,8 +595,9 @@ the gift that defines its target and ``placement_success`` the student's identif
 and the grade that defines its target; ``hi_wife_insured`` and ``nhis_insured`` drop
 their survey weights, ``happiness_happy`` the "very happy" flag that is one of its
 classes, ``chem97_score`` its authority, school and student identifiers and
-``tv16_trump`` its respondent identifier; ``leaf_species`` drops the species'
-traits (:data:`LEAF_SPECIES_TRAITS`) and ``forbes_category`` the company's name.
+``tv16_trump`` its respondent identifier; ``forbes_category`` drops the company's
+name. ``leaves`` drops the species' traits (:data:`LEAF_SPECIES_TRAITS`) since
+2026-12-07: its results before then carry them.
 The six from ``spam7`` joined on 2026-12-02, and the eight from ``lending_club``, the
 eight from ``titanic``, the eight from ``pima`` and the eight from ``cracker`` on
 2026-12-05, and the eight from ``credit_card``, the eight from ``nmes_health``, the
@@ -606,9 +606,9 @@ eight from ``smokeban``, the eight from ``computers_cd``, the eight from
 eight from ``doctor_private``, the eight from ``ais_sex`` and the eight from
 ``anes_vote`` on 2026-12-06, and the eight from ``neurocog_dx``, the eight from
 ``fertil2_usemeth``, the eight from ``fertility_morekids``, the three large ones
-from ``fertility_big``, the four wide ones from ``hepatic_injury`` and the two with
-many classes from ``leaf_species`` on 2026-12-07, each when every default was already
-set, as a check no decision had seen."""
+from ``fertility_big``, the four wide ones from ``hepatic_injury`` and
+``forbes_category`` on 2026-12-07, each when every default was already set, as a
+check no decision had seen."""
 
 
 def load_dataset(name: str) -> Dataset:

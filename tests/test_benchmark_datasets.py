@@ -188,7 +188,7 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
                        "happiness_happy": {"vhappy"},
                        "chem97_score": {"lea", "school", "student"},
                        "forbes_category": {"name"},
-                       "leaf_species": {"apex", "base", "shape", "denate_edge",
+                       "leaves": {"apex", "base", "shape", "denate_edge",
                                         "lobed_edge", "smooth_edge", "toothed_edge",
                                         "undulate_edge"}}
 
@@ -274,7 +274,7 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
     ("military_branch", 1414593, "branch", 4),
     ("hepatic_injury", 281, "class", 3), ("tissue_type", 189, "y", 7),
     ("pd_speech_status", 252, "class", 2), ("grants_success", 8190, "class", 2),
-    ("leaf_species", 1907, "species", 32), ("forbes_category", 2000, "category", 27)])
+    ("forbes_category", 2000, "category", 27)])
 def test_holdout_datasets_are_outside_the_suite(name, rows, target, n_classes):
     from benchmarks.datasets import HOLDOUT_DATASETS
 

@@ -98,6 +98,18 @@ def test_tables_with_mostly_the_same_column_names_are_reported(tool, capsys):
     assert tool.same_columns(tables, ["c/other"]) == []
 
 
+def test_a_candidate_already_registered_is_named(tool, capsys):
+    rng = np.random.default_rng(5)
+    tables = {"a/people": _people(rng, 300), "b/other": _people(rng, 300)}
+
+    def read(package, item):
+        return tables[f"{package}/{item}"]
+
+    tool.main(["a/people"], read=read, registered=["a/people", "b/other"])
+
+    assert "a/people: already registered" in capsys.readouterr().out
+
+
 def test_tables_it_cannot_check_are_named(tool, capsys):
     rng = np.random.default_rng(3)
     tables = {"a/counts": pd.DataFrame({"age": rng.integers(18, 80, 300).astype(float),

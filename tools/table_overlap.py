@@ -161,6 +161,9 @@ def main(argv=None, read=None, registered=None):
     if registered is None:
         registered = [f"{package}/{item}" for package, item in registered_sources()]
     candidates = args.candidates or registered
+    if args.candidates:
+        for name in sorted(set(candidates) & set(registered)):
+            print(f"{name}: already registered")
     tables = {name: read(*name.split("/", 1)) for name in {*registered, *candidates}}
     pairs = overlapping_pairs(tables, candidates, min_rows=args.min_rows,
                               min_unique=args.min_unique, min_share=args.min_share)
