@@ -189,8 +189,8 @@ DROPPED_WHERE_NAMED = {"olive_region": {"area"}, "pbc_status": {"time"},
                        "chem97_score": {"lea", "school", "student"},
                        "forbes_category": {"name"},
                        "leaves": {"apex", "base", "shape", "denate_edge",
-                                        "lobed_edge", "smooth_edge", "toothed_edge",
-                                        "undulate_edge"}}
+                                  "lobed_edge", "smooth_edge", "toothed_edge",
+                                  "undulate_edge"}}
 
 
 @pytest.mark.parametrize(("name", "rows", "target", "n_classes"), [

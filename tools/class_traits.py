@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def class_traits(frame, target):
     """Columns of ``frame`` other than ``target`` that take one value within every class
     of ``target`` and more than one value overall."""
-    classes = frame[target]
-    return [name for name in frame.columns
-            if name != target and frame[name].nunique() > 1
-            and (frame.groupby(classes)[name].nunique(dropna=False) <= 1).all()]
+    features = frame.drop(columns=target)
+    per_class = features.groupby(frame[target]).nunique(dropna=False)
+    overall = features.nunique()
+    return [name for name in features.columns
+            if overall[name] > 1 and (per_class[name] <= 1).all()]
 
 
 def rows_named(frame, target, columns):

@@ -102,12 +102,13 @@ def registered_sources():
 
 
 def overlapping_pairs(tables, candidates, min_rows=MIN_ROWS, min_unique=MIN_UNIQUE,
-                      min_share=MIN_SHARE):
+                      min_share=MIN_SHARE, sets=None):
     """``(candidate, other, shared columns, share of rows found)`` for each candidate
     sharing two or more continuous columns with another of ``tables`` (a dict: name
-    -> frame) and more than ``min_rows`` of its rows through them. Each table's
-    value sets are computed once."""
-    sets = {name: value_sets(frame, min_unique) for name, frame in tables.items()}
+    -> frame) and more than ``min_rows`` of its rows through them. ``sets``: each
+    table's :func:`value_sets` where the caller has them (else computed here, once)."""
+    if sets is None:
+        sets = {name: value_sets(frame, min_unique) for name, frame in tables.items()}
     pairs = []
     for name in candidates:
         for other, frame in tables.items():
@@ -138,10 +139,10 @@ def same_columns(tables, candidates, min_jaccard=MIN_JACCARD):
     return pairs
 
 
-def uncovered(tables, candidates, min_unique=MIN_UNIQUE):
-    """The candidates this check cannot cover: fewer than two continuous columns."""
-    return [name for name in candidates
-            if len(continuous_columns(tables[name], min_unique)) < 2]
+def uncovered(sets, candidates):
+    """The candidates this check cannot cover: fewer than two continuous columns (in
+    ``sets``, each table's :func:`value_sets`)."""
+    return [name for name in candidates if len(sets[name]) < 2]
 
 
 def main(argv=None, read=None, registered=None):
@@ -167,14 +168,15 @@ def main(argv=None, read=None, registered=None):
         for name in sorted(set(candidates) & set(registered)):
             print(f"{name}: already registered")
     tables = {name: read(*name.split("/", 1)) for name in {*registered, *candidates}}
+    sets = {name: value_sets(frame, args.min_unique) for name, frame in tables.items()}
     pairs = overlapping_pairs(tables, candidates, min_rows=args.min_rows,
-                              min_unique=args.min_unique, min_share=args.min_share)
+                              min_share=args.min_share, sets=sets)
     for name, other, shared, found in pairs:
         print(f"{name} ~ {other}: {found:.0%} of its rows found through "
               f"{', '.join(map(str, shared))}")
     for name, other, jaccard in same_columns(tables, candidates, args.min_jaccard):
         print(f"{name} ~ {other}: {jaccard:.0%} of their column names shared")
-    unchecked = uncovered(tables, candidates, args.min_unique)
+    unchecked = uncovered(sets, candidates)
     for name in unchecked:
         print(f"{name}: fewer than two continuous columns, not checked")
     print(f"{len(candidates) - len(unchecked)} table(s) checked against "
