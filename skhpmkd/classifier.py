@@ -103,8 +103,11 @@ from .teachers import (
 from .temperature import TEMPERATURE_SCHEDULES, check_schedule_params
 from .training import (
     CrossValidatedTrainer,
+    LEARNED_NOTHING_MARGIN,
     StudentTrainer,
+    learned_nothing,
     planned_student,
+    validation_scores,
 )
 from .transfer import TransferData
 
@@ -603,6 +606,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         The fitted teachers by name.
     student_ : DistillationNet
         The fitted skorch student; predictions come from its ``module_``.
+    validation_scores_ : dict or None
+        Mean log-losses on the validation rows that judged the student: ``"student"``
+        (the shipped one), ``"class_shares"`` (predicting the training rows' class
+        shares, a model that learned nothing), ``"teachers"`` (the teachers'
+        outputs the student learned from, mixed by its teacher weights), and
+        ``"rows"``; None without validation rows. ``fit`` warns where the student's
+        is not lower than the class shares' by 1% of theirs.
     device_ : str
         The device the student was trained on.
     fit_times_ : dict
@@ -810,11 +820,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         """
         previous = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight)
+            self._fit(X, y, sample_weight)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(previous)
             raise
+        self._warn_if_learned_nothing()
+        return self
 
     def _fit(self, X, y, sample_weight):
         """:meth:`fit` on the estimator's attributes, which it may leave half set."""
@@ -904,6 +916,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   f"{np.round(self.teacher_weights_, 3).tolist()}, "
                   f"{self.n_synthetic_} synthetic rows")
         self.chain_ = [step.as_dict() for step in steps]
+        self.validation_scores_ = validation_scores(trainer, self.student_)
         self.fit_times_ = {"teachers": teacher_seconds + search_teacher_seconds,
                            "weighting": weighting_seconds,
                            "student": perf_counter() - start}
@@ -1299,6 +1312,22 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                            + self.augment_trial_.get("fold_members", 0))
         return net, steps, length
 
+    def _warn_if_learned_nothing(self):
+        """Warn (to the line that called ``fit``) where the student learned nothing its
+        validation rows can see (:func:`~skhpmkd.training.learned_nothing`)."""
+        scores = self.validation_scores_
+        if not learned_nothing(scores):
+            return
+        warnings.warn(
+            f"the student learned nothing its {scores['rows']} validation rows can "
+            f"see: its log-loss there, {scores['student']:.4f}, is not "
+            f"{LEARNED_NOTHING_MARGIN:.0%} below that of predicting the training "
+            f"rows' class shares, {scores['class_shares']:.4f} (the teachers' outputs "
+            f"it learned from: {scores['teachers']:.4f}). Judge it on rows of your "
+            "own before shipping it; wide data with few rows is one known cause "
+            "(docs/user_guide.md, \"What to expect\").", UserWarning,
+            stacklevel=_FIT_CALLER - 1)
+
     def _pretrained_student(self, trainer, config):
         """``(net, valid_loss, seconds)``: the lone student of ``config`` (no search)
         trained on all rows from a short training on a sample of them, where the
@@ -1488,7 +1517,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     _STORED_ATTRIBUTES = ("config_", "config_source_", "config_search_", "chain_",
                           "chain_length_", "n_synthetic_", "members_", "n_members_",
                           "confirmation_", "augment_trial_", "search_labels_",
-                          "meta_features_", "teacher_lift_")
+                          "meta_features_", "teacher_lift_", "validation_scores_")
 
     def _name_teachers(self, teachers):
         """Attributes that follow from the fitted ``teachers_``."""

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 
 from .augment import synthetic_rows
 from .chain import CHAIN_MIX, with_previous_student
@@ -297,6 +298,41 @@ class StudentTrainer:
                              minlength=self.n_classes)
         shares = np.tile(counts / counts.sum(), (len(self.valid_labels), 1))
         return label_log_losses(shares, self.valid_labels, self.valid_weights)
+
+    def teacher_row_losses(self):
+        """Per-row log-loss on the rows that judge a student of the teachers' mixture:
+        their out-of-fold outputs mixed by the rows' teacher weights, at T=1."""
+        targets = self.judging[1]
+        mixture = np.einsum("nk,nkc->nc", targets["teacher_weights"],
+                            softmax(targets["teacher_logits"], axis=-1))
+        return label_log_losses(mixture, self.valid_labels, self.valid_weights)
+
+
+#: A student whose mean validation log-loss is not lower than the class shares' by
+#: this share of theirs has learned nothing the validation rows can see
+#: (docs/benchmarks.md, "A student that learned nothing").
+LEARNED_NOTHING_MARGIN = 0.01
+
+
+def learned_nothing(scores):
+    """Whether :func:`validation_scores` ``scores`` (None: no validation rows) show a
+    student no better than the class shares by :data:`LEARNED_NOTHING_MARGIN` of
+    their log-loss, on 2 rows or more."""
+    return scores is not None and scores["rows"] >= 2 and (
+        scores["class_shares"] - scores["student"]
+        < LEARNED_NOTHING_MARGIN * scores["class_shares"])
+
+
+def validation_scores(trainer, net):
+    """Mean log-losses of the trained student ``net``, of the class shares and of the
+    teachers' mixture on the rows that judge a student of ``trainer`` (with their
+    number, ``"rows"``); None where it has none."""
+    if trainer.valid is None:
+        return None
+    student = trainer.valid_row_losses(net)
+    return {"rows": len(student), "student": float(np.mean(student)),
+            "class_shares": float(np.mean(trainer.prior_row_losses())),
+            "teachers": float(np.mean(trainer.teacher_row_losses()))}
 
 
 @dataclass

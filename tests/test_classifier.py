@@ -964,6 +964,84 @@ def test_min_compression_budget_narrows_the_default_student(data3):
     assert tight.compression_ratio_ > roomy.compression_ratio_ * 1.5
 
 
+def noise_data(n=150, seed=0):
+    """Labels drawn independently of the features: nothing to learn."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 4)), rng.integers(0, 2, n)
+
+
+def learned_nothing_warnings(caught):
+    return [w for w in caught if "learned nothing" in str(w.message)]
+
+
+def test_a_student_that_learned_nothing_is_named_to_the_caller(tmp_path):
+    X, y = noise_data()
+    with pytest.warns(UserWarning, match="the student learned nothing its 15 "
+                                         "validation rows can see") as caught:
+        clf = fast_classifier(memory=str(tmp_path / "memory.sqlite")).fit(X, y)
+    assert [w.filename for w in learned_nothing_warnings(caught)] == [__file__]
+    scores = clf.validation_scores_
+    assert scores["rows"] == 15
+    assert scores["student"] > scores["class_shares"] - 1e-4
+    # the same fit restored from the memory says so again
+    with pytest.warns(UserWarning, match="learned nothing"):
+        again = fast_classifier(memory=str(tmp_path / "memory.sqlite")).fit(X, y)
+    assert again.restored_ and again.validation_scores_ == scores
+
+
+def test_learned_nothing_means_not_one_percent_below_the_class_shares():
+    from skhpmkd.training import learned_nothing
+
+    def scores(student, rows=20):
+        return {"rows": rows, "student": student, "class_shares": 0.6932,
+                "teachers": 0.6}
+
+    assert learned_nothing(scores(0.6930))  # 0.03% below: the 400 x 5,000 task's
+    assert learned_nothing(scores(0.75))  # worse than the class shares
+    assert not learned_nothing(scores(0.6850))  # 1.2% below
+    assert not learned_nothing(scores(0.75, rows=1)) and not learned_nothing(None)
+
+
+def test_a_student_that_learned_is_not_warned_about(data3):
+    X, y = data3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = fast_classifier(memory=None).fit(X, y)
+    assert not learned_nothing_warnings(caught)
+    scores = clf.validation_scores_
+    assert scores["rows"] == 12
+    assert scores["student"] < scores["class_shares"] - 0.2
+    assert scores["teachers"] < scores["class_shares"] - 0.2
+
+
+def test_validation_scores_without_validation_rows_are_none():
+    X, y = noise_data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = fast_classifier(early_stopping=False, memory=None).fit(X, y)
+    assert clf.validation_scores_ is None and not learned_nothing_warnings(caught)
+
+
+def test_validation_scores_of_the_teachers_are_of_their_probabilities(data3):
+    """A teacher that remembers every row scores near 0 on the validation rows; one
+    that predicts the class shares scores about what the class shares do."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = data3
+    for teacher, near_shares in ((KNeighborsClassifier(1), False),
+                                 (DummyClassifier(strategy="prior"), True)):
+        clf = fast_classifier(teachers=[("t", teacher.fit(X, y))], teacher_cv="prefit",
+                              memory=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the class-shares teacher teaches nothing
+            scores = clf.fit(X, y).validation_scores_
+        if near_shares:
+            assert scores["teachers"] == pytest.approx(scores["class_shares"], abs=0.02)
+        else:
+            assert scores["teachers"] < 1e-3
+
+
 def test_each_fit_is_recorded_in_the_memory(data3, tmp_path):
     from skhpmkd.memory import OptimizationMemory
 
@@ -1813,9 +1891,10 @@ def test_split_scoring_ranks_on_rows_early_stopping_did_not_watch(
             training.StudentTrainer, "valid_row_losses", row_losses):
         records = clf.fit(X, y).config_search_
     # 12 validation rows; the last rung stops on them all and is not ranked. The
-    # paired noise guard scores each short-rung training; with "split" its loss too.
+    # paired noise guard scores each short-rung training; with "split" its loss too;
+    # then validation_scores_ scores the shipped student on all 12.
     assert stopped_on == stop_rows
-    assert ranked_on == ranking_rows
+    assert ranked_on == ranking_rows + [12]
     assert len(records) == 4
 
 
