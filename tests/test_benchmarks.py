@@ -549,3 +549,17 @@ def test_an_out_path_that_cannot_be_written_stops_before_anything_runs(tmp_path,
     assert cli.parse_args(["--out", str(tmp_path / "new" / "run.csv"),
                            "--models", "hpmkd -config", "grid T=8 a=0.9",
                            "--grid"]).out
+
+
+def test_the_learned_nothing_probe_splits_its_synthetic_tasks_as_documented():
+    from benchmarks.datasets import DATASETS, HOLDOUT_DATASETS
+    from benchmarks.probes.learned_nothing import POPULATION, split
+
+    X_train, X_test, y_train, y_test, n_classes = split("syn_wide5000")
+    assert X_train.shape == X_test.shape == (200, 5000) and n_classes == 2
+    X_train, X_test, *_ = split("syn_wide2000")
+    assert (len(X_train), len(X_test), X_train.shape[1]) == (300, 100, 2000)
+    registered = set(DATASETS) | set(HOLDOUT_DATASETS)
+    assert [name for name in POPULATION if name not in registered] == [
+        "syn_wide5000", "syn_wide2000"]
+    assert len(set(POPULATION)) == len(POPULATION) == 35
