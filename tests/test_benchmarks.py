@@ -557,9 +557,11 @@ def test_the_learned_nothing_probe_splits_its_synthetic_tasks_as_documented():
 
     X_train, X_test, y_train, y_test, n_classes = split("syn_wide5000")
     assert X_train.shape == X_test.shape == (200, 5000) and n_classes == 2
-    X_train, X_test, *_ = split("syn_wide2000")
-    assert (len(X_train), len(X_test), X_train.shape[1]) == (300, 100, 2000)
+    one_cluster, two_clusters = split("syn_wide2000"), split("syn_wide2000_2c")
+    for X_train, X_test, *_ in (one_cluster, two_clusters):
+        assert (len(X_train), len(X_test), X_train.shape[1]) == (300, 100, 2000)
+    assert not np.array_equal(one_cluster[0], two_clusters[0])
     registered = set(DATASETS) | set(HOLDOUT_DATASETS)
     assert [name for name in POPULATION if name not in registered] == [
-        "syn_wide5000", "syn_wide2000"]
-    assert len(set(POPULATION)) == len(POPULATION) == 35
+        "syn_wide5000", "syn_wide2000", "syn_wide2000_2c"]
+    assert len(set(POPULATION)) == len(POPULATION) == 36

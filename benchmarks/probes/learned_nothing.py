@@ -22,10 +22,10 @@ from skhpmkd import HPMKDClassifier
 
 from ..runner import split_dataset
 
-#: The section's population: the two synthetic wide tasks, four near-chance held-out
+#: The section's population: three synthetic wide tasks, four near-chance held-out
 #: datasets, and stack65's 30 datasets under 15,000 rows (k401k_eligible in both).
 POPULATION = (
-    "syn_wide5000", "syn_wide2000", "smokeban", "kakadu", "dengue", "k401k_eligible",
+    "syn_wide5000", "syn_wide2000", "syn_wide2000_2c", "smokeban", "kakadu", "dengue", "k401k_eligible",
     "breast_cancer", "digits", "penguins", "german_credit", "hpc_data", "wa_churn",
     "credit_data", "oj", "taxi", "titanic", "leaves", "mroz", "train_choice",
     "credit_card", "nhefs", "cps_occupation", "guimmun", "computers_cd", "hiv_results",
@@ -35,9 +35,11 @@ POPULATION = (
 
 def split(name):
     """``(X_train, X_test, y_train, y_test, n_classes)``: a registered dataset on the
-    protocol's split, or one of the two synthetic wide tasks."""
-    if name == "syn_wide2000":  # wide35's task: the first 300 rows train
-        X, y = make_classification(400, 2000, n_informative=15, random_state=0)
+    protocol's split, or one of the three synthetic wide tasks."""
+    if name in ("syn_wide2000", "syn_wide2000_2c"):  # the first 300 rows train
+        # wide35's task has one cluster a class; "_2c" make_classification's default 2
+        X, y = make_classification(400, 2000, n_informative=15, random_state=0,
+                                   n_clusters_per_class=2 if name.endswith("2c") else 1)
         return X[:300], X[300:], y[:300], y[300:], 2
     if name == "syn_wide5000":  # even rows train, odd rows test
         X, y = make_classification(400, 5000, n_informative=20, random_state=0)
