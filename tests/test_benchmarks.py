@@ -565,3 +565,29 @@ def test_the_learned_nothing_probe_splits_its_synthetic_tasks_as_documented():
     assert [name for name in POPULATION if name not in registered] == [
         "syn_wide5000", "syn_wide2000", "syn_wide2000_2c"]
     assert len(set(POPULATION)) == len(POPULATION) == 36
+
+
+def test_the_teacher_mixture_probes_populations_are_the_registry_slices_documented():
+    from benchmarks.datasets import DATASETS, HOLDOUT_DATASETS
+    from benchmarks.probes.teacher_mixture import LINEAR_CONFIRMATION, MIXTURE_POPULATION
+
+    held_out = list(HOLDOUT_DATASETS)[:153]  # as registered when they ran
+    assert MIXTURE_POPULATION == tuple(DATASETS) + tuple(held_out[::6])
+    assert LINEAR_CONFIRMATION == tuple(
+        name for name in held_out[3::6] if name not in ("tv16_trump", "military_branch"))
+
+
+def test_the_stacked_weights_are_the_simplex_point_of_lowest_log_loss():
+    from benchmarks.probes.teacher_mixture import em_weights
+
+    rng = np.random.default_rng(0)
+    label_proba = rng.uniform(0.05, 1.0, size=(200, 3))
+    label_proba[:, 1] = np.clip(label_proba[:, 1] + 0.3, None, 1.0)  # teacher 1 best
+    weights = em_weights(label_proba)
+    assert weights.sum() == pytest.approx(1.0) and weights.argmax() == 1
+
+    def loss(w):
+        return -np.log(label_proba @ w).mean()
+
+    for other in ([1 / 3] * 3, [0, 1, 0], [0.2, 0.6, 0.2]):
+        assert loss(weights) <= loss(np.array(other)) + 1e-6
