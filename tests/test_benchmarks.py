@@ -591,3 +591,18 @@ def test_the_stacked_weights_are_the_simplex_point_of_lowest_log_loss():
 
     for other in ([1 / 3] * 3, [0, 1, 0], [0.2, 0.6, 0.2]):
         assert loss(weights) <= loss(np.array(other)) + 1e-6
+
+
+def test_the_screening_probe_keeps_the_columns_xgboost_ranks_highest():
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    from benchmarks.probes.screening import WIDE_POPULATION, screened
+
+    X, y = make_classification(120, 40, n_informative=3, n_redundant=0, shuffle=False,
+                               random_state=0)
+    model = screened(LogisticRegression(), max_features=5).fit(X, y)
+    kept = np.flatnonzero(model[0].get_support())
+    assert len(kept) == 5 and set(kept) >= {0, 1, 2}  # the informative columns
+    assert model.predict(X).shape == (120,)
+    assert len(WIDE_POPULATION) == 6

@@ -360,6 +360,20 @@ def test_user_guide_recipe_for_categories_and_missing_values(data3):
     assert pipe.predict(unseen).shape == (5,)
 
 
+def test_user_guide_recipe_for_screening_wide_data(data3):
+    """docs/user_guide.md, "What to expect": the columns an XGBoost model ranks highest,
+    then the distiller."""
+    from sklearn.feature_selection import SelectFromModel
+    from xgboost import XGBClassifier
+
+    X, y = data3
+    model = make_pipeline(SelectFromModel(XGBClassifier(n_estimators=10),
+                                          max_features=3, threshold=-np.inf),
+                          fast_classifier(memory=None)).fit(X, y)
+    assert model[-1].n_features_in_ == 3
+    assert model.score(X, y) > 0.8
+
+
 def test_without_teachers_drops_fitted_teachers_from_the_parameters(data3):
     X, y = data3
     tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
