@@ -606,3 +606,11 @@ def test_the_screening_probe_keeps_the_columns_xgboost_ranks_highest():
     assert len(kept) == 5 and set(kept) >= {0, 1, 2}  # the informative columns
     assert model.predict(X).shape == (120,)
     assert len(WIDE_POPULATION) == 6
+
+
+def test_the_screening_probe_names_its_synthetic_tasks():
+    from benchmarks.probes.screening import CONFIRMATION, split
+
+    X_train, X_test, y_train, y_test, n_classes = split("make:300:1500:5:3")
+    assert X_train.shape == X_test.shape == (150, 1500) and n_classes == 2
+    assert sum(name.startswith("make:") for name in CONFIRMATION) == 4

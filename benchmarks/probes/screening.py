@@ -7,6 +7,9 @@ threshold=-inf)`` in a Pipeline (teachers and student then see the 100 columns).
 JSON line per dataset: test accuracy, each teacher's, seconds.
 
     python -m benchmarks.probes.screening hepatic_injury syn_wide2000 ...
+
+A name ``make:N:F:I:S`` is ``make_classification(N, F, n_informative=I,
+random_state=S)``, even rows to train and odd rows to test.
 """
 
 import argparse
@@ -14,17 +17,34 @@ import json
 import time
 
 import numpy as np
+from sklearn.datasets import make_classification
 from sklearn.feature_selection import SelectFromModel
 from sklearn.pipeline import make_pipeline
 from xgboost import XGBClassifier
 
 from skhpmkd import HPMKDClassifier
 
-from .learned_nothing import split
+from .learned_nothing import split as split_named
 
 #: wide64's four tables and the two synthetic wide tasks of nothing66.
 WIDE_POPULATION = ("hepatic_injury", "pd_speech_status", "tissue_type", "syn_wide2000",
                    "syn_wide5000", "grants_success")
+
+#: screen66b's declared confirmation: the other registered datasets with at least 100
+#: inputs (at most 15,000 rows) and four fresh synthetic tasks.
+CONFIRMATION = ("ad_data", "car_choice", "make:400:1000:10:1", "make:600:3000:30:2",
+                "make:300:1500:5:3", "make:1000:2000:50:4")
+
+
+def split(name):
+    """``(X_train, X_test, y_train, y_test, n_classes)`` of a registered dataset, a
+    synthetic task of nothing66 or a ``make:N:F:I:S`` task."""
+    if not name.startswith("make:"):
+        return split_named(name)
+    n_samples, n_features, n_informative, seed = map(int, name.split(":")[1:])
+    X, y = make_classification(n_samples, n_features, n_informative=n_informative,
+                               random_state=seed)
+    return X[::2], X[1::2], y[::2], y[1::2], 2
 
 
 def screened(estimator, max_features=100, seed=0):
