@@ -301,7 +301,8 @@ class StudentTrainer:
 
     def teacher_row_losses(self):
         """Per-row log-loss on the rows that judge a student of the teachers' mixture:
-        their out-of-fold outputs mixed by the rows' teacher weights, at T=1."""
+        the outputs it learns from (out of fold unless ``teacher_cv`` says otherwise),
+        mixed by the rows' teacher weights, at T=1."""
         targets = self.judging[1]
         mixture = np.einsum("nk,nkc->nc", targets["teacher_weights"],
                             softmax(targets["teacher_logits"], axis=-1))
