@@ -25,6 +25,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _num_samples,
     check_is_fitted,
     validate_data,
 )
@@ -825,7 +826,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self.__dict__.clear()
             self.__dict__.update(previous)
             raise
-        self._warn_if_learned_nothing()
+        self._warn_if_learned_nothing(_num_samples(X))
         return self
 
     def _fit(self, X, y, sample_weight):
@@ -1312,21 +1313,25 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                            + self.augment_trial_.get("fold_members", 0))
         return net, steps, length
 
-    def _warn_if_learned_nothing(self):
+    def _warn_if_learned_nothing(self, n_rows):
         """Warn (to the line that called ``fit``) where the student learned nothing its
-        validation rows can see (:func:`~skhpmkd.training.learned_nothing`)."""
+        validation rows can see (:func:`~skhpmkd.training.learned_nothing`); where X's
+        ``n_rows`` are fewer than its columns, name the screening that helps there."""
         scores = self.validation_scores_
         if not learned_nothing(scores):
             return
+        advice = (f"with more columns ({self.n_features_in_}) than rows ({n_rows}), keep "
+                  "the columns a tree model ranks highest first" if
+                  self.n_features_in_ > n_rows else
+                  "wide data with few rows is one known cause")
         warnings.warn(
             f"the student learned nothing its {scores['rows']} validation rows can "
             f"see: its log-loss there, {scores['student']:.4f}, is not "
             f"{LEARNED_NOTHING_MARGIN:.0%} below that of predicting the training "
             f"rows' class shares, {scores['class_shares']:.4f} (the teachers' outputs "
             f"it learned from: {scores['teachers']:.4f}). Judge it on rows of your "
-            "own before shipping it; wide data with few rows is one known cause "
-            "(docs/user_guide.md, \"What to expect\").", UserWarning,
-            stacklevel=_FIT_CALLER - 1)
+            f"own before shipping it; {advice} (docs/user_guide.md, \"What to "
+            "expect\").", UserWarning, stacklevel=_FIT_CALLER - 1)
 
     def _pretrained_student(self, trainer, config):
         """``(net, valid_loss, seconds)``: the lone student of ``config`` (no search)

@@ -1016,6 +1016,15 @@ def test_learned_nothing_means_not_one_percent_below_the_class_shares():
     assert not learned_nothing(scores(0.75, rows=1)) and not learned_nothing(None)
 
 
+def test_a_wide_student_that_learned_nothing_is_pointed_at_screening():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 100)), rng.integers(0, 2, 60)
+    with pytest.warns(UserWarning, match=r"learned nothing .* with more columns \(100\) "
+                                         r"than rows \(60\), keep the columns a tree "
+                                         r"model ranks highest first"):
+        fast_classifier(memory=None).fit(X, y)
+
+
 def test_a_student_that_learned_is_not_warned_about(data3):
     X, y = data3
     with warnings.catch_warnings(record=True) as caught:
