@@ -25,12 +25,13 @@ from ..runner import split_dataset
 #: The section's population: three synthetic wide tasks, four near-chance held-out
 #: datasets, and stack65's 30 datasets under 15,000 rows (k401k_eligible in both).
 POPULATION = (
-    "syn_wide5000", "syn_wide2000", "syn_wide2000_2c", "smokeban", "kakadu", "dengue", "k401k_eligible",
-    "breast_cancer", "digits", "penguins", "german_credit", "hpc_data", "wa_churn",
-    "credit_data", "oj", "taxi", "titanic", "leaves", "mroz", "train_choice",
-    "credit_card", "nhefs", "cps_occupation", "guimmun", "computers_cd", "hiv_results",
-    "bank_job", "auto_origin", "psid_union", "political_info", "melanoma_status",
-    "unemp_fulltime", "vietnam_farm", "math_level", "babies_smoke", "pd_speech_status")
+    "syn_wide5000", "syn_wide2000", "syn_wide2000_2c", "smokeban", "kakadu", "dengue",
+    "k401k_eligible", "breast_cancer", "digits", "penguins", "german_credit",
+    "hpc_data", "wa_churn", "credit_data", "oj", "taxi", "titanic", "leaves", "mroz",
+    "train_choice", "credit_card", "nhefs", "cps_occupation", "guimmun", "computers_cd",
+    "hiv_results", "bank_job", "auto_origin", "psid_union", "political_info",
+    "melanoma_status", "unemp_fulltime", "vietnam_farm", "math_level", "babies_smoke",
+    "pd_speech_status")
 
 
 def split(name):

@@ -14,7 +14,6 @@ random_state=S)``, even rows to train and odd rows to test.
 
 import argparse
 import json
-import time
 
 import numpy as np
 from sklearn.datasets import make_classification
@@ -24,6 +23,7 @@ from xgboost import XGBClassifier
 
 from skhpmkd import HPMKDClassifier
 
+from ..runner import timed_fit
 from .learned_nothing import split as split_named
 
 #: wide64's four tables and the two synthetic wide tasks of nothing66.
@@ -62,9 +62,7 @@ def compare(name, max_features=100):
     for mode in ("all", "screened"):
         distiller = HPMKDClassifier(random_state=0, memory=None)
         model = distiller if mode == "all" else screened(distiller, max_features)
-        start = time.perf_counter()
-        model.fit(X_train, y_train)
-        seconds = time.perf_counter() - start
+        model, seconds = timed_fit(model, X_train, y_train)
         X_seen = X_test if mode == "all" else model[0].transform(X_test)
         record[mode] = {"acc": float(model.score(X_test, y_test)),
                         "teachers": [round(float(t.score(X_seen, y_test)), 4)

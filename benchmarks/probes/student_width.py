@@ -11,17 +11,10 @@ configuration it chose with ``width`` multiplied (4 by default) and
 import argparse
 import json
 import tempfile
-import time
 
 from skhpmkd import HPMKDClassifier
 
-from ..runner import split_dataset
-
-
-def timed_fit(estimator, X, y):
-    """``(fitted estimator, seconds)``."""
-    start = time.perf_counter()
-    return estimator.fit(X, y), time.perf_counter() - start
+from ..runner import split_dataset, timed_fit
 
 
 def compare(name, seed, multiple=4.0):
