@@ -100,7 +100,8 @@ def nearest_other_rows(X, binary, rng):
     return neighbours
 
 
-def munge(X, n_samples, *, swap_prob=0.5, spread=1.0, random_state=None):
+def munge(X, n_samples, *, swap_prob=0.5, spread=1.0, random_state=None,
+          return_sources=False):
     """Synthetic rows by MUNGE (Bucila et al., 2006).
 
     Each synthetic row starts as a copy of a data row ``e`` whose nearest other row is
@@ -125,10 +126,15 @@ def munge(X, n_samples, *, swap_prob=0.5, spread=1.0, random_state=None):
     random_state : int, RandomState instance or None, default=None
         Seeds the row order, the swaps and the draws. None seeds a private generator
         from the operating system; numpy's global generator is never used.
+    return_sources : bool, default=False
+        Also return the data row each synthetic row started from.
 
     Returns
     -------
     ndarray of shape (n_samples, n_features), float32
+        The synthetic rows.
+    ndarray of shape (n_samples,)
+        Index of each one's source row ``e`` in ``X``; only with ``return_sources``.
     """
     X = check_array(X, dtype=np.float64, ensure_min_samples=2)
     if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or (
@@ -140,7 +146,8 @@ def munge(X, n_samples, *, swap_prob=0.5, spread=1.0, random_state=None):
         raise ValueError(f"spread must be a finite number > 0; got {spread!r}.")
     n_rows, n_features = X.shape
     if n_samples == 0:
-        return np.empty((0, n_features), dtype=np.float32)
+        empty = np.empty((0, n_features), dtype=np.float32)
+        return (empty, np.empty(0, dtype=np.intp)) if return_sources else empty
     rng = np.random.RandomState() if random_state is None else check_random_state(
         random_state)
 
@@ -155,4 +162,5 @@ def munge(X, n_samples, *, swap_prob=0.5, spread=1.0, random_state=None):
     noise = rng.standard_normal((n_samples, n_features))
     drawn = neighbour + noise * (np.abs(original - neighbour) / spread)
     changed = np.where(binary, neighbour, drawn)
-    return np.where(swap, changed, original).astype(np.float32)
+    synthetic = np.where(swap, changed, original).astype(np.float32)
+    return (synthetic, sources) if return_sources else synthetic

@@ -56,6 +56,7 @@ from .offsets import column_offsets, student_input
 from .parallel import release_workers
 from .progress import progress_bar, write
 from .reference import WEAK_TEACHER_ALPHA, has_weak_teachers, teacher_lift
+from .screening import column_ranking, keep_count, take_columns, top_columns
 from .reuse import (
     fit_key,
     fitted_signature,
@@ -355,6 +356,17 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         size chosen by :func:`skhpmkd.student.default_hidden_units`) until the pickled
         module is at most ``teacher bytes / min_compression``. None: no budget. A
         ``student__module__hidden_units`` you set is used as it is.
+    student_features : "auto", "all" or int, default="auto"
+        Columns the student takes (see :mod:`skhpmkd.screening`); the teachers
+        always take every column. An int: that many, the ones the fitted teachers
+        rank highest (their ``feature_importances_`` averaged; an extra-trees model
+        ranks them where no teacher has any), where X has more. "auto": 100 where X
+        has more than 100 columns and fewer than 40 rows per column (wide data,
+        where a small network finds little among thousands of columns that the
+        tree teachers split on), else every column. The teacher weighting's gate
+        takes the same columns; synthetic rows (``augment``) are drawn in them and
+        take the other columns from the row each was drawn from. "all": every
+        column. See ``student_columns_``.
     n_members : "auto" or int, default="auto"
         Students of the chosen configuration trained with different seeds, their
         probabilities averaged in one module (see :mod:`skhpmkd.members`): a small
@@ -600,6 +612,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         at fit and at prediction: a column's median where float32 would lose its
         levels (a spread far below its magnitude, as a Unix time over a day has),
         else 0; None where no column needs one (see :mod:`skhpmkd.offsets`).
+    student_columns_ : ndarray of shape (n_student_features,) or None
+        Indices (ascending) of the columns the student takes, where it takes fewer
+        than all (see ``student_features``); None: every column.
     teachers_ : list of estimator
         Fitted teachers (trained on the labels encoded as ``0 .. n_classes - 1``;
         prefit teachers are kept as given).
@@ -669,6 +684,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         "search_scoring": [StrOptions({"shared", "split"})],
         "search_warm_start": [StrOptions({"auto"}), "boolean"],
         "min_compression": [Interval(Real, 0, None, closed="neither"), None],
+        "student_features": [StrOptions({"auto", "all"}),
+                             Interval(Integral, 1, None, closed="left")],
         "n_members": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "confirm_winner": ["boolean"],
         "augment_trial": ["boolean", StrOptions({"split"})],
@@ -698,7 +715,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                  alpha=None, ensemble=None, chain="off", chain_min_gain=0.005,
                  numeric_embedding=None, config="auto", search_budget=6,
                  search_folds=1, search_scoring="shared", search_warm_start="auto",
-                 min_compression=10.0,
+                 min_compression=10.0, student_features="auto",
                  n_members="auto", confirm_winner=True, augment_trial=True,
                  fold_members=False,
                  augment=None, early_stopping=True,
@@ -726,6 +743,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         self.search_scoring = search_scoring
         self.search_warm_start = search_warm_start
         self.min_compression = min_compression
+        self.student_features = student_features
         self.n_members = n_members
         self.confirm_winner = confirm_winner
         self.augment_trial = augment_trial
@@ -861,7 +879,11 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         teacher_seconds = perf_counter() - start
 
         start = perf_counter()
-        X_teachers, X = X, student_input(X, self.student_offsets_)
+        n_kept = keep_count(X.shape[1], len(y_encoded), self.student_features)
+        self.student_columns_ = None if n_kept is None else top_columns(
+            column_ranking(self.teachers_, X, y_encoded, sample_weight, seed_split),
+            n_kept)
+        X_teachers, X = X, self._student_input(X)
         self.meta_features_ = meta_features(X, y_encoded, proba,
                                             teacher_nbytes=self.teacher_nbytes_,
                                             sample_weight=sample_weight)
@@ -880,7 +902,7 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         data = TransferData(X, proba, y_encoded,
                             (self.teachers_, self._teacher_class_codes),
                             len(self.classes_), seed_augment, sample_weight,
-                            self.student_offsets_)
+                            self.student_offsets_, self.student_columns_, X_teachers)
         # fitted on the training rows: no rows that judge a student lent their labels
         weightings = data.weightings(candidates, train, seed_weights)
         weighting = weightings[candidates[0]["ensemble"]]  # of the validation rows
@@ -1320,10 +1342,13 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         scores = self.validation_scores_
         if not learned_nothing(scores):
             return
-        advice = (f"with more columns ({self.n_features_in_}) than rows ({n_rows}), keep "
-                  "the columns a tree model ranks highest first" if
-                  self.n_features_in_ > n_rows else
-                  "wide data with few rows is one known cause")
+        wide = (f"with more columns ({self.n_features_in_}) than rows ({n_rows}), "
+                if self.n_features_in_ > n_rows else "")
+        advice = ("wide data with few rows is one known cause" if not wide else
+                  wide + "let the student take only the columns the teachers rank "
+                  "highest (student_features)" if self.student_columns_ is None else
+                  wide + f"the student took the {len(self.student_columns_)} columns "
+                  "the teachers rank highest; fewer (student_features) may help")
         warnings.warn(
             f"the student learned nothing its {scores['rows']} validation rows can "
             f"see: its log-loss there, {scores['student']:.4f}, is not "
@@ -1522,7 +1547,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     _STORED_ATTRIBUTES = ("config_", "config_source_", "config_search_", "chain_",
                           "chain_length_", "n_synthetic_", "members_", "n_members_",
                           "confirmation_", "augment_trial_", "search_labels_",
-                          "meta_features_", "teacher_lift_", "validation_scores_")
+                          "meta_features_", "teacher_lift_", "validation_scores_",
+                          "student_columns_")
 
     def _name_teachers(self, teachers):
         """Attributes that follow from the fitted ``teachers_``."""
@@ -1648,9 +1674,12 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                                        dtype=[np.float64, np.float32]))
 
     def _student_input(self, X):
-        """Validated rows ``X`` as the student takes them (a float32 copy; see
-        ``student_offsets_``, absent from fits pickled before it)."""
-        return student_input(X, getattr(self, "student_offsets_", None))
+        """Validated rows ``X`` as the student takes them (a float32 copy of the
+        columns in ``student_columns_``; see ``student_offsets_``; both absent from
+        fits pickled before them)."""
+        columns = getattr(self, "student_columns_", None)
+        return student_input(take_columns(X, columns), take_columns(
+            getattr(self, "student_offsets_", None), columns))
 
     def predict_proba(self, X):
         """Class probabilities from the student.

@@ -15,6 +15,7 @@ import numpy as np
 from .augment import munge, synthetic_rows
 from .ensemble import TeacherWeighting
 from .offsets import teacher_input
+from .screening import take_columns
 from .student import take_rows
 from .teachers import predict_teacher_proba
 from .training import distillation_targets, transfer_key
@@ -26,7 +27,7 @@ class TransferData:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_student_features)
         The rows as the student takes them (float32).
     proba : ndarray of shape (n_samples, n_teachers, n_classes)
         The teachers' probabilities on the rows (out-of-fold where they trained).
@@ -44,6 +45,12 @@ class TransferData:
     offsets : ndarray of shape (n_features,) or None
         What the rows lack of the teachers' input (see :mod:`skhpmkd.offsets`),
         added back to the synthetic rows the teachers label (None: nothing).
+    columns : ndarray of shape (n_student_features,) or None
+        The teachers' columns the student takes (see :mod:`skhpmkd.screening`);
+        None: all of them.
+    X_teachers : ndarray of shape (n_samples, n_features) or None
+        The rows as the teachers take them, which give synthetic rows the columns
+        the student does not take (needed only with ``columns``).
     """
 
     X: np.ndarray
@@ -54,6 +61,8 @@ class TransferData:
     seed: int
     sample_weight: Any = None
     offsets: Any = None
+    columns: Any = None
+    X_teachers: Any = None
 
     def relabelled(self, proba, teachers):
         """The same rows with the probabilities ``proba`` of other ``teachers``
@@ -86,7 +95,7 @@ class TransferData:
         training rows the ``rows`` are a sample of (None: none), whose share of
         synthetic rows they get. Synthetic rows weigh 1 (an average row)."""
         X_train = self.X[rows]
-        synthetic = {augment: self._synthetic_rows(X_train, augment, n_train)
+        synthetic = {augment: self._synthetic_rows(rows, augment, n_train)
                      for augment in dict.fromkeys(c["augment"] for c in configs)}
         sets = {}
         for config in configs:
@@ -104,16 +113,30 @@ class TransferData:
                                                      row_weights))
         return sets
 
-    def _synthetic_rows(self, X, augment, n_train=None):
-        """MUNGE rows near ``X`` for ``augment`` and the teachers' probabilities on
-        them (none for ``"off"``); ``X``'s share of the rows ``n_train`` rows would
-        get."""
+    def _synthetic_rows(self, rows, augment, n_train=None):
+        """MUNGE rows near the ``rows`` for ``augment`` and the teachers'
+        probabilities on them (none for ``"off"``); the ``rows``' share of the rows
+        ``n_train`` rows would get."""
         fitted, class_codes = self.teachers
+        X = self.X[rows]
         n_train = n_train or len(X)
         n_synthetic = round(synthetic_rows(n_train, augment) * len(X) / n_train)
         if n_synthetic == 0 or len(X) < 2:
             return X[:0], np.zeros((0, len(fitted), self.n_classes))
-        X_synthetic = munge(X, n_synthetic, random_state=self.seed)
+        X_synthetic, sources = munge(X, n_synthetic, random_state=self.seed,
+                                     return_sources=True)
+        sources = np.arange(len(self.y))[rows][sources]
         return X_synthetic, predict_teacher_proba(
-            fitted, teacher_input(X_synthetic, self.offsets), class_codes,
+            fitted, self._teacher_rows(X_synthetic, sources), class_codes,
             self.n_classes)
+
+    def _teacher_rows(self, X_synthetic, sources):
+        """Synthetic rows as the teachers take them: the offsets added back, and
+        the columns the student does not take copied from each one's source row
+        (the row of ``sources`` MUNGE drew it from)."""
+        if self.columns is None:
+            return teacher_input(X_synthetic, self.offsets)
+        rows = self.X_teachers[sources]
+        rows[:, self.columns] = teacher_input(
+            X_synthetic, take_columns(self.offsets, self.columns))
+        return rows
