@@ -51,7 +51,7 @@ from .ensemble import (
 )
 from .members import (MEMBER_MIN_GAIN, auto_member_count, grow_members,
                       members_within_budget, merge_members)
-from .memory import data_fingerprint, open_memory
+from .memory import data_fingerprint, decode_arrays, open_memory
 from .offsets import column_offsets, student_input
 from .parallel import release_workers
 from .progress import progress_bar, write
@@ -1607,8 +1607,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self._log(f"the stored student does not fit this model ({exc}); "
                       "training it")
             return False
-        for name in self._STORED_ATTRIBUTES:
-            setattr(self, name, stored[name])
+        for name in self._STORED_ATTRIBUTES:  # student_columns_ stored as an array
+            setattr(self, name, decode_arrays(stored[name]))
         # JSON keeps tuples as lists: the sizes come back as a trained fit has them
         self.chain_ = [dict(step, hidden_units=tuple(step["hidden_units"]))
                        for step in self.chain_]

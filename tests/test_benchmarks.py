@@ -614,3 +614,5 @@ def test_the_screening_probe_names_its_synthetic_tasks():
     X_train, X_test, y_train, y_test, n_classes = split("make:300:1500:5:3")
     assert X_train.shape == X_test.shape == (150, 1500) and n_classes == 2
     assert sum(name.startswith("make:") for name in CONFIRMATION) == 4
+    *_, y_train, _, n_classes = split("make:900:1200:20:6:3")  # a class count
+    assert n_classes == 3 and set(y_train) == {0, 1, 2}

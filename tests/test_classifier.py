@@ -1016,12 +1016,17 @@ def test_learned_nothing_means_not_one_percent_below_the_class_shares():
     assert not learned_nothing(scores(0.75, rows=1)) and not learned_nothing(None)
 
 
-def test_a_wide_student_that_learned_nothing_is_pointed_at_screening():
+@pytest.mark.parametrize("n_features, advice", [
+    (100, r"let the student take only the columns the teachers rank highest "
+          r"\(student_features\)"),  # "auto" screens more than 100 columns only
+    (150, r"the student took the 100 columns the teachers rank highest; fewer "
+          r"\(student_features\) may help")])
+def test_a_wide_student_that_learned_nothing_is_pointed_at_screening(n_features,
+                                                                       advice):
     rng = np.random.default_rng(0)
-    X, y = rng.normal(size=(60, 100)), rng.integers(0, 2, 60)
-    with pytest.warns(UserWarning, match=r"learned nothing .* with more columns \(100\) "
-                                         r"than rows \(60\), keep the columns a tree "
-                                         r"model ranks highest first"):
+    X, y = rng.normal(size=(60, n_features)), rng.integers(0, 2, 60)
+    with pytest.warns(UserWarning, match=rf"learned nothing .* with more columns "
+                                         rf"\({n_features}\) than rows \(60\), {advice}"):
         fast_classifier(memory=None).fit(X, y)
 
 
