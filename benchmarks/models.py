@@ -54,10 +54,11 @@ def teacher_average(fitted_teachers, X_train, y_train):
 #: Every HPM-KD distillation component off: what the plain MLP and vanilla KD rows are
 #: trained with. They keep the student architecture (numeric_embedding="ple") and its
 #: training loop (early stopping, weight averaging), so the rows compare ways of
-#: training the same network on different targets.
+#: training the same network on different targets, on every column.
 PLAIN = {"ensemble": "mean", "temperature_schedule": "constant", "chain": "off",
          "augment": "off", "config": "default", "numeric_embedding": "ple",
-         "n_members": 1, "search_warm_start": False, "memory": None}
+         "n_members": 1, "search_warm_start": False, "student_features": "all",
+         "memory": None}
 
 #: The manual grid of ``--grid``.
 GRID_TEMPERATURES = (1.0, 2.0, 4.0, 8.0)
@@ -138,7 +139,9 @@ MANAGER_COMPONENTS = {
 #: ``weak_teachers`` gives the labels alpha=0.9 where a linear model beats the
 #: teachers out of fold (the same fit where it does not); ``fold_members`` adds the
 #: augment trial's fold students to the shipped average (the same fit where the trial
-#: did not judge on folds, or kept augmentation).
+#: did not judge on folds, or kept augmentation); ``screening`` gives the student
+#: every column (the same fit where ``student_features="auto"`` keeps them all: more
+#: than 40 rows per column or at most 100 columns, every suite dataset).
 SEARCH_COMPONENTS = {
     "cv": ("search_folds", "auto", 1),
     "held_out": ("validation_held_out", True, False),
@@ -148,6 +151,7 @@ SEARCH_COMPONENTS = {
     "warm_start": ("search_warm_start", "auto", False),
     "weak_teachers": ("weak_teachers", "auto", "off"),
     "fold_members": ("fold_members", True, False),
+    "screening": ("student_features", "auto", "all"),
 }
 
 #: Components the configuration manager chooses per task: (searched parameter, value
