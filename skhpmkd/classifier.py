@@ -56,7 +56,6 @@ from .offsets import column_offsets, student_input
 from .parallel import release_workers
 from .progress import progress_bar, write
 from .reference import WEAK_TEACHER_ALPHA, has_weak_teachers, teacher_lift
-from .screening import column_ranking, keep_count, take_columns, top_columns
 from .reuse import (
     fit_key,
     fitted_signature,
@@ -66,6 +65,7 @@ from .reuse import (
     store_fit,
     teacher_signature,
 )
+from .screening import column_ranking, keep_count, take_columns, top_columns
 from .search import (
     pretraining_rung,
     search_folds,

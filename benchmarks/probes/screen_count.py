@@ -1,0 +1,55 @@
+"""screen67k (docs/benchmarks.md): would choosing how many columns the student keeps
+on the validation rows beat keeping 100?
+
+Per dataset, seed 0: the default fit with ``student_features`` 30, 100 and 300 (every
+column where X has no more), the three sharing one teacher cache so the teachers fit
+once; the count whose student has the lowest validation log-loss
+(``validation_scores_["student"]``, the rows that judged it, the same rows for the
+three) is the one a component choosing on validation rows would keep. One JSON line
+per dataset: each count's test accuracy, validation log-loss and seconds.
+
+    python -m benchmarks.probes.screen_count hepatic_injury make:400:1000:10:1 ...
+"""
+
+import argparse
+import json
+import tempfile
+
+from skhpmkd import HPMKDClassifier
+
+from ..runner import timed_fit
+from .screening import split
+
+#: The counts compared.
+COUNTS = (30, 100, 300)
+
+
+def compare_counts(name, counts=COUNTS):
+    """Each count's fit, and the count the validation rows would choose."""
+    X_train, X_test, y_train, y_test, _ = split(name)
+    record = {"dataset": name, "shape": list(X_train.shape)}
+    with tempfile.TemporaryDirectory() as cache:
+        for count in counts:
+            fitted, seconds = timed_fit(HPMKDClassifier(
+                random_state=0, memory=None, student_features=count,
+                teacher_cache=cache), X_train, y_train)
+            record[str(count)] = {
+                "acc": float(fitted.score(X_test, y_test)),
+                "valid_loss": fitted.validation_scores_["student"],
+                "kept": (X_train.shape[1] if fitted.student_columns_ is None
+                         else len(fitted.student_columns_)),
+                "s": round(seconds, 1)}
+    record["chosen"] = min(map(str, counts), key=lambda k: record[k]["valid_loss"])
+    return record
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("datasets", nargs="+")
+    args = parser.parse_args()
+    for name in args.datasets:
+        print(json.dumps(compare_counts(name)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
