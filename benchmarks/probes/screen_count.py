@@ -9,6 +9,10 @@ three) is the one a component choosing on validation rows would keep. One JSON l
 per dataset: each count's test accuracy, validation log-loss and seconds.
 
     python -m benchmarks.probes.screen_count hepatic_injury make:400:1000:10:1 ...
+    python -m benchmarks.probes.screen_count --counts 100 all --seeds 0 1 2 ...
+
+``--counts`` takes "all" (every column) beside ints; ``--seeds`` fits each seed (the
+model's ``random_state``; the split stays).
 """
 
 import argparse
@@ -24,14 +28,14 @@ from .screening import split
 COUNTS = (30, 100, 300)
 
 
-def compare_counts(name, counts=COUNTS):
+def compare_counts(name, counts=COUNTS, seed=0):
     """Each count's fit, and the count the validation rows would choose."""
     X_train, X_test, y_train, y_test, _ = split(name)
-    record = {"dataset": name, "shape": list(X_train.shape)}
+    record = {"dataset": name, "seed": seed, "shape": list(X_train.shape)}
     with tempfile.TemporaryDirectory() as cache:
         for count in counts:
             fitted, seconds = timed_fit(HPMKDClassifier(
-                random_state=0, memory=None, student_features=count,
+                random_state=seed, memory=None, student_features=count,
                 teacher_cache=cache), X_train, y_train)
             record[str(count)] = {
                 "acc": float(fitted.score(X_test, y_test)),
@@ -46,9 +50,13 @@ def compare_counts(name, counts=COUNTS):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("datasets", nargs="+")
+    parser.add_argument("--counts", nargs="+", default=list(COUNTS),
+                        type=lambda count: count if count == "all" else int(count))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     args = parser.parse_args()
     for name in args.datasets:
-        print(json.dumps(compare_counts(name)), flush=True)
+        for seed in args.seeds:
+            print(json.dumps(compare_counts(name, args.counts, seed)), flush=True)
 
 
 if __name__ == "__main__":
