@@ -9,7 +9,8 @@ three) is the one a component choosing on validation rows would keep. One JSON l
 per dataset: each count's test accuracy, validation log-loss and seconds.
 
     python -m benchmarks.probes.screen_count hepatic_injury make:400:1000:10:1 ...
-    python -m benchmarks.probes.screen_count --counts 100 all --seeds 0 1 2 ...
+    python -m benchmarks.probes.screen_count pd_speech_status ... \
+        --counts 100 all --seeds 0 1 2
 
 ``--counts`` takes "all" (every column) beside ints; ``--seeds`` fits each seed (the
 model's ``random_state``; the split stays).
