@@ -577,6 +577,40 @@ def test_the_teacher_mixture_probes_populations_are_the_registry_slices_document
         name for name in held_out[3::6] if name not in ("tv16_trump", "military_branch"))
 
 
+class _Stop(Exception):
+    """Raised by :class:`_RecordedDistiller` once it has its parameters."""
+
+
+class _RecordedDistiller:
+    """Stands in for HPMKDClassifier in a probe: records its parameters, then stops
+    the probe before any fit."""
+
+    params = []
+
+    def __init__(self, **params):
+        _RecordedDistiller.params.append(params)
+        raise _Stop
+
+
+@pytest.mark.parametrize("module, call", [
+    ("learned_nothing", lambda probe: probe.measure("syn_wide5000")),
+    ("student_width", lambda probe: probe.compare("penguins", 0)),
+    ("teacher_mixture", lambda probe: probe.linear("penguins")),
+    ("screening", lambda probe: probe.compare("penguins"))])
+def test_probes_of_past_runs_keep_every_column_as_those_runs_did(module, call,
+                                                                 monkeypatch):
+    """Screening became the default after these runs: their commands must still give
+    the student every column to reproduce the documented numbers."""
+    import importlib
+
+    probe = importlib.import_module(f"benchmarks.probes.{module}")
+    monkeypatch.setattr(probe, "HPMKDClassifier", _RecordedDistiller)
+    _RecordedDistiller.params = []
+    with pytest.raises(_Stop):
+        call(probe)
+    assert _RecordedDistiller.params[0]["student_features"] == "all"
+
+
 def test_the_stacked_weights_are_the_simplex_point_of_lowest_log_loss():
     from benchmarks.probes.teacher_mixture import em_weights
 

@@ -2,9 +2,10 @@
 warning fire where the student learned nothing, and only there?
 
 One ``HPMKDClassifier(random_state=0, memory=None)`` fit per dataset on the protocol's
-split (the two synthetic wide tasks split as the section says); one JSON line each:
-the warning, ``validation_scores_``, and on the test rows the student's accuracy and
-log-loss beside the majority class's rate and the class shares' log-loss.
+split (the two synthetic wide tasks split as the section says), its student on every
+column as in the run (``student_features="all"``, the default then); one JSON line
+each: the warning, ``validation_scores_``, and on the test rows the student's accuracy
+and log-loss beside the majority class's rate and the class shares' log-loss.
 
     python -m benchmarks.probes.learned_nothing syn_wide5000 smokeban ...
 """
@@ -54,7 +55,8 @@ def measure(name):
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        clf = HPMKDClassifier(random_state=0, memory=None).fit(X_train, y_train)
+        clf = HPMKDClassifier(random_state=0, memory=None,
+                              student_features="all").fit(X_train, y_train)
     proba = clf.predict_proba(X_test)
     shares = np.bincount(y_train, minlength=n_classes) / len(y_train)
     labels = np.arange(n_classes)
