@@ -1342,13 +1342,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         scores = self.validation_scores_
         if not learned_nothing(scores):
             return
-        wide = (f"with more columns ({self.n_features_in_}) than rows ({n_rows}), "
-                if self.n_features_in_ > n_rows else "")
-        advice = ("wide data with few rows is one known cause" if not wide else
-                  wide + "let the student take only the columns the teachers rank "
-                  "highest (student_features)" if self.student_columns_ is None else
-                  wide + f"the student took the {len(self.student_columns_)} columns "
-                  "the teachers rank highest; fewer (student_features) may help")
+        if self.n_features_in_ <= n_rows:
+            advice = "wide data with few rows is one known cause"
+        else:
+            screening = (
+                "let the student take only the columns the teachers rank highest "
+                "(student_features)" if self.student_columns_ is None else
+                f"the student took the {len(self.student_columns_)} columns the "
+                "teachers rank highest; fewer (student_features) may help")
+            advice = (f"with more columns ({self.n_features_in_}) than rows "
+                      f"({n_rows}), {screening}")
         warnings.warn(
             f"the student learned nothing its {scores['rows']} validation rows can "
             f"see: its log-loss there, {scores['student']:.4f}, is not "

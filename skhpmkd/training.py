@@ -12,10 +12,11 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy.special import softmax
+import torch
 
 from .augment import synthetic_rows
 from .chain import CHAIN_MIX, with_previous_student
+from .losses import mixed_soft_targets
 from .student import (
     binary_levels,
     default_hidden_units,
@@ -304,9 +305,9 @@ class StudentTrainer:
         the outputs it learns from (out of fold unless ``teacher_cv`` says otherwise),
         mixed by the rows' teacher weights, at T=1."""
         targets = self.judging[1]
-        mixture = np.einsum("nk,nkc->nc", targets["teacher_weights"],
-                            softmax(targets["teacher_logits"], axis=-1))
-        return label_log_losses(mixture, self.valid_labels, self.valid_weights)
+        mixture = mixed_soft_targets(torch.as_tensor(targets["teacher_logits"]),
+                                     torch.as_tensor(targets["teacher_weights"]), 1.0)
+        return label_log_losses(mixture.numpy(), self.valid_labels, self.valid_weights)
 
 
 #: A student whose mean validation log-loss is not lower than the class shares' by
