@@ -13,14 +13,22 @@ per dataset: each count's test accuracy, validation log-loss and seconds.
         --counts 100 all --seeds 0 1 2
 
 ``--counts`` takes "all" (every column) beside ints; ``--seeds`` fits each seed (the
-model's ``random_state``; the split stays).
+model's ``random_state``; the split stays). count68: ``--ranking training`` ranks the
+columns by clones of the fitted teachers refitted on the fit's training rows alone, so
+the validation rows that choose the count lent the ranking no labels (the default,
+``teachers``, is the library's ranking by ``teachers_``, which saw them).
 """
 
 import argparse
+import contextlib
 import json
 import tempfile
+from unittest import mock
 
-from skhpmkd import HPMKDClassifier
+from sklearn.base import clone
+
+from skhpmkd import HPMKDClassifier, screening
+from skhpmkd.student import take_rows
 
 from ..runner import timed_fit
 from .screening import split
@@ -29,11 +37,44 @@ from .screening import split
 COUNTS = (30, 100, 300)
 
 
-def compare_counts(name, counts=COUNTS, seed=0):
+@contextlib.contextmanager
+def ranked_on_training_rows():
+    """Within it, fits rank the student's columns by clones of their fitted teachers
+    refitted on the fit's training rows alone (the rows its validation split leaves
+    for training); the refitted teachers' ranking is kept for later fits on the same
+    rows."""
+    split_rows, rankings = {}, {}
+    validation_split = HPMKDClassifier._validation_split
+
+    def recording_split(self, y, seed):
+        rows = validation_split(self, y, seed)
+        split_rows["train"] = rows[0]
+        return rows
+
+    def training_row_ranking(teachers, X, y, sample_weight=None, random_state=None):
+        train = split_rows["train"]
+        key = (X.shape, train.tobytes(), random_state)
+        if key not in rankings:
+            weights = take_rows(sample_weight, train)
+            refitted = [clone(teacher).fit(X[train], y[train], sample_weight=weights)
+                        for teacher in teachers]
+            rankings[key] = screening.column_ranking(refitted, X[train], y[train],
+                                                     weights, random_state)
+        return rankings[key]
+
+    with mock.patch.object(HPMKDClassifier, "_validation_split", recording_split), \
+            mock.patch("skhpmkd.classifier.column_ranking", training_row_ranking):
+        yield
+
+
+def compare_counts(name, counts=COUNTS, seed=0, ranking="teachers"):
     """Each count's fit, and the count the validation rows would choose."""
     X_train, X_test, y_train, y_test, _ = split(name)
-    record = {"dataset": name, "seed": seed, "shape": list(X_train.shape)}
-    with tempfile.TemporaryDirectory() as cache:
+    record = {"dataset": name, "seed": seed, "shape": list(X_train.shape),
+              "ranking": ranking}
+    with tempfile.TemporaryDirectory() as cache, (
+            ranked_on_training_rows() if ranking == "training"
+            else contextlib.nullcontext()):
         for count in counts:
             fitted, seconds = timed_fit(HPMKDClassifier(
                 random_state=seed, memory=None, student_features=count,
@@ -54,10 +95,13 @@ def main():
     parser.add_argument("--counts", nargs="+", default=list(COUNTS),
                         type=lambda count: count if count == "all" else int(count))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--ranking", choices=("teachers", "training"),
+                        default="teachers")
     args = parser.parse_args()
     for name in args.datasets:
         for seed in args.seeds:
-            print(json.dumps(compare_counts(name, args.counts, seed)), flush=True)
+            print(json.dumps(compare_counts(name, args.counts, seed, args.ranking)),
+                  flush=True)
 
 
 if __name__ == "__main__":
