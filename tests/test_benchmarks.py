@@ -650,3 +650,24 @@ def test_the_screening_probe_names_its_synthetic_tasks():
     assert sum(name.startswith("make:") for name in CONFIRMATION) == 4
     *_, y_train, _, n_classes = split("make:900:1200:20:6:3")  # a class count
     assert n_classes == 3 and set(y_train) == {0, 1, 2}
+
+
+def test_count68_ranks_columns_by_teachers_refitted_without_the_validation_rows():
+    import skhpmkd.classifier as classifier_module
+    from sklearn.datasets import make_classification
+    from sklearn.tree import DecisionTreeClassifier
+
+    from benchmarks.probes.screen_count import ranked_on_training_rows
+    from skhpmkd import HPMKDClassifier
+    from skhpmkd.screening import column_ranking
+
+    X, y = make_classification(60, 8, n_informative=4, random_state=0)
+    teacher = DecisionTreeClassifier(random_state=0).fit(X, y)
+    estimator = HPMKDClassifier(validation_fraction=0.25)
+    with ranked_on_training_rows():
+        train, valid = estimator._validation_split(y, 0)
+        ranking = classifier_module.column_ranking([teacher], X, y)
+    assert len(valid) == 15 and classifier_module.column_ranking is column_ranking
+    refitted = DecisionTreeClassifier(random_state=0).fit(X[train], y[train])
+    np.testing.assert_allclose(ranking, column_ranking([refitted], X, y))
+    assert not np.allclose(ranking, column_ranking([teacher], X, y))
