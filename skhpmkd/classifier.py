@@ -97,6 +97,7 @@ from .teachers import (
     fit_teachers,
     folds_on_rows,
     is_fitted,
+    is_frozen,
     make_folds,
     predict_teacher_proba,
     stratified_holdout,
@@ -405,7 +406,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         labels of the synthetic rows), so that a dozen validation rows cannot hide
         a real gain nor teachers that saw the judged rows fake one. This reruns
         the teachers once per fold: 1.7x to 3x the fit time on the benchmark's
-        datasets of that size (2.2x over seven of them, 10-30 s a fit on 2 cores).
+        datasets of that size (2.2x over seven of them, 10-30 s a fit on 2 cores);
+        where ``student_features`` screens the student's columns (and no teacher
+        is prefit) the rerun teachers take those columns alone.
         Runs only on fewer than 20,000 training rows (where "auto" adds rows), with
         validation rows, the default MLP module and no chain (none planned: ``chain``
         "off", or "auto" where the student is already as wide as an assistant
@@ -930,7 +933,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
             self.student_, steps, self.chain_length_ = self._distil(
                 trainer, candidates, search_trainer,
                 partial(data.transfer_sets, weightings, rows=train),
-                partial(self._trial_folds, trainer, data, leak_free, seed_split,
+                partial(self._trial_folds, trainer, data,
+                        partial(leak_free, student_columns=True), seed_split,
                         seed_weights))
         self.teacher_weighting_ = weightings[self.config_["ensemble"]]
         self.teacher_weights_ = self.teacher_weighting_.mean_weights_
@@ -1174,22 +1178,28 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         return train if sample is None else np.sort(train[sample[1]])
 
     def _leak_free_data(self, data, train, valid, fallback, *, fit, teachers, X,
-                        teacher_cv, seeds):
+                        teacher_cv, seeds, student_columns=False):
         """``data`` relabelled by the teacher stage (``fit``: :func:`fit_teachers`,
         on the unconverted rows ``X``) rerun on the ``train`` rows alone: its
         out-of-fold outputs there, the ``valid`` rows labelled by the teachers fitted
         there (other rows NaN), and those teachers labelling synthetic rows; the
         user's own folds (``teacher_cv`` a list) restricted to the ``train`` rows.
+        With ``student_columns``, where the student's columns are screened and no
+        teacher is prefit, the rerun's teachers take the student's columns alone.
         Nothing in it carries the ``valid`` rows' labels. None, with a warning saying what
         happens instead (``fallback``), where ``sample_weight`` leaves a teacher fold
         of those rows all at zero."""
+        prefit = (isinstance(teacher_cv, str) and teacher_cv == "prefit") or any(
+            is_frozen(estimator) for _, estimator in teachers)
+        columns = self.student_columns_ if student_columns and not prefit else None
+        X = take_columns(X, columns)
         try:
             fitted, proba_train, class_codes, _ = fit(
                 teachers, X[train], data.y[train], label_encoder=self._label_encoder,
                 teacher_cv=(folds_on_rows(teacher_cv, train)
                             if isinstance(teacher_cv, list) else teacher_cv),
                 seeds=seeds[:len(teachers) + 1], n_jobs=self.n_jobs,
-                feature_names=self._feature_names,
+                feature_names=take_columns(self._feature_names, columns),
                 sample_weight=take_rows(data.sample_weight, train))
         except ZeroWeightFoldError as error:
             warnings.warn(f"the teachers rerun on {len(train)} of the rows, leaving the "
@@ -1200,14 +1210,16 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         proba[train] = proba_train
         proba[valid] = predict_teacher_proba(fitted, X[valid], class_codes,
                                              len(self.classes_))
-        return data.relabelled(proba, (fitted, class_codes))
+        return data.relabelled(proba, (fitted, class_codes),
+                               on_student_columns=columns is not None)
 
     def _trial_folds(self, trainer, data, leak_free, seed, seed_weights, configs):
         """The ``configs`` trained and judged on folds of all rows, each fold's soft
         targets, teacher weighting and synthetic rows from the teacher stage rerun on
-        its training rows alone (``leak_free(train, judged)``; see
-        ``augment_trial``): a :class:`CrossValidatedTrainer`, or None where the
-        validation split is large enough."""
+        its training rows alone (``leak_free(train, judged)``, on the student's
+        columns where they are screened; see ``augment_trial``): a
+        :class:`CrossValidatedTrainer`, or None where the validation split is large
+        enough."""
         if self.augment_trial == "split":
             return None
         folds = search_folds(data.y, self.validation_fraction, seed,

@@ -64,10 +64,15 @@ class TransferData:
     columns: Any = None
     X_teachers: Any = None
 
-    def relabelled(self, proba, teachers):
+    def relabelled(self, proba, teachers, on_student_columns=False):
         """The same rows with the probabilities ``proba`` of other ``teachers``
-        (``(fitted, class codes)``)."""
-        return replace(self, proba=proba, teachers=teachers)
+        (``(fitted, class codes)``); ``on_student_columns``: teachers fitted on the
+        student's ``columns`` alone, which take synthetic rows without the others."""
+        if not on_student_columns:
+            return replace(self, proba=proba, teachers=teachers)
+        return replace(self, proba=proba, teachers=teachers, columns=None,
+                       offsets=take_columns(self.offsets, self.columns),
+                       X_teachers=None)
 
     def weightings(self, configs, rows, seed):
         """Method -> :class:`TeacherWeighting` fitted on the ``rows``, for each

@@ -816,6 +816,49 @@ def test_the_augment_trial_pools_folds_where_the_validation_split_is_small(data3
     assert np.isfinite(clf.predict_proba(X[:5])).all()
 
 
+class ColumnRecordingTeacher(ClassifierMixin, BaseEstimator):
+    """A logistic-regression teacher that records how many columns each fit and each
+    prediction takes (class-level lists); its importances are its mean |coef|."""
+
+    fitted_columns, predicted_columns = [], []
+
+    def fit(self, X, y):
+        type(self).fitted_columns.append(X.shape[1])
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        self.feature_importances_ = np.abs(self.model_.coef_).mean(axis=0)
+        return self
+
+    def predict_proba(self, X):
+        type(self).predicted_columns.append(X.shape[1])
+        return self.model_.predict_proba(X)
+
+
+@pytest.mark.parametrize("student_features, frozen", [(3, False), ("all", False),
+                                                      (3, True)])
+def test_the_augment_trial_fits_its_fold_teachers_on_the_students_columns(
+        data3, student_features, frozen):
+    """Where the student's columns are screened, the trial's fold teachers (5 folds
+    of 3 teacher folds and a final fit) take the student's 3 columns, and label its
+    synthetic rows on them; the teacher stage the student learns from keeps all 6,
+    and so does the trial where a prefit teacher takes every column."""
+    X, y = data3
+    recorder = ColumnRecordingTeacher
+    recorder.fitted_columns, recorder.predicted_columns = [], []
+    teachers = [("columns", recorder())] + (
+        [("frozen", FrozenEstimator(LogisticRegression().fit(X, y)))] if frozen else [])
+    with _prior_proposing_no_augmentation():
+        clf = fast_classifier(teachers=teachers, config="auto", augment=None,
+                              student_features=student_features,
+                              memory=None).fit(X, y)
+    assert clf.augment_trial_["folds"] == 5
+    trial = 3 if student_features == 3 and not frozen else 6
+    assert recorder.fitted_columns == [6] * 4 + [trial] * 5 * 4
+    assert len(clf.teachers_[0].model_.coef_[0]) == 6
+    assert trial in recorder.predicted_columns
+    assert np.isfinite(clf.predict_proba(X[:5])).all()
+
+
 def test_augmentation_must_gain_what_a_member_must():
     """A gain beyond noise but under ``MEMBER_MIN_GAIN`` nats a row keeps no
     augmentation (near-perfect data); a larger one does."""

@@ -98,7 +98,9 @@ def compare_component(name, baseline=False):
                         "kept": None if columns is None else len(columns),
                         "teachers": [round(float(t.score(X_test, y_test)), 4)
                                      for t in distiller.teachers_],
-                        "s": round(seconds, 1)}
+                        "s": round(seconds, 1),
+                        "trial": {key: distiller.augment_trial_.get(key)
+                                  for key in ("folds", "kept", "seconds")}}
     return record
 
 
