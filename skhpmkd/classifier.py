@@ -97,7 +97,6 @@ from .teachers import (
     fit_teachers,
     folds_on_rows,
     is_fitted,
-    is_frozen,
     make_folds,
     predict_teacher_proba,
     stratified_holdout,
@@ -407,8 +406,9 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         a real gain nor teachers that saw the judged rows fake one. This reruns
         the teachers once per fold: 1.7x to 3x the fit time on the benchmark's
         datasets of that size (2.2x over seven of them, 10-30 s a fit on 2 cores);
-        where ``student_features`` screens the student's columns (and no teacher
-        is prefit) the rerun teachers take those columns alone.
+        where ``student_features`` screens the student's columns and the teachers
+        are the default ones, the rerun teachers take those columns alone (yours,
+        which may select columns by name or position, keep every column).
         Runs only on fewer than 20,000 training rows (where "auto" adds rows), with
         validation rows, the default MLP module and no chain (none planned: ``chain``
         "off", or "auto" where the student is already as wide as an assistant
@@ -1184,14 +1184,15 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
         out-of-fold outputs there, the ``valid`` rows labelled by the teachers fitted
         there (other rows NaN), and those teachers labelling synthetic rows; the
         user's own folds (``teacher_cv`` a list) restricted to the ``train`` rows.
-        With ``student_columns``, where the student's columns are screened and no
-        teacher is prefit, the rerun's teachers take the student's columns alone.
+        With ``student_columns``, where the student's columns are screened and the
+        teachers are the default ones, the rerun's teachers take the student's
+        columns alone (a teacher of the user's may select columns by name or
+        position).
         Nothing in it carries the ``valid`` rows' labels. None, with a warning saying what
         happens instead (``fallback``), where ``sample_weight`` leaves a teacher fold
         of those rows all at zero."""
-        prefit = (isinstance(teacher_cv, str) and teacher_cv == "prefit") or any(
-            is_frozen(estimator) for _, estimator in teachers)
-        columns = self.student_columns_ if student_columns and not prefit else None
+        columns = (self.student_columns_ if student_columns and self.teachers is None
+                   else None)
         X = take_columns(X, columns)
         try:
             fitted, proba_train, class_codes, _ = fit(

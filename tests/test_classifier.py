@@ -834,29 +834,45 @@ class ColumnRecordingTeacher(ClassifierMixin, BaseEstimator):
         return self.model_.predict_proba(X)
 
 
-@pytest.mark.parametrize("student_features, frozen", [(3, False), ("all", False),
-                                                      (3, True)])
+@pytest.mark.parametrize("student_features, own_teachers", [(3, False), ("all", False),
+                                                            (3, True)])
 def test_the_augment_trial_fits_its_fold_teachers_on_the_students_columns(
-        data3, student_features, frozen):
+        data3, student_features, own_teachers):
     """Where the student's columns are screened, the trial's fold teachers (5 folds
     of 3 teacher folds and a final fit) take the student's 3 columns, and label its
     synthetic rows on them; the teacher stage the student learns from keeps all 6,
-    and so does the trial where a prefit teacher takes every column."""
+    and teachers the user passed keep them in the trial too."""
     X, y = data3
     recorder = ColumnRecordingTeacher
     recorder.fitted_columns, recorder.predicted_columns = [], []
-    teachers = [("columns", recorder())] + (
-        [("frozen", FrozenEstimator(LogisticRegression().fit(X, y)))] if frozen else [])
-    with _prior_proposing_no_augmentation():
-        clf = fast_classifier(teachers=teachers, config="auto", augment=None,
+    teachers = [("columns", recorder())]
+    params = dict(teachers=teachers) if own_teachers else dict(teachers=None)
+    with _prior_proposing_no_augmentation(), patch(
+            "skhpmkd.classifier.default_teachers", return_value=teachers):
+        clf = fast_classifier(**params, config="auto", augment=None,
                               student_features=student_features,
                               memory=None).fit(X, y)
     assert clf.augment_trial_["folds"] == 5
-    trial = 3 if student_features == 3 and not frozen else 6
+    trial = 3 if student_features == 3 and not own_teachers else 6
     assert recorder.fitted_columns == [6] * 4 + [trial] * 5 * 4
     assert len(clf.teachers_[0].model_.coef_[0]) == 6
     assert trial in recorder.predicted_columns
     assert np.isfinite(clf.predict_proba(X[:5])).all()
+
+
+def test_the_augment_trial_keeps_every_named_column_for_teachers_of_the_users(data3):
+    """A teacher of the user's may pick columns by name: the trial's teachers then
+    take every column, as the fit's do, where the student keeps 3 of 6."""
+    X, y = data3
+    X = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+    picking = make_pipeline(
+        ColumnTransformer([("picked", "passthrough", ["c0", "c5"])]),
+        LogisticRegression())
+    with _prior_proposing_no_augmentation():
+        clf = fast_classifier(teachers=[("picking", picking)], config="auto",
+                              augment=None, student_features=3, memory=None).fit(X, y)
+    assert clf.augment_trial_["folds"] == 5 and len(clf.student_columns_) == 3
+    assert np.isfinite(clf.predict_proba(X.iloc[:5])).all()
 
 
 def test_augmentation_must_gain_what_a_member_must():
