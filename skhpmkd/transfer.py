@@ -21,6 +21,12 @@ from .teachers import predict_teacher_proba
 from .training import distillation_targets, transfer_key
 
 
+#: Synthetic rows go to the teachers this many at a time, so that their float64 copy
+#: with every column (and the teachers' own converted copies) stays bounded on wide
+#: data (at 5,000 columns 4,096 rows are 164 MB, where 20,000 would be 800 MB).
+LABEL_CHUNK_ROWS = 4096
+
+
 @dataclass(frozen=True)
 class TransferData:
     """One fit's rows and the teachers' probabilities on them.
@@ -131,9 +137,11 @@ class TransferData:
         X_synthetic, sources = munge(X, n_synthetic, random_state=self.seed,
                                      return_sources=True)
         sources = np.arange(len(self.y))[rows][sources]
-        return X_synthetic, predict_teacher_proba(
-            fitted, self._teacher_rows(X_synthetic, sources), class_codes,
-            self.n_classes)
+        chunks = [slice(start, start + LABEL_CHUNK_ROWS)
+                  for start in range(0, len(X_synthetic), LABEL_CHUNK_ROWS)]
+        return X_synthetic, np.concatenate([predict_teacher_proba(
+            fitted, self._teacher_rows(X_synthetic[chunk], sources[chunk]),
+            class_codes, self.n_classes) for chunk in chunks])
 
     def _teacher_rows(self, X_synthetic, sources):
         """Synthetic rows as the teachers take them: the offsets added back, and

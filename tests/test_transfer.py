@@ -108,3 +108,26 @@ def test_relabelled_data_takes_the_other_teachers_probabilities():
                                              configs, rows).values()
         assert len(targets["label"]) == 20  # 10 rows and 10 synthetic rows
         assert np.allclose(targets["teacher_logits"], 0.0, atol=1e-6) == flat
+
+
+def test_synthetic_rows_go_to_the_teachers_in_chunks_with_the_same_labels(monkeypatch):
+    import skhpmkd.transfer as transfer
+
+    data = transfer_data()
+    rows = np.arange(0, 120, 2)
+    configs = [config(augment="auto")]
+    whole = data.transfer_sets(data.weightings(configs, rows, seed=0), configs, rows)
+    n_synthetic = len(whole[transfer_key(configs[0])][0]) - len(rows)
+    seen = []
+    labelled = transfer.predict_teacher_proba
+    monkeypatch.setattr(transfer, "LABEL_CHUNK_ROWS", 7)
+    monkeypatch.setattr(transfer, "predict_teacher_proba", lambda teachers, X, *args: (
+        seen.append(len(X)) or labelled(teachers, X, *args)))
+    chunked = data.transfer_sets(data.weightings(configs, rows, seed=0), configs, rows)
+    assert n_synthetic > 7 and sum(seen) == n_synthetic and max(seen) == 7
+    assert len(seen) == -(-n_synthetic // 7)
+    (X_whole, targets_whole), (X_chunked, targets_chunked) = (
+        sets[transfer_key(configs[0])] for sets in (whole, chunked))
+    np.testing.assert_array_equal(X_whole, X_chunked)
+    for key in targets_whole:
+        np.testing.assert_array_equal(targets_whole[key], targets_chunked[key])
