@@ -1217,8 +1217,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
     def _trial_folds(self, trainer, data, leak_free, seed, seed_weights, configs):
         """The ``configs`` trained and judged on folds of all rows, each fold's soft
         targets, teacher weighting and synthetic rows from the teacher stage rerun on
-        its training rows alone (``leak_free(train, judged)``, on the student's
-        columns where they are screened; see ``augment_trial``): a
+        its training rows alone (``leak_free(train, judged)``, the default teachers
+        on the student's columns where they are screened; see ``augment_trial``): a
         :class:`CrossValidatedTrainer`, or None where the validation split is large
         enough."""
         if self.augment_trial == "split":
