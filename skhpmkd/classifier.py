@@ -934,8 +934,8 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                 trainer, candidates, search_trainer,
                 partial(data.transfer_sets, weightings, rows=train),
                 partial(self._trial_folds, trainer, data,
-                        partial(leak_free, student_columns=True), seed_split,
-                        seed_weights))
+                        partial(leak_free, columns=self._trial_teacher_columns()),
+                        seed_split, seed_weights))
         self.teacher_weighting_ = weightings[self.config_["ensemble"]]
         self.teacher_weights_ = self.teacher_weighting_.mean_weights_
         self.n_synthetic_ = len(trainer.transfer_set(self.config_)[0]) - len(train)
@@ -1177,22 +1177,24 @@ class HPMKDClassifier(ClassifierMixin, _BaseComposition):
                   if cap < len(train) else None)
         return train if sample is None else np.sort(train[sample[1]])
 
+    def _trial_teacher_columns(self):
+        """The columns the augment trial's rerun teachers take: the student's where
+        they are screened and the teachers are the default ones (a teacher of the
+        user's may select columns by name or position), else None (every column)."""
+        return self.student_columns_ if self.teachers is None else None
+
     def _leak_free_data(self, data, train, valid, fallback, *, fit, teachers, X,
-                        teacher_cv, seeds, student_columns=False):
+                        teacher_cv, seeds, columns=None):
         """``data`` relabelled by the teacher stage (``fit``: :func:`fit_teachers`,
         on the unconverted rows ``X``) rerun on the ``train`` rows alone: its
         out-of-fold outputs there, the ``valid`` rows labelled by the teachers fitted
         there (other rows NaN), and those teachers labelling synthetic rows; the
         user's own folds (``teacher_cv`` a list) restricted to the ``train`` rows.
-        With ``student_columns``, where the student's columns are screened and the
-        teachers are the default ones, the rerun's teachers take the student's
-        columns alone (a teacher of the user's may select columns by name or
-        position).
+        With ``columns``, the rerun's teachers take those columns of ``X`` alone
+        (the student's; see :meth:`_trial_teacher_columns`).
         Nothing in it carries the ``valid`` rows' labels. None, with a warning saying what
         happens instead (``fallback``), where ``sample_weight`` leaves a teacher fold
         of those rows all at zero."""
-        columns = (self.student_columns_ if student_columns and self.teachers is None
-                   else None)
         X = take_columns(X, columns)
         try:
             fitted, proba_train, class_codes, _ = fit(
