@@ -671,3 +671,33 @@ def test_count68_ranks_columns_by_teachers_refitted_without_the_validation_rows(
     refitted = DecisionTreeClassifier(random_state=0).fit(X[train], y[train])
     np.testing.assert_allclose(ranking, column_ranking([refitted], X, y))
     assert not np.allclose(ranking, column_ranking([teacher], X, y))
+
+
+def test_oof69_averages_out_of_fold_outputs_over_shifted_fold_partitions():
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import LabelEncoder
+
+    from benchmarks.probes.oof_repeats import CONFIRMATION, DEVELOPMENT
+    from benchmarks.probes.oof_repeats import repeated_fit_teachers
+    from skhpmkd.teachers import fit_teachers
+
+    X, y = make_classification(60, 4, random_state=0)
+    teachers = [("lr", LogisticRegression())]
+    common = dict(label_encoder=LabelEncoder().fit(y), teacher_cv=3)
+    stages = []
+    fitted, proba, *_ = repeated_fit_teachers(fit_teachers, 3, stages)(
+        teachers, X, y, seeds=np.array([5, 9]), **common)
+    each = [fit_teachers(teachers, X, y, seeds=np.array([5 + r, 9 + r]), **common)[1]
+            for r in range(3)]
+    np.testing.assert_allclose(proba, np.mean(each, axis=0))
+    assert not np.allclose(each[0], each[1])  # other folds, other outputs
+    assert len(stages) == 1 and stages[0] is proba
+    np.testing.assert_allclose(fitted[0].coef_, LogisticRegression().fit(X, y).coef_)
+    in_sample = dict(common, teacher_cv="in_sample")
+    _, once, *_ = repeated_fit_teachers(fit_teachers, 3, [])(
+        teachers, X, y, seeds=np.array([5, 9]), **in_sample)
+    np.testing.assert_allclose(once, fit_teachers(teachers, X, y, seeds=np.array([5, 9]),
+                                                  **in_sample)[1])
+    assert len(DEVELOPMENT) == 13 and len(CONFIRMATION) == 17
+    assert not set(DEVELOPMENT) & set(CONFIRMATION)
